@@ -1,0 +1,547 @@
+//! The configuration file (`klk-etl.toml`), its defaults and validation.
+//!
+//! Precedence, resolved once in `cli::Ctx`: defaults < file < environment < flags.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::duration::HumanDuration;
+
+pub const DEFAULT_CONFIG_FILE: &str = "klk-etl.toml";
+pub const DEFAULT_DATABASE: &str = "data/klk-etl.duckdb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The file as written by the user. Every field is optional; unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database: Option<PathBuf>,
+    timezone: Option<String>,
+    #[serde(default)]
+    api: FileApi,
+    #[serde(default)]
+    tracking: FileTracking,
+    #[serde(default)]
+    stores: Vec<FileStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileApi {
+    base_url: Option<String>,
+    connect_timeout: Option<HumanDuration>,
+    read_timeout: Option<HumanDuration>,
+    max_attempts: Option<u32>,
+    retry_max_elapsed: Option<HumanDuration>,
+    token: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTracking {
+    slot_minutes: Option<u32>,
+    horizon: Option<HumanDuration>,
+    stuck_after: Option<HumanDuration>,
+    retention: Option<HumanDuration>,
+    gap_grace: Option<HumanDuration>,
+    inventory_stale_after: Option<HumanDuration>,
+    lock_timeout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStore {
+    id: String,
+    name: String,
+    sucursal: String,
+    #[serde(default)]
+    warehouses: Vec<String>,
+    #[serde(default = "default_true")]
+    active: bool,
+    opening_hours: Option<String>,
+    since: Option<ConfigDate>,
+}
+
+/// A date written as a TOML date (`since = 2025-01-01`) or a string (`"2025-01-01"`).
+#[derive(Debug)]
+struct ConfigDate(NaiveDate);
+
+impl<'de> Deserialize<'de> for ConfigDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Date(toml::value::Datetime),
+            Text(String),
+        }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Date(date) => date.to_string(),
+            Raw::Text(text) => text,
+        };
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map(ConfigDate)
+            .map_err(|_| {
+                serde::de::Error::custom(format!("expected a date like 2025-01-01, got '{text}'"))
+            })
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The resolved configuration every command works with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    pub database: PathBuf,
+    pub timezone: Tz,
+    pub api: ApiSettings,
+    pub tracking: TrackingSettings,
+    pub stores: Vec<Store>,
+}
+
+#[derive(Clone)]
+pub struct ApiSettings {
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub max_attempts: u32,
+    pub retry_max_elapsed: Duration,
+    /// Bearer token; never printed (see the `Debug` impl).
+    pub token: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_max_elapsed", &self.retry_max_elapsed)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackingSettings {
+    pub slot_minutes: u32,
+    pub horizon: Duration,
+    pub stuck_after: Duration,
+    pub retention: Duration,
+    /// How long after a slot closes before a never-attempted slot counts as a gap
+    /// (cron runs a few minutes after the slot ends).
+    pub gap_grace: Duration,
+    pub inventory_stale_after: Duration,
+    /// How long to retry when another process holds the database lock.
+    pub lock_timeout: Duration,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        TrackingSettings {
+            slot_minutes: 30,
+            horizon: Duration::from_secs(168 * 3600),
+            stuck_after: Duration::from_secs(3600),
+            retention: Duration::from_secs(90 * 86400),
+            gap_grace: Duration::from_secs(30 * 60),
+            inventory_stale_after: Duration::from_secs(2 * 3600),
+            lock_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Opening hours of a store, `[open, close)` in store-local time; `None` close = midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct OpeningHours {
+    pub open: NaiveTime,
+    pub close: Option<NaiveTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Store {
+    pub id: String,
+    pub name: String,
+    pub sucursal: String,
+    pub warehouses: Vec<String>,
+    pub active: bool,
+    pub opening_hours: Option<OpeningHours>,
+    pub since: Option<NaiveDate>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            base_url: "http://127.0.0.1:7002".to_string(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(600),
+            max_attempts: 4,
+            retry_max_elapsed: Duration::from_secs(300),
+            token: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Values from the environment and the command line that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database: Option<PathBuf>,
+    pub api_base_url: Option<String>,
+    pub api_token: Option<String>,
+    pub lock_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// Loads `explicit` (must exist) or `klk-etl.toml` in the working directory (optional),
+    /// then applies the overrides.
+    pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (file, source) = match explicit {
+            Some(path) => (read_file(path)?, Some(path.to_path_buf())),
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_FILE);
+                if default.exists() {
+                    (read_file(default)?, Some(default.to_path_buf()))
+                } else {
+                    (FileConfig::default(), None)
+                }
+            }
+        };
+        let path_for_errors = source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<defaults>"));
+        let mut config = resolve(file, source).map_err(|message| ConfigError::Parse {
+            path: path_for_errors,
+            message,
+        })?;
+        if let Some(db) = &overrides.database {
+            config.database = db.clone();
+        }
+        if let Some(url) = &overrides.api_base_url {
+            config.api.base_url = url.clone();
+        }
+        if let Some(token) = &overrides.api_token {
+            config.api.token = Some(token.clone());
+        }
+        if let Some(timeout) = overrides.lock_timeout {
+            config.tracking.lock_timeout = timeout;
+        }
+        Ok(config)
+    }
+
+    pub fn store(&self, id: &str) -> Option<&Store> {
+        self.stores.iter().find(|s| s.id == id)
+    }
+
+    /// Checks that every id names a configured store; returns a clear error otherwise.
+    pub fn check_store_ids<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), ConfigError> {
+        for id in ids {
+            if self.store(id).is_none() {
+                let known: Vec<&str> = self.stores.iter().map(|s| s.id.as_str()).collect();
+                let hint = if known.is_empty() {
+                    "no stores are configured".to_string()
+                } else {
+                    format!("known stores: {}", known.join(", "))
+                };
+                return Err(ConfigError::Invalid(format!(
+                    "unknown store '{id}' ({hint})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: describe_toml_error(&text, &err),
+    })
+}
+
+/// One line: "line 3, column 1: unknown field `colour`, expected one of ...".
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> {
+    let timezone_name = file
+        .timezone
+        .unwrap_or_else(|| "America/Caracas".to_string());
+    let timezone: Tz = timezone_name.parse().map_err(|_| {
+        format!("unknown timezone '{timezone_name}' (use an IANA name such as America/Caracas)")
+    })?;
+
+    let defaults = ApiSettings::default();
+    let api = ApiSettings {
+        base_url: file.api.base_url.unwrap_or(defaults.base_url),
+        connect_timeout: file
+            .api
+            .connect_timeout
+            .map_or(defaults.connect_timeout, |d| d.0),
+        read_timeout: file.api.read_timeout.map_or(defaults.read_timeout, |d| d.0),
+        max_attempts: file.api.max_attempts.unwrap_or(defaults.max_attempts),
+        retry_max_elapsed: file
+            .api
+            .retry_max_elapsed
+            .map_or(defaults.retry_max_elapsed, |d| d.0),
+        token: file.api.token,
+        headers: file.api.headers.into_iter().collect(),
+    };
+    if !(api.base_url.starts_with("http://") || api.base_url.starts_with("https://")) {
+        return Err(format!(
+            "api.base_url must start with http:// (got '{}')",
+            api.base_url
+        ));
+    }
+    if api.max_attempts == 0 {
+        return Err("api.max_attempts must be at least 1".to_string());
+    }
+
+    let d = TrackingSettings::default();
+    let t = file.tracking;
+    let tracking = TrackingSettings {
+        slot_minutes: t.slot_minutes.unwrap_or(d.slot_minutes),
+        horizon: t.horizon.map_or(d.horizon, |x| x.0),
+        stuck_after: t.stuck_after.map_or(d.stuck_after, |x| x.0),
+        retention: t.retention.map_or(d.retention, |x| x.0),
+        gap_grace: t.gap_grace.map_or(d.gap_grace, |x| x.0),
+        inventory_stale_after: t
+            .inventory_stale_after
+            .map_or(d.inventory_stale_after, |x| x.0),
+        lock_timeout: t.lock_timeout.map_or(d.lock_timeout, |x| x.0),
+    };
+    let slot = tracking.slot_minutes;
+    if slot == 0 || 1440 % slot != 0 {
+        return Err(format!(
+            "tracking.slot_minutes must divide a day evenly (e.g. 15, 30, 60); got {slot}"
+        ));
+    }
+    if tracking.horizon.as_secs() < 3600 {
+        return Err("tracking.horizon must be at least 1h".to_string());
+    }
+
+    let mut seen = HashSet::new();
+    let mut seen_sucursal = HashSet::new();
+    let mut stores = Vec::with_capacity(file.stores.len());
+    for s in file.stores {
+        if s.id.trim().is_empty() {
+            return Err("a store has an empty id".to_string());
+        }
+        if !seen.insert(s.id.clone()) {
+            return Err(format!("store id '{}' appears twice", s.id));
+        }
+        if !seen_sucursal.insert(s.sucursal.clone()) {
+            return Err(format!(
+                "sucursal '{}' is used by two stores (store '{}')",
+                s.sucursal, s.id
+            ));
+        }
+        let opening_hours = s
+            .opening_hours
+            .as_deref()
+            .map(parse_opening_hours)
+            .transpose()
+            .map_err(|e| format!("store '{}': {e}", s.id))?;
+        stores.push(Store {
+            id: s.id,
+            name: s.name,
+            sucursal: s.sucursal,
+            warehouses: s.warehouses,
+            active: s.active,
+            opening_hours,
+            since: s.since.map(|d| d.0),
+        });
+    }
+
+    Ok(Config {
+        source,
+        database: file
+            .database
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+        timezone,
+        api,
+        tracking,
+        stores,
+    })
+}
+
+/// `"07:00-22:00"`, `"06:30-24:00"` or `"24h"`.
+pub fn parse_opening_hours(text: &str) -> Result<OpeningHours, String> {
+    let text = text.trim();
+    if text == "24h" {
+        return Ok(OpeningHours {
+            open: NaiveTime::MIN,
+            close: None,
+        });
+    }
+    let (open, close) = text
+        .split_once('-')
+        .ok_or_else(|| format!("opening_hours must look like \"07:00-22:00\", got \"{text}\""))?;
+    let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M");
+    let open =
+        parse(open).map_err(|_| format!("opening_hours: invalid opening time in \"{text}\""))?;
+    let close = if close.trim() == "24:00" {
+        None
+    } else {
+        Some(
+            parse(close)
+                .map_err(|_| format!("opening_hours: invalid closing time in \"{text}\""))?,
+        )
+    };
+    if let Some(c) = close
+        && c <= open
+    {
+        return Err(format!(
+            "opening_hours \"{text}\": closing must be after opening (hours crossing midnight are not supported)"
+        ));
+    }
+    Ok(OpeningHours { open, close })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+        resolve(file, None)
+    }
+
+    #[test]
+    fn defaults_apply_when_the_file_is_empty() {
+        let c = parse("").unwrap();
+        assert_eq!(c.database, PathBuf::from("data/klk-etl.duckdb"));
+        assert_eq!(c.timezone, chrono_tz::America::Caracas);
+        assert_eq!(c.tracking.slot_minutes, 30);
+        assert_eq!(c.tracking.horizon, Duration::from_secs(168 * 3600));
+        assert!(c.stores.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = parse("database = \"x\"\ncolour = 1\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_store_ids_are_rejected() {
+        let text = r#"
+            [[stores]]
+            id = "tienda_01"
+            name = "A"
+            sucursal = "SUC001"
+            [[stores]]
+            id = "tienda_01"
+            name = "B"
+            sucursal = "SUC002"
+        "#;
+        assert!(parse(text).unwrap_err().contains("appears twice"));
+    }
+
+    #[test]
+    fn bad_timezone_and_slot_are_rejected() {
+        assert!(
+            parse("timezone = \"Mars/Olympus\"")
+                .unwrap_err()
+                .contains("Mars/Olympus")
+        );
+        assert!(
+            parse("[tracking]\nslot_minutes = 7")
+                .unwrap_err()
+                .contains("slot_minutes")
+        );
+    }
+
+    #[test]
+    fn since_accepts_a_toml_date_or_a_string() {
+        let store = |since: &str| {
+            format!("[[stores]]\nid = \"a\"\nname = \"A\"\nsucursal = \"S\"\nsince = {since}\n")
+        };
+        let expected = NaiveDate::from_ymd_opt(2025, 1, 2);
+        assert_eq!(
+            parse(&store("2025-01-02")).unwrap().stores[0].since,
+            expected
+        );
+        assert_eq!(
+            parse(&store("\"2025-01-02\"")).unwrap().stores[0].since,
+            expected
+        );
+        assert!(
+            parse(&store("\"yesterday\""))
+                .unwrap_err()
+                .contains("yesterday")
+        );
+    }
+
+    #[test]
+    fn opening_hours_forms() {
+        assert_eq!(
+            parse_opening_hours("07:00-22:00").unwrap(),
+            OpeningHours {
+                open: NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+                close: Some(NaiveTime::from_hms_opt(22, 0, 0).unwrap())
+            }
+        );
+        assert_eq!(parse_opening_hours("06:00-24:00").unwrap().close, None);
+        assert!(parse_opening_hours("22:00-02:00").is_err());
+        assert!(parse_opening_hours("nonsense").is_err());
+    }
+
+    #[test]
+    fn the_example_file_parses_with_19_stores() {
+        let text = include_str!("../klk-etl.example.toml");
+        let c = parse(text).unwrap();
+        assert_eq!(c.stores.len(), 19);
+        assert_eq!(c.store("tienda_02").unwrap().sucursal, "SUC007");
+        assert_eq!(c.store("tienda_01").unwrap().warehouses, vec!["APP-TPF"]);
+    }
+}

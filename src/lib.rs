@@ -1,0 +1,13 @@
+//! klk-etl: runs, tracks and repairs the ETL that copies a retail chain's sales and stock
+//! from the KLK POS REST API into DuckDB.
+//!
+//! - [`tracker`]: the tracking core (schema, executions, gaps, metrics, purge, unstick).
+//! - [`klk`]: the KLK API client; [`sim`]: a KLK simulator for tests and demos.
+//! - [`cli`]: the command line; [`output`]: the only place that prints.
+
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod exit;
+pub mod output;
+pub mod tracker;

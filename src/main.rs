@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    klk_etl::cli::main()
+}
