@@ -1,0 +1,252 @@
+//! Executions: start one (`en_proceso`), finish it exactly once, list them.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use duckdb::{Connection, OptionalExt, params};
+use serde::Serialize;
+
+use super::sql::Filter;
+use super::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
+use super::{Db, TrackerError, process};
+
+pub const VERSION_ETL: &str = concat!("klk-etl ", env!("CARGO_PKG_VERSION"));
+
+/// What a new execution asks for. Times are store-local.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub etl_tipo: EtlTipo,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub fecha_desde: NaiveDate,
+    pub fecha_hasta: NaiveDate,
+    pub hora_desde: Option<NaiveTime>,
+    pub hora_hasta: Option<NaiveTime>,
+    pub modo: Modo,
+    pub started_at: NaiveDateTime,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Success {
+        extracted: i64,
+        loaded: i64,
+    },
+    Partial {
+        extracted: i64,
+        loaded: i64,
+        error_tipo: ErrorTipo,
+        message: String,
+    },
+    Failure {
+        extracted: i64,
+        error_tipo: ErrorTipo,
+        message: String,
+    },
+}
+
+impl Outcome {
+    pub fn estado(&self) -> Estado {
+        match self {
+            Outcome::Success { .. } => Estado::Exitoso,
+            Outcome::Partial { .. } => Estado::Parcial,
+            Outcome::Failure { .. } => Estado::Fallido,
+        }
+    }
+}
+
+/// Records a new `en_proceso` execution with this host and process; returns its id.
+pub fn start(db: &Db, new: &NewExecution) -> Result<i64, TrackerError> {
+    start_on(db.conn(), db.id_sequence(), new)
+}
+
+pub(crate) fn start_on(
+    conn: &Connection,
+    id_sequence: Option<&str>,
+    new: &NewExecution,
+) -> Result<i64, TrackerError> {
+    let pid = process::current_pid();
+    let identity = process::process_identity(pid);
+    let id_column = match id_sequence {
+        Some(seq) => format!("nextval('{seq}')"),
+        None => "DEFAULT".to_string(),
+    };
+    let sql = format!(
+        "INSERT INTO etl_ejecuciones (id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, \
+         fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, registros_extraidos, \
+         registros_cargados, modo, version_etl, host, pid, proceso_id) \
+         VALUES ({id_column}, ?, ?, ?, ?, ?, ?, ?, ?, 'en_proceso', 0, 0, ?, ?, ?, ?, ?) RETURNING id"
+    );
+    let id: i64 = conn.query_row(
+        &sql,
+        params![
+            new.etl_tipo.as_str(),
+            new.ubicacion_id,
+            new.ubicacion_nombre,
+            new.started_at,
+            new.fecha_desde,
+            new.fecha_hasta,
+            new.hora_desde,
+            new.hora_hasta,
+            new.modo.as_str(),
+            VERSION_ETL,
+            process::host_name(),
+            pid as i64,
+            identity,
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(id)
+}
+
+/// Finishes an `en_proceso` execution. Runs on the connection given, so a caller can do it
+/// inside the transaction that loads the window's data: both commit or neither does.
+/// Fenced: an execution that is no longer `en_proceso` is left as it is and reported.
+pub fn finish(
+    conn: &Connection,
+    id: i64,
+    outcome: &Outcome,
+    finished_at: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    let (extracted, loaded, error_tipo, message) = match outcome {
+        Outcome::Success { extracted, loaded } => (*extracted, *loaded, None, None),
+        Outcome::Partial {
+            extracted,
+            loaded,
+            error_tipo,
+            message,
+        } => (
+            *extracted,
+            *loaded,
+            Some(error_tipo.as_str()),
+            Some(message.as_str()),
+        ),
+        Outcome::Failure {
+            extracted,
+            error_tipo,
+            message,
+        } => (
+            *extracted,
+            0,
+            Some(error_tipo.as_str()),
+            Some(message.as_str()),
+        ),
+    };
+    let changed = conn.execute(
+        "UPDATE etl_ejecuciones SET estado = ?, fecha_fin = ?, \
+         duracion_segundos = greatest(0, (epoch_us(CAST(? AS TIMESTAMP)) - epoch_us(fecha_inicio)) / 1e6), \
+         registros_extraidos = ?, registros_cargados = ?, error_tipo = ?, error_mensaje = ? \
+         WHERE id = ? AND estado = 'en_proceso'",
+        params![
+            outcome.estado().as_str(),
+            finished_at,
+            finished_at,
+            extracted,
+            loaded,
+            error_tipo,
+            message,
+            id
+        ],
+    )?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let estado: Option<String> = conn
+        .query_row(
+            "SELECT estado FROM etl_ejecuciones WHERE id = ?",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match estado {
+        Some(estado) => Err(TrackerError::NotInProgress { id, estado }),
+        None => Err(TrackerError::NoSuchExecution(id)),
+    }
+}
+
+/// One row of `etl_ejecuciones`, as listed by `klk-etl executions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionRow {
+    pub id: i64,
+    pub etl_tipo: String,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub fecha_inicio: NaiveDateTime,
+    pub fecha_fin: Option<NaiveDateTime>,
+    pub duracion_segundos: Option<f64>,
+    pub fecha_desde: NaiveDate,
+    pub fecha_hasta: NaiveDate,
+    pub hora_desde: Option<NaiveTime>,
+    pub hora_hasta: Option<NaiveTime>,
+    pub estado: String,
+    pub modo: Option<String>,
+    pub registros_extraidos: Option<i64>,
+    pub registros_cargados: Option<i64>,
+    pub error_tipo: Option<String>,
+    pub error_mensaje: Option<String>,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub etl_tipo: Option<EtlTipo>,
+    pub stores: Vec<String>,
+    pub estado: Option<Estado>,
+    pub limit: usize,
+}
+
+const SELECT_EXECUTION: &str = "SELECT id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
+     duracion_segundos, fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, modo, \
+     registros_extraidos, registros_cargados, error_tipo, error_mensaje, host, pid \
+     FROM etl_ejecuciones";
+
+pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionRow> {
+    Ok(ExecutionRow {
+        id: r.get(0)?,
+        etl_tipo: r.get(1)?,
+        ubicacion_id: r.get(2)?,
+        ubicacion_nombre: r.get(3)?,
+        fecha_inicio: r.get(4)?,
+        fecha_fin: r.get(5)?,
+        duracion_segundos: r.get(6)?,
+        fecha_desde: r.get(7)?,
+        fecha_hasta: r.get(8)?,
+        hora_desde: r.get(9)?,
+        hora_hasta: r.get(10)?,
+        estado: r.get(11)?,
+        modo: r.get(12)?,
+        registros_extraidos: r.get(13)?,
+        registros_cargados: r.get(14)?,
+        error_tipo: r.get(15)?,
+        error_mensaje: r.get(16)?,
+        host: r.get(17)?,
+        pid: r.get(18)?,
+    })
+}
+
+/// The latest executions first (the seed's "last 10 executions" query, with filters).
+pub fn list(
+    conn: &Connection,
+    filter: &ExecutionFilter,
+) -> Result<Vec<ExecutionRow>, TrackerError> {
+    let mut clauses = Filter::default();
+    clauses.equals("etl_tipo", filter.etl_tipo.map(|t| t.as_str().to_string()));
+    clauses.one_of("ubicacion_id", &filter.stores);
+    clauses.equals("estado", filter.estado.map(|e| e.as_str().to_string()));
+    let sql = format!(
+        "{SELECT_EXECUTION} WHERE {} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
+        clauses.sql(),
+        filter.limit
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(
+        duckdb::params_from_iter(clauses.values_after(Vec::new())),
+        row_to_execution,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {
+    let sql = format!("{SELECT_EXECUTION} WHERE id = ?");
+    Ok(conn.query_row(&sql, [id], row_to_execution).optional()?)
+}

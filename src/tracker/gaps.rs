@@ -1,0 +1,99 @@
+//! Gaps: windows that should hold data and are not covered by a success. The logic is the
+//! `klk_gaps` table macro (see `schema.rs`), shared with the view `v_gaps_por_recuperar`.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use duckdb::Connection;
+use duckdb::types::Value;
+use serde::Serialize;
+
+use super::TrackerError;
+use super::sql::{Filter, timestamp};
+use super::vocab::EtlTipo;
+use crate::config::TrackingSettings;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub etl_tipo: String,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub fecha_desde: NaiveDate,
+    pub fecha_hasta: NaiveDate,
+    pub hora_desde: Option<NaiveTime>,
+    /// `23:59:59` when the gap runs to the end of the day.
+    pub hora_hasta: Option<NaiveTime>,
+    /// The first failed attempt at any of the gap's slots, or when the earliest slot fell due.
+    pub fecha_fallo: NaiveDateTime,
+    /// The latest attempt's error type, or `sin_ejecucion` when nothing was attempted.
+    pub error_tipo: String,
+    pub error_mensaje: Option<String>,
+    pub horas_desde_fallo: f64,
+    /// `fallido`, `parcial`, `atascado` (stuck `en_proceso`), `sin_ejecucion`, or
+    /// `desactualizado` (inventory older than the staleness threshold).
+    pub causa: String,
+    /// Distinct executions that tried some of its slots and did not succeed.
+    pub intentos: i64,
+    /// Number of slots (ventas only).
+    pub slots: Option<i64>,
+    pub ultima_ejecucion_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GapQuery {
+    pub now_local: NaiveDateTime,
+    pub tracking: TrackingSettings,
+    /// Look-back horizon (the seed's `max_horas`).
+    pub horizon: Duration,
+    pub etl_tipo: Option<EtlTipo>,
+    pub stores: Vec<String>,
+}
+
+fn minutes(d: Duration) -> Value {
+    Value::BigInt((d.as_secs() / 60) as i64)
+}
+
+/// Gaps oldest first, as `klk-etl gaps` lists them.
+pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerError> {
+    let mut filter = Filter::default();
+    filter.equals("etl_tipo", query.etl_tipo.map(|t| t.as_str().to_string()));
+    filter.one_of("ubicacion_id", &query.stores);
+    let sql = format!(
+        "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha_desde, fecha_hasta, hora_desde, \
+         hora_hasta, fecha_fallo, error_tipo, error_mensaje, horas_desde_fallo, causa, intentos, \
+         slots, ultima_ejecucion_id \
+         FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?) WHERE {} \
+         ORDER BY fecha_fallo, ubicacion_id, etl_tipo, fecha_desde, hora_desde",
+        filter.sql()
+    );
+    let t = &query.tracking;
+    let params = filter.values_after(vec![
+        timestamp(query.now_local),
+        minutes(query.horizon),
+        Value::BigInt(i64::from(t.slot_minutes)),
+        minutes(t.stuck_after),
+        minutes(t.gap_grace),
+        minutes(t.inventory_stale_after),
+    ]);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+        Ok(Gap {
+            etl_tipo: r.get(0)?,
+            ubicacion_id: r.get(1)?,
+            ubicacion_nombre: r.get(2)?,
+            fecha_desde: r.get(3)?,
+            fecha_hasta: r.get(4)?,
+            hora_desde: r.get(5)?,
+            hora_hasta: r.get(6)?,
+            fecha_fallo: r.get(7)?,
+            error_tipo: r.get(8)?,
+            error_mensaje: r.get(9)?,
+            horas_desde_fallo: r.get(10)?,
+            causa: r.get(11)?,
+            intentos: r.get(12)?,
+            slots: r.get(13)?,
+            ultima_ejecucion_id: r.get(14)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,149 @@
+//! Reliability metrics per store and day (the `klk_metricas` macro behind
+//! `v_metricas_confiabilidad`) and a per-store summary over the same days.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use duckdb::Connection;
+use duckdb::types::Value;
+use serde::Serialize;
+
+use super::TrackerError;
+use super::sql::{Filter, timestamp};
+use super::vocab::EtlTipo;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayMetrics {
+    pub etl_tipo: String,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub fecha: NaiveDate,
+    pub total_ejecuciones: i64,
+    pub ejecuciones_exitosas: i64,
+    pub ejecuciones_fallidas: i64,
+    pub ejecuciones_parciales: i64,
+    pub ejecuciones_en_proceso: i64,
+    pub tasa_exito_pct: f64,
+    pub duracion_promedio_seg: Option<f64>,
+    pub duracion_p95_seg: Option<f64>,
+    pub total_registros_cargados: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreSummary {
+    pub etl_tipo: String,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub dias: i64,
+    pub total_ejecuciones: i64,
+    pub ejecuciones_exitosas: i64,
+    pub ejecuciones_fallidas: i64,
+    pub tasa_exito_pct: f64,
+    pub duracion_promedio_seg: Option<f64>,
+    pub duracion_p95_seg: Option<f64>,
+    pub total_registros_cargados: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsReport {
+    pub desde: NaiveDate,
+    pub hasta: NaiveDate,
+    pub por_dia: Vec<DayMetrics>,
+    pub por_tienda: Vec<StoreSummary>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsQuery {
+    pub now_local: NaiveDateTime,
+    /// Today and the `days - 1` days before it.
+    pub days: u32,
+    pub etl_tipo: Option<EtlTipo>,
+    pub stores: Vec<String>,
+}
+
+pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, TrackerError> {
+    let mut filter = Filter::default();
+    filter.equals("etl_tipo", query.etl_tipo.map(|t| t.as_str().to_string()));
+    filter.one_of("ubicacion_id", &query.stores);
+    let leading = vec![
+        timestamp(query.now_local),
+        Value::BigInt(i64::from(query.days)),
+    ];
+
+    let by_day_sql = format!(
+        "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha, total_ejecuciones, \
+         ejecuciones_exitosas, ejecuciones_fallidas, ejecuciones_parciales, ejecuciones_en_proceso, \
+         tasa_exito_pct, duracion_promedio_seg, duracion_p95_seg, total_registros_cargados \
+         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) WHERE {} \
+         ORDER BY fecha DESC, etl_tipo, ubicacion_id",
+        filter.sql()
+    );
+    let mut stmt = conn.prepare(&by_day_sql)?;
+    let por_dia = stmt
+        .query_map(
+            duckdb::params_from_iter(filter.values_after(leading.clone())),
+            |r| {
+                Ok(DayMetrics {
+                    etl_tipo: r.get(0)?,
+                    ubicacion_id: r.get(1)?,
+                    ubicacion_nombre: r.get(2)?,
+                    fecha: r.get(3)?,
+                    total_ejecuciones: r.get(4)?,
+                    ejecuciones_exitosas: r.get(5)?,
+                    ejecuciones_fallidas: r.get(6)?,
+                    ejecuciones_parciales: r.get(7)?,
+                    ejecuciones_en_proceso: r.get(8)?,
+                    tasa_exito_pct: r.get(9)?,
+                    duracion_promedio_seg: r.get(10)?,
+                    duracion_p95_seg: r.get(11)?,
+                    total_registros_cargados: r.get(12)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Same rows as the per-day macro, aggregated over the whole period (a p95 cannot be
+    // derived from daily p95s, so this reads the executions again).
+    let summary_sql = format!(
+        "WITH p AS (SELECT CAST(? AS TIMESTAMP) AS now_ts, CAST(? AS BIGINT) AS days) \
+         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio), \
+           count(DISTINCT CAST(fecha_inicio AS DATE)), count(*), \
+           count(*) FILTER (WHERE estado = 'exitoso'), count(*) FILTER (WHERE estado = 'fallido'), \
+           round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2), \
+           round(avg(duracion_segundos), 3), round(quantile_cont(duracion_segundos, 0.95), 3), \
+           CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) \
+         FROM etl_ejecuciones, p \
+         WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
+           AND fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP) AND {} \
+         GROUP BY etl_tipo, ubicacion_id ORDER BY 8, etl_tipo, ubicacion_id",
+        filter.sql()
+    );
+    let mut stmt = conn.prepare(&summary_sql)?;
+    let por_tienda = stmt
+        .query_map(
+            duckdb::params_from_iter(filter.values_after(leading)),
+            |r| {
+                Ok(StoreSummary {
+                    etl_tipo: r.get(0)?,
+                    ubicacion_id: r.get(1)?,
+                    ubicacion_nombre: r.get(2)?,
+                    dias: r.get(3)?,
+                    total_ejecuciones: r.get(4)?,
+                    ejecuciones_exitosas: r.get(5)?,
+                    ejecuciones_fallidas: r.get(6)?,
+                    tasa_exito_pct: r.get(7)?,
+                    duracion_promedio_seg: r.get(8)?,
+                    duracion_p95_seg: r.get(9)?,
+                    total_registros_cargados: r.get(10)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let hasta = query.now_local.date();
+    let desde = hasta - chrono::Days::new(u64::from(query.days.saturating_sub(1)));
+    Ok(MetricsReport {
+        desde,
+        hasta,
+        por_dia,
+        por_tienda,
+    })
+}

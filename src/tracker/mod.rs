@@ -1,0 +1,356 @@
+//! The tracking core: the database file, its schema, executions, coverage and gaps,
+//! metrics, purge and unstick. No clap and no printing here: plain options in, data out.
+
+pub mod executions;
+pub mod gaps;
+pub mod metrics;
+pub mod process;
+pub mod purge;
+pub mod registry;
+pub mod schema;
+mod sql;
+pub mod unstick;
+pub mod vocab;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use duckdb::{AccessMode, Connection};
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerError {
+    #[error(
+        "database {path} is locked by another process ({holder}); gave up after {waited_secs:.0}s (see --lock-timeout)"
+    )]
+    Busy {
+        path: PathBuf,
+        holder: String,
+        waited_secs: f64,
+    },
+    #[error("cannot use database {path}: {detail}")]
+    Unusable { path: PathBuf, detail: String },
+    #[error(
+        "database {path} has schema version {found}, newer than this klk-etl understands ({supported}); upgrade klk-etl"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i32,
+        supported: i32,
+    },
+    #[error(
+        "execution {id} is no longer en_proceso (it is '{estado}'): it was finished elsewhere (e.g. unstuck); not overwriting it"
+    )]
+    NotInProgress { id: i64, estado: String },
+    #[error("execution {0} does not exist")]
+    NoSuchExecution(i64),
+    #[error("database error: {0}")]
+    Sql(#[from] duckdb::Error),
+}
+
+impl TrackerError {
+    fn unusable(path: &Path, detail: impl std::fmt::Display) -> Self {
+        TrackerError::Unusable {
+            path: path.to_path_buf(),
+            detail: one_line(&detail.to_string()),
+        }
+    }
+}
+
+/// DuckDB messages span several lines; errors here are printed on one.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read-only: several readers can share the file.
+    Read,
+    /// Read-write: one process at a time; keep it short.
+    Write,
+}
+
+/// An open, migrated, synchronised tracker database.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+    access: Access,
+    /// How to produce a new execution id: `None` uses the column default.
+    id_sequence: Option<&'static str>,
+    /// Set when the file could not be migrated or synchronised because it is read-only.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.path)
+            .field("access", &self.access)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens the configured database for a command: creates it on first use, migrates it and
+    /// brings the store registry in line with the configuration (a short write), then hands
+    /// back a connection with the access asked for.
+    pub fn open(
+        config: &Config,
+        access: Access,
+        now_utc: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Db, TrackerError> {
+        let path = config.database.clone();
+        let lock_timeout = config.tracking.lock_timeout;
+        if path.is_dir() {
+            return Err(TrackerError::unusable(
+                &path,
+                "it is a directory, not a DuckDB file",
+            ));
+        }
+        if !path.exists()
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                TrackerError::unusable(
+                    &path,
+                    format!("cannot create directory {}: {e}", parent.display()),
+                )
+            })?;
+        }
+        if access == Access::Write || !path.exists() {
+            let db = Db::connect(&path, Access::Write, lock_timeout)?;
+            db.prepare(config, now_utc)?;
+            if access == Access::Write {
+                return Ok(db);
+            }
+            drop(db);
+            return Db::connect(&path, Access::Read, lock_timeout);
+        }
+
+        let mut db = Db::connect(&path, Access::Read, lock_timeout)?;
+        let needs_write = db.schema_version()? < schema::LATEST_VERSION
+            || registry::needs_sync(&db.conn, config, now_utc)?;
+        if !needs_write {
+            return Ok(db);
+        }
+        drop(db);
+        match Db::connect(&path, Access::Write, lock_timeout) {
+            Ok(rw) => {
+                rw.prepare(config, now_utc)?;
+                drop(rw);
+                Db::connect(&path, Access::Read, lock_timeout)
+            }
+            Err(TrackerError::Unusable { detail, .. }) => {
+                db = Db::connect(&path, Access::Read, lock_timeout)?;
+                if db.schema_version()? < schema::LATEST_VERSION {
+                    return Err(TrackerError::unusable(
+                        &path,
+                        format!(
+                            "it needs a schema migration but cannot be opened for writing: {detail}"
+                        ),
+                    ));
+                }
+                db.warnings.push(format!(
+                    "database {} is read-only: store registry not updated from the configuration",
+                    path.display()
+                ));
+                Ok(db)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Opens the file as it is (no migration), retrying while another process holds the lock.
+    pub fn connect(
+        path: &Path,
+        access: Access,
+        lock_timeout: Duration,
+    ) -> Result<Db, TrackerError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(25);
+        loop {
+            match try_connect(path, access) {
+                Ok(conn) => {
+                    let mut db = Db {
+                        conn,
+                        path: path.to_path_buf(),
+                        access,
+                        id_sequence: None,
+                        warnings: Vec::new(),
+                    };
+                    db.id_sequence = db.detect_id_sequence()?;
+                    return Ok(db);
+                }
+                Err(err) => {
+                    let message = err.to_string();
+                    if !is_lock_conflict(&message) {
+                        return Err(TrackerError::unusable(path, explain_open_error(&message)));
+                    }
+                    let waited = started.elapsed();
+                    if waited >= lock_timeout {
+                        return Err(TrackerError::Busy {
+                            path: path.to_path_buf(),
+                            holder: lock_holder(&message),
+                            waited_secs: waited.as_secs_f64(),
+                        });
+                    }
+                    let remaining = lock_timeout - waited;
+                    let jittered = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
+                    std::thread::sleep(jittered.min(remaining));
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn prepare(
+        &self,
+        config: &Config,
+        now_utc: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), TrackerError> {
+        self.migrate()?;
+        registry::sync(&self.conn, config, now_utc)?;
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    pub(crate) fn id_sequence(&self) -> Option<&'static str> {
+        self.id_sequence
+    }
+
+    fn detect_id_sequence(&self) -> Result<Option<&'static str>, TrackerError> {
+        let has_table: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table || schema::id_default(&self.conn)?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some("klk_seq_etl_ejecuciones"))
+    }
+
+    /// 0 for a file klk-etl never migrated (empty, or made by the original system).
+    pub fn schema_version(&self) -> Result<i32, TrackerError> {
+        let has_table: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_schema_version' AND schema_name = 'main'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_table {
+            return Ok(0);
+        }
+        let version: Option<i32> =
+            self.conn
+                .query_row("SELECT max(version) FROM etl_schema_version", [], |r| {
+                    r.get(0)
+                })?;
+        let version = version.unwrap_or(0);
+        if version > schema::LATEST_VERSION {
+            return Err(TrackerError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported: schema::LATEST_VERSION,
+            });
+        }
+        Ok(version)
+    }
+
+    /// Applies the pending migrations, each in its own transaction. Returns those applied.
+    pub fn migrate(&self) -> Result<Vec<(i32, &'static str)>, TrackerError> {
+        let current = self.schema_version()?;
+        let mut applied = Vec::new();
+        if current >= schema::LATEST_VERSION {
+            return Ok(applied);
+        }
+        self.conn.execute_batch(schema::VERSION_TABLE)?;
+        for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
+            self.conn.execute_batch("BEGIN TRANSACTION")?;
+            let result = (migration.apply)(&self.conn).and_then(|_| {
+                self.conn.execute(
+                    "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
+                    duckdb::params![migration.version, migration.description],
+                )
+            });
+            match result {
+                Ok(_) => self.conn.execute_batch("COMMIT")?,
+                Err(err) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(TrackerError::unusable(
+                        &self.path,
+                        format!("migration {} failed: {err}", migration.version),
+                    ));
+                }
+            }
+            applied.push((migration.version, migration.description));
+        }
+        Ok(applied)
+    }
+}
+
+fn try_connect(path: &Path, access: Access) -> duckdb::Result<Connection> {
+    let mode = match access {
+        Access::Read => AccessMode::ReadOnly,
+        Access::Write => AccessMode::ReadWrite,
+    };
+    // Never download an extension at run time: a missing one must be a clear error.
+    let config = duckdb::Config::default()
+        .access_mode(mode)?
+        .enable_autoload_extension(false)?
+        .with("autoinstall_known_extensions", "false")?;
+    Connection::open_with_flags(path, config)
+}
+
+fn is_lock_conflict(message: &str) -> bool {
+    message.contains("Could not set lock") || message.contains("Conflicting lock")
+}
+
+/// "Conflicting lock is held in /usr/bin/klk-etl (PID 1234)" → "held by /usr/bin/klk-etl (PID 1234)".
+fn lock_holder(message: &str) -> String {
+    match message.find("Conflicting lock is held in") {
+        Some(at) => {
+            let rest = &message[at + "Conflicting lock is held in".len()..];
+            let end = rest.find(". ").unwrap_or(rest.len());
+            format!("held by {}", one_line(&rest[..end]).trim_end_matches('.'))
+        }
+        None => "lock held elsewhere".to_string(),
+    }
+}
+
+fn explain_open_error(message: &str) -> String {
+    let line = one_line(message);
+    if line.contains("not a valid DuckDB database file") || line.contains("The file is not a valid")
+    {
+        return format!("not a DuckDB database file ({line})");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_holder_names_the_program_and_pid() {
+        let message = "IO Error: Could not set lock on file \"/tmp/x.duckdb\": Conflicting lock is held in /usr/bin/klk-etl (PID 4242) by user root. See also https://duckdb.org/docs/connect/concurrency";
+        let holder = lock_holder(message);
+        assert!(holder.contains("/usr/bin/klk-etl (PID 4242)"), "{holder}");
+        assert!(is_lock_conflict(message));
+    }
+}

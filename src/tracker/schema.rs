@@ -1,0 +1,450 @@
+//! Schema and migrations. The seed's `etl_ejecuciones` is kept column for column; migrations
+//! only add (tables, columns, macros, views) and are recorded in `etl_schema_version`.
+//!
+//! All gap and metric logic lives in DuckDB table macros (`klk_gaps`, `klk_metricas`) so that
+//! `klk-etl` and every other client (the seed's SQL, Python's duckdb, the DuckDB CLI) read the
+//! same answer. They use no time zone functions: "now" in store time is UTC from
+//! `epoch_us(now())` plus the offset stored in `etl_configuracion`, because the bundled DuckDB
+//! has no ICU and the user's tools have one that depends on the host's zone.
+
+use duckdb::Connection;
+
+/// The seed's DDL, with a sequence for the id (the seed's "auto-increment").
+const SEED_TABLE: &str = r#"
+CREATE SEQUENCE IF NOT EXISTS seq_etl_ejecuciones START 1;
+CREATE TABLE IF NOT EXISTS etl_ejecuciones (
+    id INTEGER PRIMARY KEY DEFAULT nextval('seq_etl_ejecuciones'),
+    etl_tipo VARCHAR NOT NULL,
+    ubicacion_id VARCHAR NOT NULL,
+    ubicacion_nombre VARCHAR NOT NULL,
+    fecha_inicio TIMESTAMP NOT NULL,
+    fecha_fin TIMESTAMP,
+    duracion_segundos DOUBLE,
+    fecha_desde DATE NOT NULL,
+    fecha_hasta DATE NOT NULL,
+    hora_desde TIME,
+    hora_hasta TIME,
+    estado VARCHAR NOT NULL,
+    registros_extraidos INTEGER DEFAULT 0,
+    registros_cargados INTEGER DEFAULT 0,
+    error_mensaje TEXT,
+    error_tipo VARCHAR,
+    modo VARCHAR,
+    version_etl VARCHAR,
+    host VARCHAR
+);
+"#;
+
+const TRACKING_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS etl_configuracion (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    zona_horaria VARCHAR NOT NULL,
+    utc_offset_minutos INTEGER NOT NULL,
+    slot_minutos INTEGER NOT NULL,
+    horizonte_minutos INTEGER NOT NULL,
+    atascado_minutos INTEGER NOT NULL,
+    gracia_minutos INTEGER NOT NULL,
+    inventario_vencido_minutos INTEGER NOT NULL,
+    actualizado TIMESTAMP NOT NULL
+);
+INSERT INTO etl_configuracion
+    SELECT 1, 'America/Caracas', -240, 30, 168 * 60, 60, 30, 120, make_timestamp(epoch_us(now()))
+    WHERE NOT EXISTS (SELECT 1 FROM etl_configuracion);
+CREATE TABLE IF NOT EXISTS etl_tiendas (
+    ubicacion_id VARCHAR PRIMARY KEY,
+    ubicacion_nombre VARCHAR NOT NULL,
+    sucursal VARCHAR,
+    almacenes VARCHAR[],
+    activa BOOLEAN NOT NULL DEFAULT true,
+    hora_apertura TIME,
+    hora_cierre TIME,
+    desde DATE,
+    actualizado TIMESTAMP
+);
+"#;
+
+/// "Now" as store-local wall time, without ICU.
+const NOW_MACRO: &str = r#"
+CREATE OR REPLACE MACRO klk_now_local() AS (
+    SELECT make_timestamp(epoch_us(now()) + CAST(utc_offset_minutos AS BIGINT) * 60000000)
+    FROM etl_configuracion
+);
+"#;
+
+/// Gaps of both tipos. NULL arguments take the values stored in `etl_configuracion`, which
+/// is what the view does; `klk-etl gaps` passes its own (pinned) now and settings.
+///
+/// ventas: every closed slot of an expected store inside the horizon, minus the slots some
+/// `exitoso` execution's window contains (or a live `en_proceso` one is working on); a
+/// never-attempted slot only counts once `gracia` has passed after it closed. Remaining
+/// slots are merged into maximal runs per store and date.
+/// inventario: a store whose attempts since its last success failed, or whose last success
+/// is older than the staleness threshold.
+const GAPS_MACRO: &str = r#"
+CREATE OR REPLACE MACRO klk_gaps(p_now, p_horizon_min, p_slot_min, p_stuck_min, p_grace_min, p_stale_min) AS TABLE
+WITH
+p AS (
+    SELECT
+        CAST(coalesce(p_now, klk_now_local()) AS TIMESTAMP) AS now_ts,
+        CAST(coalesce(p_horizon_min, c.horizonte_minutos) AS BIGINT) AS horizon_min,
+        CAST(coalesce(p_slot_min, c.slot_minutos) AS BIGINT) AS slot_min,
+        CAST(coalesce(p_stuck_min, c.atascado_minutos) AS BIGINT) AS stuck_min,
+        CAST(coalesce(p_grace_min, c.gracia_minutos) AS BIGINT) AS grace_min,
+        CAST(coalesce(p_stale_min, c.inventario_vencido_minutos) AS BIGINT) AS stale_min
+    FROM etl_configuracion c
+),
+p2 AS (
+    SELECT *,
+        now_ts - to_minutes(horizon_min) AS horizon_ts,
+        slot_min * 60000000 AS slot_us
+    FROM p
+),
+ex AS (
+    SELECT
+        e.id, e.etl_tipo, e.ubicacion_id, e.ubicacion_nombre, e.estado, e.error_tipo,
+        e.error_mensaje, e.fecha_inicio, e.fecha_fin, e.fecha_desde, e.fecha_hasta, e.hora_desde, e.hora_hasta,
+        e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
+        CASE WHEN e.hora_hasta IS NULL THEN CAST(e.fecha_hasta + 1 AS TIMESTAMP)
+             ELSE e.fecha_hasta + e.hora_hasta END AS w_end,
+        (e.estado = 'en_proceso' AND e.fecha_inicio >= p2.now_ts - to_minutes(p2.stuck_min)) AS vivo
+    FROM etl_ejecuciones e, p2
+),
+tiendas AS (
+    SELECT t.ubicacion_id, t.ubicacion_nombre, t.hora_apertura, t.hora_cierre, t.desde
+    FROM etl_tiendas t
+    WHERE t.activa
+    UNION ALL
+    SELECT e.ubicacion_id, arg_max(e.ubicacion_nombre, e.fecha_inicio), NULL, NULL, NULL
+    FROM etl_ejecuciones e
+    WHERE e.ubicacion_id NOT IN (SELECT ubicacion_id FROM etl_tiendas)
+    GROUP BY e.ubicacion_id
+),
+-- ventas ------------------------------------------------------------------------------
+v_ex AS (
+    SELECT ex.* FROM ex, p2
+    WHERE ex.etl_tipo = 'ventas'
+      AND ex.fecha_hasta >= CAST(p2.horizon_ts AS DATE)
+      AND ex.fecha_desde <= CAST(p2.now_ts AS DATE)
+),
+v_inicio AS (
+    SELECT t.*, coalesce(CAST(t.desde AS TIMESTAMP), f.primera) AS esperado_desde
+    FROM tiendas t
+    LEFT JOIN (
+        SELECT ubicacion_id, min(fecha_desde + coalesce(hora_desde, TIME '00:00:00')) AS primera
+        FROM etl_ejecuciones WHERE etl_tipo = 'ventas' GROUP BY ubicacion_id
+    ) f USING (ubicacion_id)
+    WHERE coalesce(CAST(t.desde AS TIMESTAMP), f.primera) IS NOT NULL
+),
+v_slots AS (
+    SELECT
+        s.ubicacion_id, s.ubicacion_nombre, s.slot_start,
+        s.slot_start + to_minutes(p2.slot_min) AS slot_end,
+        CAST(s.slot_start AS DATE) AS fecha
+    FROM (
+        SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre,
+            make_timestamp(unnest(range(
+                (epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) // p2.slot_us,
+                epoch_us(p2.now_ts) // p2.slot_us
+            )) * p2.slot_us) AS slot_start
+        FROM v_inicio i, p2
+    ) s, p2
+    WHERE s.hora_apertura IS NULL
+       OR (CAST(s.slot_start AS TIME) >= s.hora_apertura
+           AND (s.hora_cierre IS NULL
+                OR s.slot_start + to_minutes(p2.slot_min) <= CAST(s.slot_start AS DATE) + s.hora_cierre))
+),
+v_uncovered AS (
+    SELECT s.* FROM v_slots s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM v_ex x
+        WHERE x.ubicacion_id = s.ubicacion_id
+          AND (x.estado = 'exitoso' OR x.vivo)
+          AND s.fecha BETWEEN x.fecha_desde AND x.fecha_hasta
+          AND s.fecha + coalesce(x.hora_desde, TIME '00:00:00') <= s.slot_start
+          AND (CASE WHEN x.hora_hasta IS NULL THEN CAST(s.fecha + 1 AS TIMESTAMP)
+                    ELSE s.fecha + x.hora_hasta END) >= s.slot_end - INTERVAL 1 SECOND
+    )
+),
+v_attempts AS (
+    SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
+    FROM v_uncovered u
+    JOIN v_ex x
+      ON x.ubicacion_id = u.ubicacion_id
+     AND x.estado IN ('fallido', 'parcial', 'en_proceso') AND NOT x.vivo
+     AND x.w_start < u.slot_end AND x.w_end > u.slot_start
+),
+v_slot_state AS (
+    SELECT u.ubicacion_id, u.ubicacion_nombre, u.fecha, u.slot_start, u.slot_end,
+        count(a.id) AS n_attempts,
+        min(a.fecha_inicio) AS first_attempt
+    FROM v_uncovered u
+    LEFT JOIN v_attempts a ON a.ubicacion_id = u.ubicacion_id AND a.slot_start = u.slot_start
+    GROUP BY u.ubicacion_id, u.ubicacion_nombre, u.fecha, u.slot_start, u.slot_end
+    HAVING count(a.id) > 0
+        OR u.slot_end <= (SELECT now_ts - to_minutes(grace_min) FROM p2)
+),
+v_islands AS (
+    SELECT s.*,
+        epoch_us(s.slot_start) // p2.slot_us
+          - row_number() OVER (PARTITION BY s.ubicacion_id, s.fecha ORDER BY s.slot_start) AS island
+    FROM v_slot_state s, p2
+),
+v_gaps AS (
+    SELECT ubicacion_id, any_value(ubicacion_nombre) AS ubicacion_nombre, fecha, island,
+        min(slot_start) AS g_start, max(slot_end) AS g_end, count(*) AS n_slots,
+        min(coalesce(first_attempt, slot_end)) AS fecha_fallo
+    FROM v_islands
+    GROUP BY ubicacion_id, fecha, island
+),
+v_gap_attempts AS (
+    SELECT g.ubicacion_id, g.fecha, g.island,
+        count(DISTINCT a.id) AS intentos,
+        arg_max(a.estado, a.fecha_inicio) AS ultimo_estado,
+        arg_max(a.error_tipo, a.fecha_inicio) AS ultimo_error_tipo,
+        arg_max(a.error_mensaje, a.fecha_inicio) AS ultimo_error_mensaje,
+        max(a.id) AS ultima_ejecucion_id
+    FROM v_gaps g
+    JOIN v_attempts a
+      ON a.ubicacion_id = g.ubicacion_id AND a.slot_start >= g.g_start AND a.slot_start < g.g_end
+    GROUP BY g.ubicacion_id, g.fecha, g.island
+),
+ventas_gaps AS (
+    SELECT
+        'ventas' AS etl_tipo,
+        g.ubicacion_id,
+        g.ubicacion_nombre,
+        g.fecha AS fecha_desde,
+        g.fecha AS fecha_hasta,
+        CAST(g.g_start AS TIME) AS hora_desde,
+        CASE WHEN CAST(g.g_end AS DATE) > g.fecha THEN TIME '23:59:59'
+             ELSE CAST(g.g_end AS TIME) END AS hora_hasta,
+        g.fecha_fallo,
+        CASE
+            WHEN a.ultimo_estado IS NULL THEN 'sin_ejecucion'
+            WHEN a.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            ELSE coalesce(a.ultimo_error_tipo, 'unknown')
+        END AS error_tipo,
+        a.ultimo_error_mensaje AS error_mensaje,
+        CASE
+            WHEN a.ultimo_estado IS NULL THEN 'sin_ejecucion'
+            WHEN a.ultimo_estado = 'en_proceso' THEN 'atascado'
+            ELSE a.ultimo_estado
+        END AS causa,
+        coalesce(a.intentos, 0) AS intentos,
+        g.n_slots AS slots,
+        a.ultima_ejecucion_id,
+        g.g_start AS ventana_desde,
+        g.g_end AS ventana_hasta
+    FROM v_gaps g
+    LEFT JOIN v_gap_attempts a USING (ubicacion_id, fecha, island)
+),
+-- inventario --------------------------------------------------------------------------
+i_ex AS (SELECT * FROM ex WHERE etl_tipo = 'inventario'),
+i_ok AS (
+    SELECT ubicacion_id, max(coalesce(fecha_fin, fecha_inicio)) AS ultimo_ok
+    FROM i_ex WHERE estado = 'exitoso' GROUP BY ubicacion_id
+),
+i_first AS (
+    SELECT ubicacion_id, min(fecha_inicio) AS primera FROM i_ex GROUP BY ubicacion_id
+),
+i_fails AS (
+    SELECT x.ubicacion_id,
+        count(*) AS intentos,
+        min(x.fecha_inicio) AS primer_fallo,
+        arg_max(x.estado, x.fecha_inicio) AS ultimo_estado,
+        arg_max(x.error_tipo, x.fecha_inicio) AS ultimo_error_tipo,
+        arg_max(x.error_mensaje, x.fecha_inicio) AS ultimo_error_mensaje,
+        max(x.id) AS ultima_ejecucion_id
+    FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
+    WHERE (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo))
+      AND (o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok)
+    GROUP BY x.ubicacion_id
+),
+i_live AS (
+    SELECT DISTINCT x.ubicacion_id FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
+    WHERE x.vivo AND (o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok)
+),
+inventario_gaps AS (
+    SELECT
+        'inventario' AS etl_tipo,
+        t.ubicacion_id,
+        t.ubicacion_nombre,
+        CAST(p2.now_ts AS DATE) AS fecha_desde,
+        CAST(p2.now_ts AS DATE) AS fecha_hasta,
+        CAST(NULL AS TIME) AS hora_desde,
+        CAST(NULL AS TIME) AS hora_hasta,
+        coalesce(f.primer_fallo, o.ultimo_ok + to_minutes(p2.stale_min),
+                 CAST(t.desde AS TIMESTAMP)) AS fecha_fallo,
+        CASE
+            WHEN f.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            WHEN f.ultimo_estado IS NOT NULL THEN coalesce(f.ultimo_error_tipo, 'unknown')
+            ELSE 'sin_ejecucion'
+        END AS error_tipo,
+        f.ultimo_error_mensaje AS error_mensaje,
+        CASE
+            WHEN f.ultimo_estado = 'en_proceso' THEN 'atascado'
+            WHEN f.ultimo_estado IS NOT NULL THEN f.ultimo_estado
+            WHEN o.ultimo_ok IS NOT NULL THEN 'desactualizado'
+            ELSE 'sin_ejecucion'
+        END AS causa,
+        coalesce(f.intentos, 0) AS intentos,
+        CAST(NULL AS BIGINT) AS slots,
+        f.ultima_ejecucion_id,
+        CAST(NULL AS TIMESTAMP) AS ventana_desde,
+        CAST(NULL AS TIMESTAMP) AS ventana_hasta
+    FROM tiendas t
+    CROSS JOIN p2
+    LEFT JOIN i_ok o USING (ubicacion_id)
+    LEFT JOIN i_fails f USING (ubicacion_id)
+    LEFT JOIN i_first fi USING (ubicacion_id)
+    WHERE t.ubicacion_id NOT IN (SELECT ubicacion_id FROM i_live)
+      AND (
+          f.intentos > 0
+          OR o.ultimo_ok < p2.now_ts - to_minutes(p2.stale_min)
+          OR (o.ultimo_ok IS NULL AND fi.primera IS NULL AND t.desde IS NOT NULL
+              AND CAST(t.desde AS TIMESTAMP) <= p2.now_ts)
+      )
+),
+todos AS (
+    SELECT * FROM ventas_gaps
+    UNION ALL
+    SELECT * FROM inventario_gaps
+)
+SELECT
+    todos.etl_tipo, todos.ubicacion_id, todos.ubicacion_nombre, todos.fecha_desde,
+    todos.fecha_hasta, todos.hora_desde, todos.hora_hasta, todos.fecha_fallo,
+    todos.error_tipo, todos.error_mensaje,
+    CAST(epoch_us(p2.now_ts) - epoch_us(todos.fecha_fallo) AS DOUBLE) / 3600000000.0 AS horas_desde_fallo,
+    todos.causa, todos.intentos, todos.slots, todos.ultima_ejecucion_id,
+    todos.ventana_desde, todos.ventana_hasta
+FROM todos, p2
+"#;
+
+/// Per store, tipo and day (store-local) over the last `p_days` days including today.
+const METRICS_MACRO: &str = r#"
+CREATE OR REPLACE MACRO klk_metricas(p_now, p_days) AS TABLE
+WITH p AS (
+    SELECT CAST(coalesce(p_now, klk_now_local()) AS TIMESTAMP) AS now_ts,
+           CAST(coalesce(p_days, 30) AS BIGINT) AS days
+)
+SELECT
+    e.etl_tipo,
+    e.ubicacion_id,
+    arg_max(e.ubicacion_nombre, e.fecha_inicio) AS ubicacion_nombre,
+    CAST(e.fecha_inicio AS DATE) AS fecha,
+    count(*) AS total_ejecuciones,
+    count(*) FILTER (WHERE e.estado = 'exitoso') AS ejecuciones_exitosas,
+    count(*) FILTER (WHERE e.estado = 'fallido') AS ejecuciones_fallidas,
+    count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
+    count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
+    round(100.0::DOUBLE * count(*) FILTER (WHERE e.estado = 'exitoso') / count(*), 2) AS tasa_exito_pct,
+    round(avg(e.duracion_segundos), 3) AS duracion_promedio_seg,
+    round(quantile_cont(e.duracion_segundos, 0.95), 3) AS duracion_p95_seg,
+    CAST(coalesce(sum(e.registros_cargados), 0) AS BIGINT) AS total_registros_cargados
+FROM etl_ejecuciones e, p
+WHERE e.fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP)
+  AND e.fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP)
+GROUP BY e.etl_tipo, e.ubicacion_id, CAST(e.fecha_inicio AS DATE)
+"#;
+
+const VIEWS: &str = r#"
+CREATE OR REPLACE VIEW v_gaps_por_recuperar AS
+SELECT * FROM klk_gaps(NULL, NULL, NULL, NULL, NULL, NULL);
+
+CREATE OR REPLACE VIEW v_metricas_confiabilidad AS
+SELECT * FROM klk_metricas(NULL, 30);
+
+CREATE OR REPLACE VIEW v_ultimas_ejecuciones AS
+SELECT id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, duracion_segundos,
+       fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, registros_extraidos,
+       registros_cargados, error_tipo, error_mensaje, modo, version_etl, host
+FROM etl_ejecuciones
+QUALIFY row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) = 1;
+"#;
+
+pub struct Migration {
+    pub version: i32,
+    pub description: &'static str,
+    pub apply: fn(&Connection) -> duckdb::Result<()>,
+}
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "seed table etl_ejecuciones (adopted in place when it exists)",
+        apply: adopt_seed_table,
+    },
+    Migration {
+        version: 2,
+        description: "process columns, etl_configuracion, etl_tiendas, gap and metric macros, seed views",
+        apply: tracking_core,
+    },
+];
+
+pub const LATEST_VERSION: i32 = 2;
+
+fn adopt_seed_table(conn: &Connection) -> duckdb::Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return conn.execute_batch(SEED_TABLE);
+    }
+    // A file from the original system: keep its rows and its id default. When the id has no
+    // default, give it a sequence that starts after the existing ids.
+    if id_default(conn)?.is_none() {
+        let next: i64 = conn.query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM etl_ejecuciones",
+            [],
+            |r| r.get(0),
+        )?;
+        conn.execute_batch(&format!(
+            "CREATE SEQUENCE IF NOT EXISTS klk_seq_etl_ejecuciones START {next};"
+        ))?;
+    }
+    Ok(())
+}
+
+fn tracking_core(conn: &Connection) -> duckdb::Result<()> {
+    for (column, ty) in [("pid", "INTEGER"), ("proceso_id", "VARCHAR")] {
+        let present: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_columns() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main' AND column_name = ?",
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!(
+                "ALTER TABLE etl_ejecuciones ADD COLUMN {column} {ty};"
+            ))?;
+        }
+    }
+    conn.execute_batch(TRACKING_TABLES)?;
+    install_logic(conn)
+}
+
+/// Macros and views are logic, not data: (re)created by the latest code on every migration.
+pub fn install_logic(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(NOW_MACRO)?;
+    conn.execute_batch(GAPS_MACRO)?;
+    conn.execute_batch(METRICS_MACRO)?;
+    conn.execute_batch(VIEWS)
+}
+
+/// The id column's default expression, if any (`nextval('...')`).
+pub fn id_default(conn: &Connection) -> duckdb::Result<Option<String>> {
+    conn.query_row(
+        "SELECT column_default FROM duckdb_columns() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main' AND column_name = 'id'",
+        [],
+        |r| r.get::<_, Option<String>>(0),
+    )
+}
+
+pub const VERSION_TABLE: &str = r#"
+CREATE TABLE IF NOT EXISTS etl_schema_version (
+    version INTEGER PRIMARY KEY,
+    descripcion VARCHAR NOT NULL,
+    aplicada TIMESTAMP NOT NULL
+);
+"#;

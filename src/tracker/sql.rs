@@ -1,0 +1,50 @@
+//! Small helpers for building parameterised SQL.
+
+use chrono::NaiveDateTime;
+use duckdb::types::Value;
+
+/// A timestamp as a parameter (text, cast by the statement: `CAST(? AS TIMESTAMP)`).
+pub(crate) fn timestamp(ts: NaiveDateTime) -> Value {
+    Value::Text(ts.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+}
+
+/// WHERE clauses with their parameters, so filters never format values into SQL.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    clauses: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Filter {
+    pub(crate) fn equals(&mut self, column: &str, value: Option<String>) {
+        if let Some(value) = value {
+            self.clauses.push(format!("{column} = ?"));
+            self.values.push(Value::Text(value));
+        }
+    }
+
+    pub(crate) fn one_of(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        self.clauses.push(format!("{column} IN ({marks})"));
+        self.values
+            .extend(values.iter().map(|v| Value::Text(v.clone())));
+    }
+
+    pub(crate) fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "true".to_string()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    /// `leading` parameters first (those of the query's own placeholders), then the filter's.
+    pub(crate) fn values_after(&self, leading: Vec<Value>) -> Vec<Value> {
+        let mut all = leading;
+        all.extend(self.values.iter().cloned());
+        all
+    }
+}
