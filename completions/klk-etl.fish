@@ -1,0 +1,236 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_klk_etl_global_optspecs
+    string join \n config= db= format= color= q/quiet lock-timeout= now= h/help V/version
+end
+
+function __fish_klk_etl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_klk_etl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_klk_etl_using_subcommand
+    set -l cmd (__fish_klk_etl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
+inventario\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l max-hours -d 'Look-back horizon in hours [default: the configuration\'s horizon, 168]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l check -d 'Exit 5 when any gap exists (for monitoring)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l days -d 'Days to cover, today included' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
+inventario\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l summary -d 'Only the per-store summary (CSV prints the per-day rows unless this is given)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
+inventario\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l estado -d 'Only this estado' -r -f -a "en_proceso\t''
+exitoso\t''
+fallido\t''
+parcial\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l limit -d 'How many, newest first' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l limit -d 'How many latest executions to show' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l older-than -d 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l dry-run -d 'Show what would be deleted; change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s y -l yes -d 'Do not ask (required when stdin is not a terminal)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l older-than -d 'Also close executions of other hosts (or unknown processes) older than this [default: config stuck_after, 1h]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l dry-run -d 'Show what would be closed; change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s y -l yes -d 'Do not ask (required when stdin is not a terminal)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l dir -d 'Write into this directory (as the file name the shell expects) instead of stdout' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'

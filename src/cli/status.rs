@@ -1,0 +1,125 @@
+use serde::Serialize;
+
+use super::{Ctx, parse_positive};
+use crate::exit::{Exit, UsageError};
+use crate::output::{self, Format};
+use crate::tracker::Access;
+use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
+use crate::tracker::gaps::{self, Gap, GapQuery};
+use crate::tracker::metrics::{self, DayMetrics, MetricsQuery};
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// How many latest executions to show
+    #[arg(long, default_value = "10", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Status {
+    now: chrono::NaiveDateTime,
+    timezone: String,
+    database: String,
+    latest_executions: Vec<ExecutionRow>,
+    gaps: Vec<Gap>,
+    today: Vec<DayMetrics>,
+}
+
+impl StatusArgs {
+    pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
+        if ctx.out.format == Format::Csv {
+            return Err(UsageError(
+                "status prints a table or JSON; for CSV use `executions`, `gaps` or `metrics`"
+                    .to_string(),
+            )
+            .into());
+        }
+        let db = ctx.open_db(Access::Read)?;
+        let now_local = ctx.now_local();
+        let latest_executions = executions::list(
+            db.conn(),
+            &ExecutionFilter {
+                limit: self.limit as usize,
+                ..ExecutionFilter::default()
+            },
+        )?;
+        let gaps = gaps::list(
+            db.conn(),
+            &GapQuery {
+                now_local,
+                tracking: ctx.config.tracking,
+                horizon: ctx.config.tracking.horizon,
+                etl_tipo: None,
+                stores: Vec::new(),
+            },
+        )?;
+        let today = metrics::report(
+            db.conn(),
+            &MetricsQuery {
+                now_local,
+                days: 1,
+                etl_tipo: None,
+                stores: Vec::new(),
+            },
+        )?
+        .por_dia;
+        let status = Status {
+            now: now_local,
+            timezone: ctx.config.timezone.name().to_string(),
+            database: db.path().display().to_string(),
+            latest_executions,
+            gaps,
+            today,
+        };
+        if ctx.out.format == Format::Json {
+            output::emit_json(&status)?;
+            return Ok(Exit::Ok);
+        }
+        output::emit_text(&render(ctx, &status))?;
+        Ok(Exit::Ok)
+    }
+}
+
+fn render(ctx: &Ctx, status: &Status) -> String {
+    let mut text = format!(
+        "KLK ETL status at {} ({}), database {}\n\n",
+        status.now.format("%Y-%m-%d %H:%M:%S"),
+        status.timezone,
+        status.database
+    );
+    text.push_str(&format!(
+        "Latest executions ({})\n",
+        status.latest_executions.len()
+    ));
+    if status.latest_executions.is_empty() {
+        text.push_str("  none yet\n");
+    } else {
+        text.push_str(&format!(
+            "{}\n",
+            output::table(&ctx.out, &status.latest_executions)
+        ));
+    }
+    let oldest = status
+        .gaps
+        .iter()
+        .map(|g| g.horas_desde_fallo)
+        .fold(None, |acc: Option<f64>, h| {
+            Some(acc.map_or(h, |a| a.max(h)))
+        });
+    match oldest {
+        None => text.push_str("\nOpen gaps: none\n"),
+        Some(hours) => text.push_str(&format!(
+            "\nOpen gaps: {} (oldest {:.1} h)\n{}\n",
+            status.gaps.len(),
+            hours,
+            output::table(&ctx.out, &status.gaps)
+        )),
+    }
+    text.push_str("\nToday's metrics\n");
+    if status.today.is_empty() {
+        text.push_str("  no executions today\n");
+    } else {
+        text.push_str(&format!("{}\n", output::table(&ctx.out, &status.today)));
+    }
+    text
+}
