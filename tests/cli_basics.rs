@@ -322,3 +322,44 @@ fn completions_under_completions_dir_are_fresh() {
         );
     }
 }
+
+#[test]
+fn a_database_held_by_another_process_is_retried_then_reported() {
+    let env = TestEnv::new();
+    env.migrate();
+    let holder = env.connect(); // this test process now holds the write lock
+    let started = std::time::Instant::now();
+    let out = env
+        .cmd()
+        .args(["--lock-timeout", "1s", "gaps"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(out.status.code(), Some(3));
+    let line = single_error_line(&out.stderr);
+    assert!(
+        line.contains("locked") && line.contains(&format!("PID {}", std::process::id())),
+        "{line}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "retried for the timeout: {waited:?}"
+    );
+
+    // Released while the command waits: it gets through.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        drop(holder);
+    });
+    let out = env
+        .cmd()
+        .args(["--lock-timeout", "20s", "gaps"])
+        .output()
+        .unwrap();
+    release.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

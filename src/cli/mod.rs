@@ -201,14 +201,18 @@ fn print_clap_error(err: clap::Error) -> ExitCode {
             Exit::Usage.into()
         }
         _ => {
+            // clap's message spans lines (the error, possible values, a tip, usage):
+            // keep what explains the error, on one line.
             let rendered = err.render().to_string();
-            let first = rendered
+            let explanation: Vec<&str> = rendered
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            let _ = writeln!(std::io::stderr(), "error: {first} (see 'klk-etl --help')");
+                .map(str::trim)
+                .take_while(|line| !line.starts_with("Usage:"))
+                .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+                .collect();
+            let message = explanation.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            let _ = writeln!(std::io::stderr(), "error: {message} (see --help)");
             Exit::Usage.into()
         }
     }

@@ -1,0 +1,133 @@
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::envelope::ElementSink;
+use super::fields::{self, Object};
+use crate::klk::error::LineError;
+use crate::klk::model::SalesLine;
+
+/// Converts one element of `ventas` to a [`SalesLine`], or says why it cannot be loaded.
+pub fn sales_line_from_value(element: &Value) -> Result<SalesLine, LineError> {
+    let rejection = |identity: Option<String>, reason: String| LineError {
+        index: 0,
+        identity,
+        reason,
+    };
+    let Value::Object(line) = element else {
+        return Err(rejection(
+            None,
+            "a sales line should be a JSON object".to_owned(),
+        ));
+    };
+    let identity = describe_identity(line);
+    sales_line_from_object(line).map_err(|reason| rejection(identity, reason))
+}
+
+fn describe_identity(line: &Object) -> Option<String> {
+    let factura = fields::opt_text(line, "numero_factura").ok().flatten();
+    let linea = fields::opt_i64(line, "linea").ok().flatten();
+    match (factura, linea) {
+        (Some(factura), Some(linea)) => Some(format!("invoice {factura} line {linea}")),
+        (Some(factura), None) => Some(format!("invoice {factura}")),
+        (None, Some(linea)) => Some(format!("line {linea}")),
+        (None, None) => None,
+    }
+}
+
+fn sales_line_from_object(line: &Object) -> Result<SalesLine, String> {
+    let fecha = fields::date(line, "fecha")?;
+    let hora = match fields::opt_time(line, "hora")? {
+        Some(hora) => hora,
+        None => fields::opt_datetime(line, "fecha_hora_completa")?
+            .map(|fecha_hora| fecha_hora.time())
+            .ok_or("`hora` is missing")?,
+    };
+    let producto = fields::single_object(line, "producto")?;
+    let cantidad = fields::single_object(line, "cantidad")?;
+    let financiero = fields::single_object(line, "financiero")?;
+    let in_producto = |reason: String| format!("producto: {reason}");
+    let in_cantidad = |reason: String| format!("cantidad: {reason}");
+    let in_financiero = |reason: String| format!("financiero: {reason}");
+    let money = |key: &str| fields::opt_f64(financiero, key).map_err(in_financiero);
+
+    Ok(SalesLine {
+        numero_factura: fields::text(line, "numero_factura")?,
+        linea: fields::i64_field(line, "linea")?,
+        fecha,
+        hora,
+        fecha_hora: fecha.and_time(hora),
+
+        codigo_producto: fields::text(producto, "codigo_producto").map_err(in_producto)?,
+        descripcion_producto: fields::opt_text(producto, "descripcion_producto")
+            .map_err(in_producto)?,
+        marca_producto: fields::opt_text(producto, "marca_producto").map_err(in_producto)?,
+        modelo_producto: fields::opt_text(producto, "modelo_producto").map_err(in_producto)?,
+        categoria_producto: fields::opt_text(producto, "categoria_producto")
+            .map_err(in_producto)?,
+        grupo_articulo: fields::opt_text(producto, "grupo_articulo").map_err(in_producto)?,
+        subgrupo_producto: fields::opt_text(producto, "subgrupo_producto").map_err(in_producto)?,
+        codigo_barras: fields::opt_text(producto, "codigo_barras").map_err(in_producto)?,
+
+        codigo_almacen: fields::text(cantidad, "codigo_almacen").map_err(in_cantidad)?,
+        nombre_almacen: fields::opt_text(cantidad, "nombre_almacen").map_err(in_cantidad)?,
+        cantidad_vendida: fields::f64_field(cantidad, "cantidad_vendida").map_err(in_cantidad)?,
+        peso_unitario: fields::opt_f64(cantidad, "peso_unitario").map_err(in_cantidad)?,
+        unidad_medida_venta: fields::opt_text(cantidad, "unidad_medida_venta")
+            .map_err(in_cantidad)?,
+        factor_unidad_medida: fields::opt_f64(cantidad, "factor_unidad_medida")
+            .map_err(in_cantidad)?,
+
+        costo_unitario_bs: money("costo_unitario_bs")?,
+        costo_unitario_usd: money("costo_unitario_usd")?,
+        precio_unitario_bs: money("precio_unitario_bs")?,
+        precio_unitario_usd: money("precio_unitario_usd")?,
+        impuesto_porcentaje: money("impuesto_porcentaje")?,
+        impuesto_monto: money("impuesto_monto")?,
+        porcentaje_descuento: money("porcentaje_descuento")?,
+        monto_descuento: money("monto_descuento")?,
+        venta_total_bs: fields::f64_field(financiero, "venta_total_bs").map_err(in_financiero)?,
+        venta_total_usd: fields::f64_field(financiero, "venta_total_usd").map_err(in_financiero)?,
+        costo_total_bs: money("costo_total_bs")?,
+        costo_total_usd: money("costo_total_usd")?,
+        utilidad_bruta_bs: money("utilidad_bruta_bs")?,
+        utilidad_bruta_usd: money("utilidad_bruta_usd")?,
+
+        total_factura: fields::opt_f64(line, "total_factura")?,
+        tasa_usd: fields::opt_f64(line, "tasa_usd")?,
+        es_no_fiscal: fields::opt_bool(line, "es_no_fiscal")?,
+        tiene_promocion: fields::opt_text(line, "tiene_promocion")?,
+        codigo_promocion: fields::opt_text(line, "codigo_promocion")?,
+    })
+}
+
+/// Collects lines unique on (`numero_factura`, `linea`): a later copy replaces the earlier
+/// one in place and is counted; a copy that differs is also counted as a conflict.
+#[derive(Default)]
+pub(crate) struct SalesCollector {
+    pub lines: Vec<SalesLine>,
+    pub duplicates_removed: usize,
+    pub conflicting_duplicates: usize,
+    position_by_key: HashMap<(String, i64), usize>,
+}
+
+impl ElementSink for SalesCollector {
+    fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError> {
+        let line = sales_line_from_value(&element).map_err(|error| LineError { index, ..error })?;
+        let key = (line.numero_factura.clone(), line.linea);
+        match self.position_by_key.get(&key) {
+            Some(&position) => {
+                self.duplicates_removed += 1;
+                if self.lines[position] != line {
+                    self.conflicting_duplicates += 1;
+                }
+                self.lines[position] = line;
+            }
+            None => {
+                self.position_by_key.insert(key, self.lines.len());
+                self.lines.push(line);
+            }
+        }
+        Ok(())
+    }
+}
