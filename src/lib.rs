@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod etl;
 pub mod exit;
 pub mod output;
 pub mod tracker;

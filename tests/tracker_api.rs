@@ -187,3 +187,28 @@ fn a_seed_file_with_its_own_sequence_and_indexes_keeps_using_them() {
         .unwrap();
     assert_eq!(next, 4);
 }
+
+#[test]
+fn a_foreign_ventas_table_is_never_reused_or_altered() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.db_path().parent().unwrap()).unwrap();
+    {
+        let conn = env.connect();
+        conn.execute_batch(
+            "CREATE TABLE ventas (numero_factura VARCHAR, cantidad VARCHAR, total VARCHAR);
+             INSERT INTO ventas VALUES ('C10-01-1', '1', '230.35');",
+        )
+        .unwrap();
+    }
+    let out = env.cmd().arg("gaps").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'ventas'") && stderr.contains("RENAME"), "{stderr}");
+    let conn = env.connect();
+    let (rows, total): (i64, String) = conn
+        .query_row("SELECT count(*), any_value(total) FROM ventas", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((rows, total.as_str()), (1, "230.35"));
+}

@@ -283,10 +283,12 @@ impl Db {
         for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
             self.conn.execute_batch("BEGIN TRANSACTION")?;
             let result = (migration.apply)(&self.conn).and_then(|_| {
-                self.conn.execute(
-                    "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
-                    duckdb::params![migration.version, migration.description],
-                )
+                self.conn
+                    .execute(
+                        "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
+                        duckdb::params![migration.version, migration.description],
+                    )
+                    .map_err(schema::MigrationError::from)
             });
             match result {
                 Ok(_) => self.conn.execute_batch("COMMIT")?,

@@ -362,10 +362,85 @@ FROM etl_ejecuciones
 QUALIFY row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) = 1;
 "#;
 
+/// The loaded data: one sales line per (store, invoice, line), the latest stock per
+/// (store, warehouse, article). Numbers are numbers, timestamps are timestamps (store-local).
+const TARGET_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS ventas (
+    ubicacion_id VARCHAR NOT NULL,
+    numero_factura VARCHAR NOT NULL,
+    linea INTEGER NOT NULL,
+    fecha DATE NOT NULL,
+    hora TIME NOT NULL,
+    fecha_hora TIMESTAMP NOT NULL,
+    codigo_almacen VARCHAR NOT NULL,
+    nombre_almacen VARCHAR,
+    codigo_producto VARCHAR NOT NULL,
+    descripcion_producto VARCHAR,
+    marca_producto VARCHAR,
+    modelo_producto VARCHAR,
+    categoria_producto VARCHAR,
+    grupo_articulo VARCHAR,
+    subgrupo_producto VARCHAR,
+    codigo_barras VARCHAR,
+    cantidad_vendida DOUBLE NOT NULL,
+    peso_unitario DOUBLE,
+    unidad_medida_venta VARCHAR,
+    factor_unidad_medida DOUBLE,
+    costo_unitario_bs DOUBLE,
+    costo_unitario_usd DOUBLE,
+    precio_unitario_bs DOUBLE,
+    precio_unitario_usd DOUBLE,
+    impuesto_porcentaje DOUBLE,
+    impuesto_monto_bs DOUBLE,
+    porcentaje_descuento DOUBLE,
+    monto_descuento DOUBLE,
+    venta_total_bs DOUBLE NOT NULL,
+    venta_total_usd DOUBLE NOT NULL,
+    costo_total_bs DOUBLE,
+    costo_total_usd DOUBLE,
+    utilidad_bruta_bs DOUBLE,
+    utilidad_bruta_usd DOUBLE,
+    total_factura DOUBLE,
+    tasa_usd DOUBLE,
+    es_no_fiscal BOOLEAN,
+    tiene_promocion VARCHAR,
+    codigo_promocion VARCHAR,
+    ejecucion_id INTEGER NOT NULL,
+    cargado_en TIMESTAMP NOT NULL,
+    PRIMARY KEY (ubicacion_id, numero_factura, linea)
+);
+CREATE TABLE IF NOT EXISTS inventario (
+    ubicacion_id VARCHAR NOT NULL,
+    almacen VARCHAR NOT NULL,
+    codigo_producto VARCHAR NOT NULL,
+    nombre_producto VARCHAR,
+    codigo_barras VARCHAR,
+    categoria VARCHAR,
+    descripcion VARCHAR,
+    subcategoria VARCHAR,
+    descripcion_categoria VARCHAR,
+    marca VARCHAR,
+    precio DOUBLE,
+    iva DOUBLE,
+    stock DOUBLE NOT NULL,
+    instantanea_en TIMESTAMP NOT NULL,
+    ejecucion_id INTEGER NOT NULL,
+    PRIMARY KEY (ubicacion_id, almacen, codigo_producto)
+);
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("{0}")]
+    Sql(#[from] duckdb::Error),
+    #[error("{0}")]
+    Refused(String),
+}
+
 pub struct Migration {
     pub version: i32,
     pub description: &'static str,
-    pub apply: fn(&Connection) -> duckdb::Result<()>,
+    pub apply: fn(&Connection) -> Result<(), MigrationError>,
 }
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -379,18 +454,43 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "process columns, etl_configuracion, etl_tiendas, gap and metric macros, seed views",
         apply: tracking_core,
     },
+    Migration {
+        version: 3,
+        description: "typed target tables ventas and inventario",
+        apply: target_tables,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 2;
+pub const LATEST_VERSION: i32 = 3;
 
-fn adopt_seed_table(conn: &Connection) -> duckdb::Result<()> {
+fn target_tables(conn: &Connection) -> Result<(), MigrationError> {
+    // A table of the same name from another program is the user's: never alter or reuse it.
+    for table in ["ventas", "inventario"] {
+        let foreign: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() t WHERE t.table_name = ? AND t.schema_name = 'main' \
+             AND NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.table_name = t.table_name \
+                             AND c.schema_name = 'main' AND c.column_name = 'ejecucion_id')",
+            [table],
+            |r| r.get(0),
+        )?;
+        if foreign {
+            return Err(MigrationError::Refused(format!(
+                "the database already has a table '{table}' that klk-etl did not create; \
+                 rename it (ALTER TABLE {table} RENAME TO {table}_anterior) and run again"
+            )));
+        }
+    }
+    Ok(conn.execute_batch(TARGET_TABLES)?)
+}
+
+fn adopt_seed_table(conn: &Connection) -> Result<(), MigrationError> {
     let exists: bool = conn.query_row(
         "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
         [],
         |r| r.get(0),
     )?;
     if !exists {
-        return conn.execute_batch(SEED_TABLE);
+        return Ok(conn.execute_batch(SEED_TABLE)?);
     }
     // A file from the original system: keep its rows and its id default. When the id has no
     // default, give it a sequence that starts after the existing ids.
@@ -407,7 +507,7 @@ fn adopt_seed_table(conn: &Connection) -> duckdb::Result<()> {
     Ok(())
 }
 
-fn tracking_core(conn: &Connection) -> duckdb::Result<()> {
+fn tracking_core(conn: &Connection) -> Result<(), MigrationError> {
     for (column, ty) in [("pid", "INTEGER"), ("proceso_id", "VARCHAR")] {
         let present: bool = conn.query_row(
             "SELECT count(*) > 0 FROM duckdb_columns() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main' AND column_name = ?",
@@ -421,7 +521,7 @@ fn tracking_core(conn: &Connection) -> duckdb::Result<()> {
         }
     }
     conn.execute_batch(TRACKING_TABLES)?;
-    install_logic(conn)
+    Ok(install_logic(conn)?)
 }
 
 /// Macros and views are logic, not data: (re)created by the latest code on every migration.
