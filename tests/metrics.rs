@@ -1,6 +1,9 @@
 //! `klk-etl metrics` numbers, and that they match the view `v_metricas_confiabilidad`.
 
-#![expect(clippy::disallowed_methods, reason = "these tests build data relative to the real clock, as the views read it")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "these tests build data relative to the real clock, as the views read it"
+)]
 
 mod common;
 

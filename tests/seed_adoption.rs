@@ -2,7 +2,10 @@
 //! adopted in place: every command works, nothing is lost, and the seed's own SQL and
 //! monitoring script run unchanged against it (with Python's duckdb, when available).
 
-#![expect(clippy::disallowed_methods, reason = "these tests build data relative to the real clock, as the views read it")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "these tests build data relative to the real clock, as the views read it"
+)]
 
 mod common;
 

@@ -1,7 +1,10 @@
 //! The tracker API the runner builds on, against a real DuckDB file: executions finish
 //! exactly once, inside the caller's transaction, and ids continue the user's sequence.
 
-#![expect(clippy::disallowed_methods, reason = "these tests build data relative to the real clock, as the views read it")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "these tests build data relative to the real clock, as the views read it"
+)]
 
 mod common;
 
@@ -203,7 +206,10 @@ fn a_foreign_ventas_table_is_never_reused_or_altered() {
     let out = env.cmd().arg("gaps").output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("'ventas'") && stderr.contains("RENAME"), "{stderr}");
+    assert!(
+        stderr.contains("'ventas'") && stderr.contains("RENAME"),
+        "{stderr}"
+    );
     let conn = env.connect();
     let (rows, total): (i64, String) = conn
         .query_row("SELECT count(*), any_value(total) FROM ventas", [], |r| {

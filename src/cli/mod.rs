@@ -237,7 +237,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let config = Config::load(g.config.as_deref(), &overrides)?;
     // "Now" is read here, once; everything below gets it from the context.
-    #[expect(clippy::disallowed_methods, reason = "the one place that reads the clock")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the clock"
+    )]
     let now_utc = g.now.unwrap_or_else(Utc::now);
     let ctx = Ctx {
         config,

@@ -92,7 +92,10 @@ pub fn split_at_midnight(start: NaiveDateTime, end: NaiveDateTime) -> Vec<Window
     let mut from = start;
     while from < end {
         let to = next_midnight(from).min(end);
-        windows.push(Window { start: from, end: to });
+        windows.push(Window {
+            start: from,
+            end: to,
+        });
         from = to;
     }
     windows
@@ -240,16 +243,31 @@ mod tests {
         );
         assert_eq!(windows.first().unwrap().start, ts("2025-11-17 16:00"));
         assert_eq!(windows.len(), 8);
-        assert!(windows.iter().all(|w| w.start.date() == w.end.date()
-            || w.end == next_midnight(w.start)));
+        assert!(
+            windows
+                .iter()
+                .all(|w| w.start.date() == w.end.date() || w.end == next_midnight(w.start))
+        );
         assert!(windows[1].is_whole_day() && windows[1].hours().is_none());
     }
 
     #[test]
     fn slot_rounding() {
-        assert_eq!(floor_to_slot(ts("2025-11-24 10:47"), 30), ts("2025-11-24 10:30"));
-        assert_eq!(ceil_to_slot(ts("2025-11-24 10:47"), 30), ts("2025-11-24 11:00"));
-        assert_eq!(ceil_to_slot(ts("2025-11-24 10:30"), 30), ts("2025-11-24 10:30"));
-        assert_eq!(floor_to_slot(ts("2025-11-24 23:59"), 15), ts("2025-11-24 23:45"));
+        assert_eq!(
+            floor_to_slot(ts("2025-11-24 10:47"), 30),
+            ts("2025-11-24 10:30")
+        );
+        assert_eq!(
+            ceil_to_slot(ts("2025-11-24 10:47"), 30),
+            ts("2025-11-24 11:00")
+        );
+        assert_eq!(
+            ceil_to_slot(ts("2025-11-24 10:30"), 30),
+            ts("2025-11-24 10:30")
+        );
+        assert_eq!(
+            floor_to_slot(ts("2025-11-24 23:59"), 15),
+            ts("2025-11-24 23:45")
+        );
     }
 }

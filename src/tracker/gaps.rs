@@ -37,6 +37,8 @@ pub struct Gap {
     /// Number of slots (ventas only).
     pub slots: Option<i64>,
     pub ultima_ejecucion_id: Option<i64>,
+    /// When the latest failed attempt started.
+    pub ultimo_intento: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +63,7 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
     let sql = format!(
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha_desde, fecha_hasta, hora_desde, \
          hora_hasta, fecha_fallo, error_tipo, error_mensaje, horas_desde_fallo, causa, intentos, \
-         slots, ultima_ejecucion_id \
+         slots, ultima_ejecucion_id, ultimo_intento \
          FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?) WHERE {} \
          ORDER BY fecha_fallo, ubicacion_id, etl_tipo, fecha_desde, hora_desde",
         filter.sql()
@@ -93,6 +95,7 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
             intentos: r.get(12)?,
             slots: r.get(13)?,
             ultima_ejecucion_id: r.get(14)?,
+            ultimo_intento: r.get(15)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

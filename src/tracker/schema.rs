@@ -202,7 +202,8 @@ v_gap_attempts AS (
         arg_max(a.estado, a.fecha_inicio) AS ultimo_estado,
         arg_max(a.error_tipo, a.fecha_inicio) AS ultimo_error_tipo,
         arg_max(a.error_mensaje, a.fecha_inicio) AS ultimo_error_mensaje,
-        max(a.id) AS ultima_ejecucion_id
+        max(a.id) AS ultima_ejecucion_id,
+        max(a.fecha_inicio) AS ultimo_intento
     FROM v_gaps g
     JOIN v_attempts a
       ON a.ubicacion_id = g.ubicacion_id AND a.slot_start >= g.g_start AND a.slot_start < g.g_end
@@ -234,7 +235,8 @@ ventas_gaps AS (
         g.n_slots AS slots,
         a.ultima_ejecucion_id,
         g.g_start AS ventana_desde,
-        g.g_end AS ventana_hasta
+        g.g_end AS ventana_hasta,
+        a.ultimo_intento
     FROM v_gaps g
     LEFT JOIN v_gap_attempts a USING (ubicacion_id, fecha, island)
 ),
@@ -254,7 +256,8 @@ i_fails AS (
         arg_max(x.estado, x.fecha_inicio) AS ultimo_estado,
         arg_max(x.error_tipo, x.fecha_inicio) AS ultimo_error_tipo,
         arg_max(x.error_mensaje, x.fecha_inicio) AS ultimo_error_mensaje,
-        max(x.id) AS ultima_ejecucion_id
+        max(x.id) AS ultima_ejecucion_id,
+        max(x.fecha_inicio) AS ultimo_intento
     FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
     WHERE (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo))
       AND (o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok)
@@ -291,7 +294,8 @@ inventario_gaps AS (
         CAST(NULL AS BIGINT) AS slots,
         f.ultima_ejecucion_id,
         CAST(NULL AS TIMESTAMP) AS ventana_desde,
-        CAST(NULL AS TIMESTAMP) AS ventana_hasta
+        CAST(NULL AS TIMESTAMP) AS ventana_hasta,
+        f.ultimo_intento
     FROM tiendas t
     CROSS JOIN p2
     LEFT JOIN i_ok o USING (ubicacion_id)
@@ -316,7 +320,7 @@ SELECT
     todos.error_tipo, todos.error_mensaje,
     CAST(epoch_us(p2.now_ts) - epoch_us(todos.fecha_fallo) AS DOUBLE) / 3600000000.0 AS horas_desde_fallo,
     todos.causa, todos.intentos, todos.slots, todos.ultima_ejecucion_id,
-    todos.ventana_desde, todos.ventana_hasta
+    todos.ventana_desde, todos.ventana_hasta, todos.ultimo_intento
 FROM todos, p2
 "#;
 
@@ -459,9 +463,19 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "typed target tables ventas and inventario",
         apply: target_tables,
     },
+    Migration {
+        version: 4,
+        description: "klk_gaps: time of the latest attempt (ultimo_intento)",
+        apply: reinstall_logic,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 3;
+pub const LATEST_VERSION: i32 = 4;
+
+/// For migrations that only change macros or views.
+fn reinstall_logic(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(install_logic(conn)?)
+}
 
 fn target_tables(conn: &Connection) -> Result<(), MigrationError> {
     // A table of the same name from another program is the user's: never alter or reuse it.
