@@ -6,6 +6,7 @@
 //! - [`cli`]: the command line; [`output`]: the only place that prints.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod etl;

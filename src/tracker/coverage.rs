@@ -1,0 +1,31 @@
+//! Where each store's loaded sales end: the runner's incremental watermark.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use duckdb::Connection;
+
+use super::TrackerError;
+use super::sql::timestamp;
+
+/// Per store, the latest end of a successful sales window, never later than when that
+/// execution started (a window cannot hold data from after its own fetch), counting a
+/// `:59` end as the next second. Only windows reaching into `[since, ∞)` are read.
+pub fn sales_watermarks(
+    conn: &Connection,
+    since: NaiveDateTime,
+) -> Result<HashMap<String, NaiveDateTime>, TrackerError> {
+    let mut stmt = conn.prepare(
+        "SELECT ubicacion_id, max(least(fecha_inicio, \
+            CASE WHEN hora_hasta IS NULL THEN CAST(fecha_hasta + 1 AS TIMESTAMP) \
+                 WHEN second(hora_hasta) = 59 THEN fecha_hasta + hora_hasta + INTERVAL 1 SECOND \
+                 ELSE fecha_hasta + hora_hasta END)) \
+         FROM etl_ejecuciones \
+         WHERE etl_tipo = 'ventas' AND estado = 'exitoso' AND fecha_hasta >= CAST(CAST(? AS TIMESTAMP) AS DATE) \
+         GROUP BY ubicacion_id",
+    )?;
+    let rows = stmt.query_map(duckdb::params_from_iter([timestamp(since)]), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, NaiveDateTime>(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
