@@ -33,6 +33,8 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
             [CompletionResult]::new('gaps', 'gaps', [CompletionResultType]::ParameterValue, 'List the gaps: windows that should hold data and are not covered by a success')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Reliability per store and day: runs, success rate, durations, rows loaded')
             [CompletionResult]::new('executions', 'executions', [CompletionResultType]::ParameterValue, 'The latest executions (newest first)')
@@ -41,8 +43,65 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('unstick', 'unstick', [CompletionResultType]::ParameterValue, 'Close executions left `en_proceso` by a process that is gone')
             [CompletionResult]::new('stores', 'stores', [CompletionResultType]::ParameterValue, 'List the configured stores')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Database schema: migrate, info')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run the main job end to end against a simulated KLK API with scripted faults')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klk-etl;run' {
+            [CompletionResult]::new('--tipo', '--tipo', [CompletionResultType]::ParameterName, 'Only this tipo [default: both]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Only these stores (repeat or separate with commas)')
+            [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, 'The day for --full: YYYY-MM-DD, `today` or `yesterday`')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'First day for --full')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Last day for --full (included)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Stores fetched in parallel')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another run of the same tipo before giving up (exit 3)')
+            [CompletionResult]::new('--max-gaps', '--max-gaps', [CompletionResultType]::ParameterName, 'Gaps to recover at most in this run')
+            [CompletionResult]::new('--recovery-budget', '--recovery-budget', [CompletionResultType]::ParameterName, 'Stop starting recoveries after this long [default: half the slot]')
+            [CompletionResult]::new('--settle-lag', '--settle-lag', [CompletionResultType]::ParameterName, 'Leave slots that closed less than this ago for the next run')
+            [CompletionResult]::new('--overlap', '--overlap', [CompletionResultType]::ParameterName, 'Fetch again this much before each store''s watermark, for lines that arrive late')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be unstuck, recovered and fetched); change nothing')
+            [CompletionResult]::new('--no-recover', '--no-recover', [CompletionResultType]::ParameterName, 'Do not recover gaps in this run')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klk-etl;recover' {
+            [CompletionResult]::new('--tipo', '--tipo', [CompletionResultType]::ParameterName, 'Only this tipo [default: both]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Only these stores (repeat or separate with commas)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only gaps that first failed at or after this: YYYY-MM-DD or a duration back from now (24h)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Recover at most this many gaps [default: all]')
+            [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, 'Fetch one explicit day for --store, whether or not it is a gap (YYYY-MM-DD, today, yesterday)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'With --date: start of the window (HH:MM)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'With --date: end of the window (HH:MM, 24:00 for midnight)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Stores fetched in parallel')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another run of the same tipo before giving up (exit 3)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--ignore-backoff', '--ignore-backoff', [CompletionResultType]::ParameterName, 'Also retry windows still in their backoff after repeated failures')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be unstuck, recovered and fetched); change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'klk-etl;gaps' {
@@ -234,6 +293,46 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
         'klk-etl;db;help;help' {
             break
         }
+        'klk-etl;demo' {
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The demo''s database (recreated)')
+            [CompletionResult]::new('--day', '--day', [CompletionResultType]::ParameterName, 'The simulated day')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated sales')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klk-etl;sim' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1 (0 picks a free one)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the synthetic data [default: 1]')
+            [CompletionResult]::new('--lines-per-hour', '--lines-per-hour', [CompletionResultType]::ParameterName, 'Average sales lines per store per hour [default: 120]')
+            [CompletionResult]::new('--articles', '--articles', [CompletionResultType]::ParameterName, 'Articles in every warehouse''s master [default: 4000]')
+            [CompletionResult]::new('--store-volume', '--store-volume', [CompletionResultType]::ParameterName, 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)')
+            [CompletionResult]::new('--scenario', '--scenario', [CompletionResultType]::ParameterName, 'Scenario file (.toml or .json): data settings and fault rules')
+            [CompletionResult]::new('--fault', '--fault', [CompletionResultType]::ParameterName, 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario''s rules)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klk-etl;completions' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write into this directory (as the file name the shell expects) instead of stdout')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
@@ -251,6 +350,8 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
+            [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
             [CompletionResult]::new('gaps', 'gaps', [CompletionResultType]::ParameterValue, 'List the gaps: windows that should hold data and are not covered by a success')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Reliability per store and day: runs, success rate, durations, rows loaded')
             [CompletionResult]::new('executions', 'executions', [CompletionResultType]::ParameterValue, 'The latest executions (newest first)')
@@ -259,8 +360,16 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('unstick', 'unstick', [CompletionResultType]::ParameterValue, 'Close executions left `en_proceso` by a process that is gone')
             [CompletionResult]::new('stores', 'stores', [CompletionResultType]::ParameterValue, 'List the configured stores')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Database schema: migrate, info')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run the main job end to end against a simulated KLK API with scripted faults')
+            [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'klk-etl;help;run' {
+            break
+        }
+        'klk-etl;help;recover' {
             break
         }
         'klk-etl;help;gaps' {
@@ -293,6 +402,12 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help;db;info' {
+            break
+        }
+        'klk-etl;help;demo' {
+            break
+        }
+        'klk-etl;help;sim' {
             break
         }
         'klk-etl;help;completions' {

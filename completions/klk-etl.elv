@@ -30,6 +30,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand gaps 'List the gaps: windows that should hold data and are not covered by a success'
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
@@ -38,8 +40,63 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand unstick 'Close executions left `en_proceso` by a process that is gone'
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
+            cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klk-etl;run'= {
+            cand --tipo 'Only this tipo [default: both]'
+            cand --store 'Only these stores (repeat or separate with commas)'
+            cand --date 'The day for --full: YYYY-MM-DD, `today` or `yesterday`'
+            cand --from 'First day for --full'
+            cand --to 'Last day for --full (included)'
+            cand --jobs 'Stores fetched in parallel'
+            cand --wait 'How long to wait for another run of the same tipo before giving up (exit 3)'
+            cand --max-gaps 'Gaps to recover at most in this run'
+            cand --recovery-budget 'Stop starting recoveries after this long [default: half the slot]'
+            cand --settle-lag 'Leave slots that closed less than this ago for the next run'
+            cand --overlap 'Fetch again this much before each store''s watermark, for lines that arrive late'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --full 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to'
+            cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+            cand --no-recover 'Do not recover gaps in this run'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;recover'= {
+            cand --tipo 'Only this tipo [default: both]'
+            cand --store 'Only these stores (repeat or separate with commas)'
+            cand --since 'Only gaps that first failed at or after this: YYYY-MM-DD or a duration back from now (24h)'
+            cand --limit 'Recover at most this many gaps [default: all]'
+            cand --date 'Fetch one explicit day for --store, whether or not it is a gap (YYYY-MM-DD, today, yesterday)'
+            cand --from 'With --date: start of the window (HH:MM)'
+            cand --to 'With --date: end of the window (HH:MM, 24:00 for midnight)'
+            cand --jobs 'Stores fetched in parallel'
+            cand --wait 'How long to wait for another run of the same tipo before giving up (exit 3)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --ignore-backoff 'Also retry windows still in their backoff after repeated failures'
+            cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'klk-etl;gaps'= {
             cand --tipo 'Only this tipo'
@@ -216,6 +273,44 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         }
         &'klk-etl;db;help;help'= {
         }
+        &'klk-etl;demo'= {
+            cand --database 'The demo''s database (recreated)'
+            cand --day 'The simulated day'
+            cand --seed 'Seed of the simulated sales'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;sim'= {
+            cand --port 'Port on 127.0.0.1 (0 picks a free one)'
+            cand --seed 'Seed of the synthetic data [default: 1]'
+            cand --lines-per-hour 'Average sales lines per store per hour [default: 120]'
+            cand --articles 'Articles in every warehouse''s master [default: 4000]'
+            cand --store-volume 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)'
+            cand --scenario 'Scenario file (.toml or .json): data settings and fault rules'
+            cand --fault 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario''s rules)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klk-etl;completions'= {
             cand --dir 'Write into this directory (as the file name the shell expects) instead of stdout'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
@@ -232,6 +327,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --version 'Print version'
         }
         &'klk-etl;help'= {
+            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand gaps 'List the gaps: windows that should hold data and are not covered by a success'
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
@@ -240,8 +337,14 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand unstick 'Close executions left `en_proceso` by a process that is gone'
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
+            cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klk-etl;help;run'= {
+        }
+        &'klk-etl;help;recover'= {
         }
         &'klk-etl;help;gaps'= {
         }
@@ -264,6 +367,10 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;db;migrate'= {
         }
         &'klk-etl;help;db;info'= {
+        }
+        &'klk-etl;help;demo'= {
+        }
+        &'klk-etl;help;sim'= {
         }
         &'klk-etl;help;completions'= {
         }

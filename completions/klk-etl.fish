@@ -37,6 +37,8 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -l now -d 'Pin "now" (RFC 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "executions" -d 'The latest executions (newest first)'
@@ -45,8 +47,63 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "purge" -d 'Delete o
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "stores" -d 'List the configured stores'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "completions" -d 'Print a shell completion script (or the man page)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l tipo -d 'Only this tipo [default: both]' -r -f -a "ventas\t''
+inventario\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l date -d 'The day for --full: YYYY-MM-DD, `today` or `yesterday`' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l from -d 'First day for --full' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l to -d 'Last day for --full (included)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l jobs -d 'Stores fetched in parallel' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l max-gaps -d 'Gaps to recover at most in this run' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l recovery-budget -d 'Stop starting recoveries after this long [default: half the slot]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l settle-lag -d 'Leave slots that closed less than this ago for the next run' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l overlap -d 'Fetch again this much before each store\'s watermark, for lines that arrive late' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l full -d 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l no-recover -d 'Do not recover gaps in this run'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l tipo -d 'Only this tipo [default: both]' -r -f -a "ventas\t''
+inventario\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l since -d 'Only gaps that first failed at or after this: YYYY-MM-DD or a duration back from now (24h)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l limit -d 'Recover at most this many gaps [default: all]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l date -d 'Fetch one explicit day for --store, whether or not it is a gap (YYYY-MM-DD, today, yesterday)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l from -d 'With --date: start of the window (HH:MM)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l to -d 'With --date: end of the window (HH:MM, 24:00 for midnight)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l jobs -d 'Stores fetched in parallel' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l ignore-backoff -d 'Also retry windows still in their backoff after repeated failures'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
 inventario\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l store -d 'Only these stores (repeat or separate with commas)' -r
@@ -208,6 +265,42 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l seed -d 'Seed of the simulated sales' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l seed -d 'Seed of the synthetic data [default: 1]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lines-per-hour -d 'Average sales lines per store per hour [default: 120]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l articles -d 'Articles in every warehouse\'s master [default: 4000]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l store-volume -d 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l scenario -d 'Scenario file (.toml or .json): data settings and fault rules' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l fault -d 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario\'s rules)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l dir -d 'Write into this directory (as the file name the shell expects) instead of stdout' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
@@ -222,15 +315,19 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l now -d '
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "executions" -d 'The latest executions (newest first)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "stores" -d 'List the configured stores'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "db" -d 'Database schema: migrate, info'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from gaps metrics executions status purge unstick stores db completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'

@@ -260,6 +260,18 @@ impl Config {
         Ok(config)
     }
 
+    /// Parses configuration text (as if it were a file named `source`).
+    pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: source.to_path_buf(),
+            message: describe_toml_error(text, &err),
+        })?;
+        resolve(file, Some(source.to_path_buf())).map_err(|message| ConfigError::Parse {
+            path: source.to_path_buf(),
+            message,
+        })
+    }
+
     pub fn store(&self, id: &str) -> Option<&Store> {
         self.stores.iter().find(|s| s.id == id)
     }

@@ -45,8 +45,11 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
                 _ => Exit::Database,
             };
         }
-        if cause.is::<duckdb::Error>() {
+        if cause.is::<duckdb::Error>() || cause.is::<crate::etl::runlock::RunLockError>() {
             return Exit::Database;
+        }
+        if cause.is::<crate::klk::InvalidOptions>() {
+            return Exit::Usage;
         }
     }
     Exit::SomeFailed

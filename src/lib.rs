@@ -11,5 +11,7 @@ pub mod config;
 pub mod duration;
 pub mod etl;
 pub mod exit;
+pub mod klk;
 pub mod output;
+pub mod sim;
 pub mod tracker;

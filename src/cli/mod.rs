@@ -3,10 +3,14 @@
 
 mod completions;
 mod db;
+mod demo;
 mod executions;
 mod gaps;
 mod metrics;
 mod purge;
+mod recover;
+mod run;
+mod sim;
 mod status;
 mod stores;
 mod unstick;
@@ -19,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::exit::{Exit, UsageError, exit_code_for};
 use crate::output::{ColorChoice, Format, Output};
@@ -74,6 +79,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The cron entry point: unstick, recover gaps (bounded), then fetch every store's new windows
+    Run(run::RunArgs),
+    /// Recover gaps now (all or filtered), or fetch one explicit window again
+    Recover(recover::RecoverArgs),
     /// List the gaps: windows that should hold data and are not covered by a success
     Gaps(gaps::GapsArgs),
     /// Reliability per store and day: runs, success rate, durations, rows loaded
@@ -90,6 +99,10 @@ pub enum Command {
     Stores(stores::StoresArgs),
     /// Database schema: migrate, info
     Db(db::DbArgs),
+    /// Run the main job end to end against a simulated KLK API with scripted faults
+    Demo(demo::DemoArgs),
+    /// Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)
+    Sim(sim::SimArgs),
     /// Print a shell completion script (or the man page)
     Completions(completions::CompletionsArgs),
 }
@@ -98,23 +111,21 @@ pub enum Command {
 pub struct Ctx {
     pub config: Config,
     pub out: Output,
-    now_utc: DateTime<Utc>,
+    pub clock: Clock,
 }
 
 impl Ctx {
     pub fn now_utc(&self) -> DateTime<Utc> {
-        self.now_utc
+        self.clock.start_utc()
     }
 
-    /// "Now" as store-local wall time (the time zone of the configuration).
+    /// When the invocation started, as store-local wall time (the configuration's zone).
     pub fn now_local(&self) -> NaiveDateTime {
-        self.now_utc
-            .with_timezone(&self.config.timezone)
-            .naive_local()
+        self.clock.start_local()
     }
 
     pub fn open_db(&self, access: Access) -> anyhow::Result<Db> {
-        let db = Db::open(&self.config, access, self.now_utc)?;
+        let db = Db::open(&self.config, access, self.now_utc())?;
         for warning in &db.warnings {
             self.out.warn(warning);
         }
@@ -243,11 +254,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     )]
     let now_utc = g.now.unwrap_or_else(Utc::now);
     let ctx = Ctx {
+        clock: Clock::new(now_utc, config.timezone),
         config,
         out,
-        now_utc,
     };
     let exit = match command {
+        Command::Run(args) => args.exec(&ctx)?,
+        Command::Recover(args) => args.exec(&ctx)?,
+        Command::Sim(args) => return args.exec(&ctx),
+        Command::Demo(args) => args.exec(&ctx)?,
         Command::Gaps(args) => args.exec(&ctx)?,
         Command::Metrics(args) => args.exec(&ctx)?,
         Command::Executions(args) => args.exec(&ctx)?,

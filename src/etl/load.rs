@@ -89,7 +89,10 @@ pub fn load_sales(
         [],
         |r| r.get(0),
     )?;
-    let loaded = conn.execute("INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas", [])?;
+    let loaded = conn.execute(
+        "INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas",
+        [],
+    )?;
     conn.execute_batch("DELETE FROM klk_staging_ventas")?;
     Ok(LoadReport {
         loaded,

@@ -1,3 +1,8 @@
 //! The ETL runner: plans windows, fetches them from the KLK API, loads them exactly once.
 
+pub mod execute;
+pub mod load;
 pub mod plan;
+pub mod run;
+pub mod runlock;
+pub mod tasks;

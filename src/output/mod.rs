@@ -1,6 +1,8 @@
 //! The only place that prints: tables (comfy-table), JSON and CSV on stdout; notes, warnings
 //! and progress on stderr.
 
+pub mod progress;
+
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{Cell, Color, ContentArrangement, Table};

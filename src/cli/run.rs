@@ -1,0 +1,364 @@
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use super::{Ctx, parse_duration_arg, parse_positive};
+use crate::etl::execute::TaskReport;
+use crate::etl::run::{self, RunOutcome, RunRequest};
+use crate::etl::tasks::{PlanOptions, Scope, Task};
+use crate::exit::{Exit, UsageError};
+use crate::output::progress::RunProgress;
+use crate::output::{self, Format, Tabular, estado_color, fmt};
+use crate::tracker::vocab::{Estado, EtlTipo};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Only this tipo [default: both]
+    #[arg(long, value_enum)]
+    pub tipo: Option<EtlTipo>,
+    /// Only these stores (repeat or separate with commas)
+    #[arg(long = "store", value_delimiter = ',', value_name = "ID")]
+    pub stores: Vec<String>,
+    /// Whole days instead of the incremental windows (modo completo); with --date or --from/--to
+    #[arg(long)]
+    pub full: bool,
+    /// The day for --full: YYYY-MM-DD, `today` or `yesterday`
+    #[arg(long, value_parser = parse_day, conflicts_with_all = ["from", "to"], requires = "full")]
+    pub date: Option<DayArg>,
+    /// First day for --full
+    #[arg(long, value_parser = parse_day, requires_all = ["full", "to"])]
+    pub from: Option<DayArg>,
+    /// Last day for --full (included)
+    #[arg(long, value_parser = parse_day, requires_all = ["full", "from"])]
+    pub to: Option<DayArg>,
+    #[command(flatten)]
+    pub common: RunnerArgs,
+    /// Do not recover gaps in this run
+    #[arg(long)]
+    pub no_recover: bool,
+    /// Gaps to recover at most in this run
+    #[arg(long, default_value = "5", value_parser = parse_count, allow_negative_numbers = true)]
+    pub max_gaps: usize,
+    /// Stop starting recoveries after this long [default: half the slot]
+    #[arg(long, value_parser = parse_duration_arg, value_name = "DURATION")]
+    pub recovery_budget: Option<Duration>,
+    /// Leave slots that closed less than this ago for the next run
+    #[arg(long, default_value = "2m", value_parser = parse_duration_arg, value_name = "DURATION")]
+    pub settle_lag: Duration,
+    /// Fetch again this much before each store's watermark, for lines that arrive late
+    #[arg(long, default_value = "30m", value_parser = parse_duration_arg, value_name = "DURATION")]
+    pub overlap: Duration,
+}
+
+/// Options shared by `run` and `recover`.
+#[derive(Debug, clap::Args)]
+pub struct RunnerArgs {
+    /// Stores fetched in parallel
+    #[arg(long, default_value = "4", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub jobs: u32,
+    /// Print the plan (what would be unstuck, recovered and fetched); change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for another run of the same tipo before giving up (exit 3)
+    #[arg(long, default_value = "10s", value_parser = parse_duration_arg, value_name = "DURATION")]
+    pub wait: Duration,
+}
+
+/// A day as given on the command line; relative days resolve against "now".
+#[derive(Debug, Clone, Copy)]
+pub enum DayArg {
+    Date(NaiveDate),
+    Today,
+    Yesterday,
+}
+
+impl DayArg {
+    pub fn resolve(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            DayArg::Date(date) => date,
+            DayArg::Today => today,
+            DayArg::Yesterday => today - chrono::Days::new(1),
+        }
+    }
+}
+
+pub(crate) fn parse_day(text: &str) -> Result<DayArg, String> {
+    match text {
+        "today" => Ok(DayArg::Today),
+        "yesterday" => Ok(DayArg::Yesterday),
+        _ => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(DayArg::Date)
+            .map_err(|_| format!("expected YYYY-MM-DD, `today` or `yesterday`, got '{text}'")),
+    }
+}
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n as usize),
+        _ => Err(format!(
+            "must be zero or a positive whole number, got '{text}'"
+        )),
+    }
+}
+
+pub(crate) fn tipos(tipo: Option<EtlTipo>) -> Vec<EtlTipo> {
+    tipo.map_or_else(|| vec![EtlTipo::Ventas, EtlTipo::Inventario], |t| vec![t])
+}
+
+impl RunArgs {
+    pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
+        ctx.check_stores(&self.stores)?;
+        let today = ctx.now_local().date();
+        let scope = match (self.full, self.date, self.from, self.to) {
+            (false, ..) => Scope::Incremental,
+            (true, Some(day), _, _) => {
+                let day = day.resolve(today);
+                Scope::Days { from: day, to: day }
+            }
+            (true, None, Some(from), Some(to)) => Scope::Days {
+                from: from.resolve(today),
+                to: to.resolve(today),
+            },
+            (true, ..) => {
+                return Err(UsageError("--full needs --date D or --from D1 --to D2".into()).into());
+            }
+        };
+        if let Scope::Days { from, to } = scope {
+            check_days(from, to, today)?;
+        }
+        let slot = Duration::from_secs(u64::from(ctx.config.tracking.slot_minutes) * 60);
+        let request = RunRequest {
+            plan: PlanOptions {
+                tipos: tipos(self.tipo),
+                stores: self.stores,
+                scope,
+                recover: !self.no_recover && self.max_gaps > 0,
+                max_gaps: self.max_gaps,
+                ignore_backoff: false,
+                settle_lag: chrono::Duration::from_std(self.settle_lag)?,
+                overlap: chrono::Duration::from_std(self.overlap)?,
+                gaps_since: None,
+            },
+            jobs: self.common.jobs as usize,
+            recovery_budget: self.recovery_budget.unwrap_or(slot / 2),
+            lock_wait: self.common.wait,
+            dry_run: self.common.dry_run,
+            extra: Vec::new(),
+        };
+        execute_and_report(ctx, &request)
+    }
+}
+
+pub(crate) fn check_days(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> anyhow::Result<()> {
+    if to < from {
+        return Err(UsageError(format!("--from {from} is after --to {to}")).into());
+    }
+    if to > today {
+        return Err(UsageError(format!(
+            "{to} is in the future (today is {today} in the stores' time zone)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Runs, prints the summary (stdout) and returns the exit code: 0 all ok; 1 some store
+/// failed or the run was interrupted; 4 the API was unreachable for every store.
+pub(crate) fn execute_and_report(ctx: &Ctx, request: &RunRequest) -> anyhow::Result<Exit> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends the process at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupt))?;
+        signal_hook::flag::register(signal, Arc::clone(&interrupt))?;
+    }
+    let progress = RunProgress::new(
+        ctx.out.stderr_is_terminal,
+        ctx.out.quiet || ctx.out.format == Format::Json,
+    );
+    let outcome = run::run(&ctx.config, &ctx.clock, request, &interrupt, &progress);
+    progress.finish();
+    let outcome = outcome?;
+    if outcome.dry_run {
+        print_plan(ctx, &outcome)?;
+        return Ok(Exit::Ok);
+    }
+    print_summary(ctx, &outcome)?;
+    Ok(if outcome.api_unreachable() {
+        Exit::ApiUnreachable
+    } else if outcome.interrupted || outcome.failed().next().is_some() {
+        Exit::SomeFailed
+    } else {
+        Exit::Ok
+    })
+}
+
+impl Tabular for TaskReport {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "store", "name", "tipo", "window", "mode", "state", "rows", "new", "invoices", "usd",
+            "secs", "error",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let mut cells = self.csv_cells();
+        let last = cells.len() - 1;
+        cells[last] = fmt::short(
+            &self
+                .error_mensaje
+                .as_ref()
+                .map(|m| format!("{}: {m}", fmt::opt(&self.error_tipo))),
+            60,
+        );
+        cells
+    }
+
+    fn csv_cells(&self) -> Vec<String> {
+        vec![
+            self.ubicacion_id.clone(),
+            self.ubicacion_nombre.clone(),
+            self.etl_tipo.to_string(),
+            self.window_text(),
+            self.modo.to_string(),
+            self.estado.to_string(),
+            self.cargados.to_string(),
+            self.nuevos.to_string(),
+            self.facturas.to_string(),
+            fmt::float(self.total_usd, 2),
+            fmt::float(self.duracion_segundos, 1),
+            self.error_mensaje
+                .as_ref()
+                .map(|m| format!("{}: {m}", fmt::opt(&self.error_tipo)))
+                .unwrap_or_default(),
+        ]
+    }
+
+    fn color(&self, column: usize) -> Option<comfy_table::Color> {
+        (column == 5)
+            .then(|| estado_color(self.estado.as_str()))
+            .flatten()
+    }
+}
+
+impl Tabular for Task {
+    fn headers() -> Vec<&'static str> {
+        vec!["store", "name", "tipo", "window", "mode"]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.ubicacion_id.clone(),
+            self.ubicacion_nombre.clone(),
+            self.tipo.to_string(),
+            self.window.to_string(),
+            self.modo.to_string(),
+        ]
+    }
+}
+
+fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
+    if ctx.out.format == Format::Json {
+        output::emit_json(outcome)?;
+        return Ok(());
+    }
+    let plan = &outcome.plan;
+    let tasks: Vec<Task> = plan.recoveries.iter().chain(&plan.tasks).cloned().collect();
+    if ctx.out.format == Format::Csv {
+        output::emit(&ctx.out, &tasks, "")?;
+        return Ok(());
+    }
+    let mut text = String::from("dry run: nothing fetched, nothing written\n");
+    text.push_str(&format!(
+        "\nWould unstick {} execution(s){}\n",
+        outcome.unstuck.len(),
+        if outcome.unstuck.is_empty() { "" } else { ":" }
+    ));
+    for stuck in &outcome.unstuck {
+        text.push_str(&format!(
+            "  {} {} {} ({})\n",
+            stuck.execution.id,
+            stuck.execution.ubicacion_id,
+            stuck.execution.etl_tipo,
+            stuck.reason.describe()
+        ));
+    }
+    text.push_str(&format!(
+        "\nWould recover {} gap(s)\n",
+        plan.recoveries.len()
+    ));
+    if !plan.recoveries.is_empty() {
+        text.push_str(&format!("{}\n", output::table(&ctx.out, &plan.recoveries)));
+    }
+    if !plan.deferred.is_empty() {
+        text.push_str(&format!(
+            "\nLeft for later: {} gap(s)\n",
+            plan.deferred.len()
+        ));
+        for d in &plan.deferred {
+            text.push_str(&format!(
+                "  {} {} {} {}-{}: {}\n",
+                d.gap.ubicacion_id,
+                d.gap.etl_tipo,
+                d.gap.fecha_desde,
+                fmt::time(&d.gap.hora_desde),
+                fmt::time(&d.gap.hora_hasta),
+                d.reason
+            ));
+        }
+    }
+    text.push_str(&format!("\nWould fetch {} window(s)\n", plan.tasks.len()));
+    if !plan.tasks.is_empty() {
+        text.push_str(&format!("{}\n", output::table(&ctx.out, &plan.tasks)));
+    }
+    output::emit_text(&text)?;
+    Ok(())
+}
+
+fn print_summary(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
+    match ctx.out.format {
+        Format::Json => output::emit_json(outcome)?,
+        Format::Csv => output::emit(&ctx.out, &outcome.reports, "")?,
+        Format::Table => {
+            if !outcome.reports.is_empty() {
+                output::emit_text(&output::table(&ctx.out, &outcome.reports).to_string())?;
+            }
+        }
+    }
+    let ok = outcome
+        .reports
+        .iter()
+        .filter(|r| r.estado == Estado::Exitoso)
+        .count();
+    let failed = outcome.reports.len() - ok;
+    let recovered = outcome
+        .reports
+        .iter()
+        .filter(|r| {
+            r.modo == crate::tracker::vocab::Modo::Recuperacion && r.estado == Estado::Exitoso
+        })
+        .count();
+    let lines: usize = outcome
+        .reports
+        .iter()
+        .filter(|r| r.etl_tipo == EtlTipo::Ventas)
+        .map(|r| r.cargados)
+        .sum();
+    let invoices: usize = outcome.reports.iter().map(|r| r.facturas).sum();
+    let usd: f64 = outcome.reports.iter().map(|r| r.total_usd).sum();
+    let later = outcome.deferred.len() + outcome.over_budget.len();
+    ctx.out.note(&format!(
+        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {} lines, {} invoices, {:.2} USD",
+        if outcome.interrupted { "interrupted: " } else { "" },
+        ok,
+        failed,
+        recovered,
+        later,
+        outcome.unstuck.len(),
+        lines,
+        invoices,
+        usd
+    ));
+    Ok(())
+}

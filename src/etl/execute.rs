@@ -1,0 +1,558 @@
+//! Running the tasks: workers fetch over HTTP without touching the database; one
+//! coordinator owns every database write, each in a short phase with the file closed in
+//! between, and commits each window's rows together with its `exitoso` status.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::load::{self, LoadReport};
+use super::tasks::Task;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::klk::{ApiError, Client, SalesBatch, SalesRequest, StockBatch, StockRequest};
+use crate::tracker::executions::{self, NewExecution, Outcome};
+use crate::tracker::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
+use crate::tracker::{Access, Db, TrackerError};
+
+/// What happened to one task.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    pub ejecucion_id: Option<i64>,
+    pub etl_tipo: EtlTipo,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    pub fecha: chrono::NaiveDate,
+    pub hora_desde: Option<chrono::NaiveTime>,
+    pub hora_hasta: Option<chrono::NaiveTime>,
+    pub modo: Modo,
+    pub estado: Estado,
+    pub error_tipo: Option<ErrorTipo>,
+    pub error_mensaje: Option<String>,
+    /// Lines (or articles) received, duplicates included.
+    pub extraidos: usize,
+    pub cargados: usize,
+    pub nuevos: usize,
+    pub duplicados: usize,
+    pub facturas: usize,
+    pub total_usd: f64,
+    pub intentos_http: u32,
+    pub duracion_segundos: f64,
+}
+
+impl TaskReport {
+    fn new(task: &Task) -> TaskReport {
+        let hours = task.window.hours();
+        TaskReport {
+            ejecucion_id: None,
+            etl_tipo: task.tipo,
+            ubicacion_id: task.ubicacion_id.clone(),
+            ubicacion_nombre: task.ubicacion_nombre.clone(),
+            fecha: task.window.date(),
+            hora_desde: if task.tipo == EtlTipo::Ventas {
+                hours.map(|h| h.0)
+            } else {
+                None
+            },
+            hora_hasta: if task.tipo == EtlTipo::Ventas {
+                hours.map(|h| h.1)
+            } else {
+                None
+            },
+            modo: task.modo,
+            estado: Estado::EnProceso,
+            error_tipo: None,
+            error_mensaje: None,
+            extraidos: 0,
+            cargados: 0,
+            nuevos: 0,
+            duplicados: 0,
+            facturas: 0,
+            total_usd: 0.0,
+            intentos_http: 0,
+            duracion_segundos: 0.0,
+        }
+    }
+
+    pub fn window_text(&self) -> String {
+        match (self.hora_desde, self.hora_hasta) {
+            (Some(from), Some(to)) => format!(
+                "{} {}-{}",
+                self.fecha,
+                from.format("%H:%M"),
+                if to == super::plan::LAST_SECOND {
+                    "24:00".to_string()
+                } else {
+                    to.format("%H:%M").to_string()
+                }
+            ),
+            _ => self.fecha.to_string(),
+        }
+    }
+}
+
+/// Told about each task as it starts and ends (progress bars, cron lines).
+pub trait Progress: Sync {
+    fn planned(&self, _total: usize) {}
+    fn started(&self, _task: &Task) {}
+    fn finished(&self, _report: &TaskReport) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    pub jobs: usize,
+    /// Recovery tasks are not started after this much time.
+    pub recovery_budget: Duration,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Execution {
+    pub reports: Vec<TaskReport>,
+    /// Recovery tasks not started because the time budget ran out.
+    pub over_budget: Vec<Task>,
+    pub interrupted: bool,
+}
+
+enum Fetched {
+    Sales(SalesBatch),
+    Stock {
+        batches: Vec<StockBatch>,
+        failures: Vec<ApiError>,
+    },
+}
+
+struct Done {
+    index: usize,
+    id: i64,
+    fetched: Result<Fetched, ApiError>,
+}
+
+struct Job {
+    index: usize,
+    id: i64,
+    task: Task,
+}
+
+fn fetch(client: &Client, task: &Task) -> Result<Fetched, ApiError> {
+    match task.tipo {
+        EtlTipo::Ventas => {
+            let request = match task.window.hours() {
+                None => {
+                    SalesRequest::days(&task.store.sucursal, task.window.date(), task.window.date())
+                }
+                Some((from, to)) => {
+                    SalesRequest::hours(&task.store.sucursal, task.window.date(), from, to)
+                }
+            };
+            client.fetch_sales(&request).map(Fetched::Sales)
+        }
+        EtlTipo::Inventario => {
+            let mut batches = Vec::new();
+            let mut failures = Vec::new();
+            for almacen in &task.store.warehouses {
+                match client.fetch_stock(&StockRequest::new(almacen.clone())) {
+                    Ok(batch) => batches.push(batch),
+                    Err(err) => failures.push(err),
+                }
+            }
+            if batches.is_empty() && !failures.is_empty() {
+                return Err(failures.swap_remove(0));
+            }
+            Ok(Fetched::Stock { batches, failures })
+        }
+    }
+}
+
+fn error_tipo(err: &ApiError) -> ErrorTipo {
+    ErrorTipo::parse(err.error_tipo()).unwrap_or(ErrorTipo::Unknown)
+}
+
+/// Runs `recoveries` first (while the budget lasts), then `tasks`, `jobs` at a time.
+/// `interrupt` is set by SIGINT/SIGTERM: nothing new starts, what was fetched is committed,
+/// and the executions still in flight are closed `fallido`/`interrumpido` at once (their
+/// requests are abandoned; the caller exits).
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    config: &Config,
+    clock: &Clock,
+    client: Arc<Client>,
+    recoveries: Vec<Task>,
+    tasks: Vec<Task>,
+    options: &ExecuteOptions,
+    interrupt: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<Execution, TrackerError> {
+    let recovery_count = recoveries.len();
+    let all: Vec<Task> = recoveries.into_iter().chain(tasks).collect();
+    progress.planned(all.len());
+    let jobs = options.jobs.max(1);
+
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    for _ in 0..jobs.min(all.len()) {
+        let job_rx = Arc::clone(&job_rx);
+        let done_tx = done_tx.clone();
+        let client = Arc::clone(&client);
+        // Detached: an interrupted run must not wait for a request in flight.
+        std::thread::spawn(move || worker(&client, &job_rx, &done_tx));
+    }
+    drop(done_tx);
+
+    let mut run = Coordinator {
+        config,
+        clock,
+        progress,
+        reports: all.iter().map(TaskReport::new).collect(),
+        all,
+        recovery_count,
+        queue: VecDeque::new(),
+        in_flight: HashMap::new(),
+        ready: Vec::new(),
+        outcome: Execution::default(),
+    };
+    run.queue = (0..run.all.len()).collect();
+    let started = Instant::now();
+    let result = run.drive(
+        jobs,
+        options.recovery_budget,
+        started,
+        interrupt,
+        &job_tx,
+        &done_rx,
+    );
+    drop(job_tx);
+    result?;
+    run.outcome.reports = run.reports;
+    Ok(run.outcome)
+}
+
+fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let fetched = fetch(client, &job.task);
+        let done_message = Done {
+            index: job.index,
+            id: job.id,
+            fetched,
+        };
+        if done.send(done_message).is_err() {
+            return;
+        }
+    }
+}
+
+struct Coordinator<'a> {
+    config: &'a Config,
+    clock: &'a Clock,
+    progress: &'a dyn Progress,
+    all: Vec<Task>,
+    recovery_count: usize,
+    reports: Vec<TaskReport>,
+    queue: VecDeque<usize>,
+    /// Task index to execution id.
+    in_flight: HashMap<usize, i64>,
+    ready: Vec<Done>,
+    outcome: Execution,
+}
+
+impl Coordinator<'_> {
+    fn drive(
+        &mut self,
+        jobs: usize,
+        recovery_budget: Duration,
+        started: Instant,
+        interrupt: &AtomicBool,
+        job_tx: &Sender<Job>,
+        done_rx: &Receiver<Done>,
+    ) -> Result<(), TrackerError> {
+        loop {
+            if interrupt.load(Ordering::SeqCst) {
+                self.outcome.interrupted = true;
+                let mut db = self.open()?;
+                self.commit_ready(&mut db);
+                self.close_in_flight_as_interrupted(&mut db)?;
+                return Ok(());
+            }
+            // Recovery tasks still waiting when the budget is spent are left for the next run.
+            while let Some(&next) = self.queue.front() {
+                if next < self.recovery_count && started.elapsed() >= recovery_budget {
+                    self.queue.pop_front();
+                    self.outcome.over_budget.push(self.all[next].clone());
+                } else {
+                    break;
+                }
+            }
+            let free = jobs.saturating_sub(self.in_flight.len());
+            let to_start: Vec<usize> = (0..free.min(self.queue.len()))
+                .filter_map(|_| self.queue.pop_front())
+                .collect();
+            if !self.ready.is_empty() || !to_start.is_empty() {
+                // One short write phase: commit what arrived, register what starts, close.
+                let mut db = self.open()?;
+                self.commit_ready(&mut db);
+                for index in to_start {
+                    let id = self.register(&db, index)?;
+                    let job = Job {
+                        index,
+                        id,
+                        task: self.all[index].clone(),
+                    };
+                    if job_tx.send(job).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if self.in_flight.is_empty() && self.queue.is_empty() {
+                return Ok(());
+            }
+            match done_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(done) => {
+                    self.ready.push(done);
+                    // Whatever else arrived goes into the same write phase.
+                    self.ready.extend(done_rx.try_iter());
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        }
+    }
+
+    fn open(&self) -> Result<Db, TrackerError> {
+        Db::open(self.config, Access::Write, self.clock.now_utc())
+    }
+
+    fn register(&mut self, db: &Db, index: usize) -> Result<i64, TrackerError> {
+        let task = &self.all[index];
+        let report = &mut self.reports[index];
+        let id = executions::start(
+            db,
+            &NewExecution {
+                etl_tipo: task.tipo,
+                ubicacion_id: task.ubicacion_id.clone(),
+                ubicacion_nombre: task.ubicacion_nombre.clone(),
+                fecha_desde: task.window.date(),
+                fecha_hasta: task.window.date(),
+                hora_desde: report.hora_desde,
+                hora_hasta: report.hora_hasta,
+                modo: task.modo,
+                started_at: self.clock.now_local(),
+            },
+        )?;
+        report.ejecucion_id = Some(id);
+        self.in_flight.insert(index, id);
+        self.progress.started(task);
+        Ok(id)
+    }
+
+    fn commit_ready(&mut self, db: &mut Db) {
+        for done in std::mem::take(&mut self.ready) {
+            self.in_flight.remove(&done.index);
+            let index = done.index;
+            commit(
+                db,
+                self.clock,
+                &self.all[index],
+                &mut self.reports[index],
+                done,
+            );
+            self.progress.finished(&self.reports[index]);
+        }
+    }
+
+    fn close_in_flight_as_interrupted(&mut self, db: &mut Db) -> Result<(), TrackerError> {
+        let now = self.clock.now_local();
+        let outcome = Outcome::Failure {
+            extracted: 0,
+            error_tipo: ErrorTipo::Interrumpido,
+            message: "interrupted by a signal (SIGINT/SIGTERM) before the window was loaded"
+                .to_string(),
+        };
+        let tx = db.conn_mut().transaction()?;
+        for (&index, &id) in &self.in_flight {
+            match executions::finish(&tx, id, &outcome, now) {
+                Ok(()) | Err(TrackerError::NotInProgress { .. }) => {}
+                Err(other) => return Err(other),
+            }
+            let report = &mut self.reports[index];
+            report.estado = Estado::Fallido;
+            report.error_tipo = Some(ErrorTipo::Interrumpido);
+            report.error_mensaje = Some("interrupted".to_string());
+        }
+        tx.commit()?;
+        for &index in self.in_flight.keys() {
+            self.progress.finished(&self.reports[index]);
+        }
+        self.in_flight.clear();
+        self.queue.clear();
+        Ok(())
+    }
+}
+
+/// Loads one fetched window and marks its execution in one transaction; a failure to fetch
+/// or to load marks it `fallido` with the reason. Never leaves the execution open unless the
+/// database itself refuses every write (then `unstick` closes it later).
+fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done: Done) {
+    let now = clock.now_local();
+    let id = done.id;
+    let result = match done.fetched {
+        Err(err) => {
+            report.intentos_http = err.attempts();
+            Err((error_tipo(&err), err.to_string(), 0))
+        }
+        Ok(Fetched::Sales(batch)) => {
+            report.intentos_http = batch.attempts;
+            report.extraidos = batch.received;
+            report.duplicados = batch.duplicates_removed;
+            let extracted = batch.received as i64;
+            load_in_transaction(
+                db,
+                id,
+                now,
+                |conn| load::load_sales(conn, &task.ubicacion_id, id, now, &batch.lines),
+                |load| Outcome::Success {
+                    extracted,
+                    loaded: load.loaded as i64,
+                },
+            )
+            .map(|load| {
+                report.facturas = distinct_invoices(&batch);
+                report.total_usd = batch.lines.iter().map(|l| l.venta_total_usd).sum();
+                (load, None)
+            })
+            .map_err(|message| (ErrorTipo::DbError, message, batch.received))
+        }
+        Ok(Fetched::Stock { batches, failures }) => {
+            report.intentos_http = batches.iter().map(|b| b.attempts).sum::<u32>()
+                + failures.iter().map(ApiError::attempts).sum::<u32>();
+            report.extraidos = batches.iter().map(|b| b.received).sum();
+            report.duplicados = batches.iter().map(|b| b.duplicates_removed).sum();
+            let partial = failures.first().map(|err| {
+                (
+                    error_tipo(err),
+                    format!(
+                        "{} of {} warehouses failed: {err}",
+                        failures.len(),
+                        failures.len() + batches.len()
+                    ),
+                )
+            });
+            let extracted = report.extraidos as i64;
+            let partial_for_outcome = partial.clone();
+            load_in_transaction(
+                db,
+                id,
+                now,
+                |conn| {
+                    let mut total = LoadReport::default();
+                    for batch in &batches {
+                        let one = load::load_stock(
+                            conn,
+                            &task.ubicacion_id,
+                            &batch.almacen,
+                            id,
+                            now,
+                            &batch.items,
+                        )?;
+                        total.loaded += one.loaded;
+                        total.new += one.new;
+                    }
+                    Ok(total)
+                },
+                |load| match partial_for_outcome {
+                    Some((error_tipo, message)) => Outcome::Partial {
+                        extracted,
+                        loaded: load.loaded as i64,
+                        error_tipo,
+                        message,
+                    },
+                    None => Outcome::Success {
+                        extracted,
+                        loaded: load.loaded as i64,
+                    },
+                },
+            )
+            .map(|load| (load, partial))
+            .map_err(|message| (ErrorTipo::DbError, message, report.extraidos))
+        }
+    };
+    match result {
+        Ok((load, partial)) => {
+            report.cargados = load.loaded;
+            report.nuevos = load.new;
+            report.estado = if partial.is_some() {
+                Estado::Parcial
+            } else {
+                Estado::Exitoso
+            };
+            if let Some((tipo, message)) = partial {
+                report.error_tipo = Some(tipo);
+                report.error_mensaje = Some(message);
+            }
+        }
+        Err((tipo, message, extracted)) => {
+            report.estado = Estado::Fallido;
+            report.error_tipo = Some(tipo);
+            report.error_mensaje = Some(message.clone());
+            let failure = Outcome::Failure {
+                extracted: extracted as i64,
+                error_tipo: tipo,
+                message,
+            };
+            if let Err(err) = executions::finish(db.conn(), id, &failure, now) {
+                report.error_mensaje = Some(format!(
+                    "{}; and it could not be recorded: {err}",
+                    report.error_mensaje.clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    report.duracion_segundos = executions::get(db.conn(), id)
+        .ok()
+        .flatten()
+        .and_then(|row| row.duracion_segundos)
+        .unwrap_or_default();
+}
+
+/// `load` and the `exitoso`/`parcial` mark commit together or not at all.
+fn load_in_transaction(
+    db: &mut Db,
+    id: i64,
+    now: NaiveDateTime,
+    load: impl FnOnce(&duckdb::Connection) -> duckdb::Result<LoadReport>,
+    outcome: impl FnOnce(&LoadReport) -> Outcome,
+) -> Result<LoadReport, String> {
+    let tx = db.conn_mut().transaction().map_err(|e| e.to_string())?;
+    let report = load(&tx).map_err(|e| {
+        format!(
+            "loading failed: {}",
+            crate::tracker::one_line(&e.to_string())
+        )
+    })?;
+    executions::finish(&tx, id, &outcome(&report), now).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
+fn distinct_invoices(batch: &SalesBatch) -> usize {
+    let mut invoices: Vec<&str> = batch
+        .lines
+        .iter()
+        .map(|l| l.numero_factura.as_str())
+        .collect();
+    invoices.sort_unstable();
+    invoices.dedup();
+    invoices.len()
+}

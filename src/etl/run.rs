@@ -1,0 +1,175 @@
+//! One invocation of the runner, as cron calls it: lock the tipos, close what dead
+//! processes left open, plan (recovery, then the normal windows), fetch and load.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::execute::{self, ExecuteOptions, Execution, Progress, TaskReport};
+use super::runlock::{RunLock, RunLockError};
+use super::tasks::{self, Deferred, Plan, PlanOptions, Task};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::klk::{Client, ClientOptions, InvalidOptions, RetryPolicy};
+use crate::tracker::process::host_name;
+use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
+use crate::tracker::vocab::{ErrorTipo, Estado};
+use crate::tracker::{Access, Db, TrackerError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Lock(#[from] RunLockError),
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
+    #[error(transparent)]
+    Client(#[from] InvalidOptions),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub plan: PlanOptions,
+    pub jobs: usize,
+    pub recovery_budget: Duration,
+    /// How long to wait for another run of the same tipo before giving up.
+    pub lock_wait: Duration,
+    pub dry_run: bool,
+    /// Explicit tasks (an operator's `recover --date`), run before the plan's.
+    pub extra: Vec<Task>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunOutcome {
+    pub dry_run: bool,
+    pub unstuck: Vec<StuckExecution>,
+    pub plan: Plan,
+    pub reports: Vec<TaskReport>,
+    /// Gaps not attempted this time (limit, backoff, time budget), for the next run.
+    pub deferred: Vec<Deferred>,
+    pub over_budget: Vec<Task>,
+    pub interrupted: bool,
+}
+
+impl RunOutcome {
+    pub fn failed(&self) -> impl Iterator<Item = &TaskReport> {
+        self.reports.iter().filter(|r| r.estado != Estado::Exitoso)
+    }
+
+    /// Every task failed, each for lack of the API (refused, reset, timed out).
+    pub fn api_unreachable(&self) -> bool {
+        !self.reports.is_empty()
+            && self.reports.iter().all(|r| {
+                matches!(
+                    r.error_tipo,
+                    Some(ErrorTipo::Conexion) | Some(ErrorTipo::Timeout)
+                ) && r.estado == Estado::Fallido
+            })
+    }
+}
+
+pub fn client_options(config: &Config) -> ClientOptions {
+    let api = &config.api;
+    ClientOptions {
+        base_url: api.base_url.clone(),
+        connect_timeout: api.connect_timeout,
+        read_timeout: api.read_timeout,
+        total_timeout: api.read_timeout + api.connect_timeout,
+        token: api.token.clone(),
+        headers: api.headers.clone(),
+        retry: RetryPolicy {
+            max_attempts: api.max_attempts,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_elapsed: api.retry_max_elapsed,
+        },
+    }
+}
+
+pub fn run(
+    config: &Config,
+    clock: &Clock,
+    request: &RunRequest,
+    interrupt: &AtomicBool,
+    progress: &dyn Progress,
+) -> Result<RunOutcome, RunError> {
+    let client = Arc::new(Client::new(client_options(config))?);
+    let _lock = if request.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(
+            &config.database,
+            &request.plan.tipos,
+            request.lock_wait,
+        )?)
+    };
+    let now_local = clock.now_local();
+
+    // 1. Executions left open by a process that is gone, or older than the threshold.
+    let unstick_options = UnstickOptions {
+        now_local,
+        older_than: config.tracking.stuck_after,
+        this_host: host_name(),
+    };
+    let unstuck = if request.dry_run {
+        let db = Db::open(config, Access::Read, clock.now_utc())?;
+        unstick::find(db.conn(), &unstick_options)?
+    } else {
+        let mut db = Db::open(config, Access::Write, clock.now_utc())?;
+        let stuck = unstick::find(db.conn(), &unstick_options)?;
+        if !stuck.is_empty() {
+            unstick::apply(db.conn_mut(), &stuck, now_local)?;
+        }
+        stuck
+    };
+
+    // 2 and 3. Recovery and the normal windows.
+    let plan = {
+        let db = Db::open(config, Access::Read, clock.now_utc())?;
+        tasks::build(db.conn(), config, clock.now_local(), &request.plan)?
+    };
+    if request.dry_run {
+        return Ok(RunOutcome {
+            dry_run: true,
+            unstuck,
+            deferred: plan.deferred.clone(),
+            plan,
+            reports: Vec::new(),
+            over_budget: Vec::new(),
+            interrupted: false,
+        });
+    }
+    let recoveries: Vec<Task> = request
+        .extra
+        .iter()
+        .cloned()
+        .chain(plan.recoveries.iter().cloned())
+        .collect();
+    let Execution {
+        reports,
+        over_budget,
+        interrupted,
+    } = execute::execute(
+        config,
+        clock,
+        client,
+        recoveries,
+        plan.tasks.clone(),
+        &ExecuteOptions {
+            jobs: request.jobs,
+            recovery_budget: request.recovery_budget,
+        },
+        interrupt,
+        progress,
+    )?;
+    Ok(RunOutcome {
+        dry_run: false,
+        unstuck,
+        deferred: plan.deferred.clone(),
+        plan,
+        reports,
+        over_budget,
+        interrupted,
+    })
+}

@@ -1,0 +1,121 @@
+//! Two runs of the same tipo never overlap: an advisory lock file per database and tipo
+//! (`<database>.run-ventas.lock`), held for the whole run and released by the kernel when
+//! the process ends, however it ends.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::tracker::vocab::EtlTipo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunLockError {
+    #[error(
+        "another klk-etl is already running {tipo} on this database (pid {holder}); waited {waited_secs:.0}s, skipping this run"
+    )]
+    Busy {
+        tipo: EtlTipo,
+        holder: String,
+        waited_secs: f64,
+    },
+    #[error("cannot create the run lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Held while alive.
+#[derive(Debug)]
+pub struct RunLock {
+    _files: Vec<File>,
+}
+
+fn lock_path(database: &Path, tipo: EtlTipo) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(format!(".run-{}.lock", tipo.as_str()));
+    PathBuf::from(name)
+}
+
+impl RunLock {
+    /// Locks every tipo (in a fixed order, so two runs cannot deadlock), waiting up to `wait`.
+    pub fn acquire(
+        database: &Path,
+        tipos: &[EtlTipo],
+        wait: Duration,
+    ) -> Result<RunLock, RunLockError> {
+        let mut ordered: Vec<EtlTipo> = tipos.to_vec();
+        ordered.sort_by_key(|t| t.as_str());
+        ordered.dedup();
+        let started = Instant::now();
+        let mut files = Vec::new();
+        if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| RunLockError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        for tipo in ordered {
+            let path = lock_path(database, tipo);
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|source| RunLockError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            loop {
+                // SAFETY: flock on a file descriptor we own.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if rc == 0 {
+                    break;
+                }
+                if started.elapsed() >= wait {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    return Err(RunLockError::Busy {
+                        tipo,
+                        holder: holder.trim().to_string(),
+                        waited_secs: started.elapsed().as_secs_f64(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = write!(file, "{}", std::process::id());
+            let _ = file.flush();
+            files.push(file);
+        }
+        Ok(RunLock { _files: files })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_waits_then_gives_up_naming_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.duckdb");
+        let first = RunLock::acquire(&db, &[EtlTipo::Ventas], Duration::ZERO).unwrap();
+        // flock locks belong to the open file description: a second open conflicts even
+        // within one process.
+        let err =
+            RunLock::acquire(&db, &[EtlTipo::Ventas], Duration::from_millis(200)).unwrap_err();
+        assert!(
+            err.to_string().contains(&std::process::id().to_string()),
+            "{err}"
+        );
+        // Another tipo is independent.
+        RunLock::acquire(&db, &[EtlTipo::Inventario], Duration::ZERO).unwrap();
+        drop(first);
+        RunLock::acquire(&db, &[EtlTipo::Ventas, EtlTipo::Inventario], Duration::ZERO).unwrap();
+    }
+}
