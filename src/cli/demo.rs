@@ -64,6 +64,8 @@ const FAULTS: &[(&str, &str)] = &[
         "PERIFERICO's inventory resets twice",
     ),
 ];
+/// When the nightly full re-pull of yesterday runs (and fails for one store).
+const NIGHTLY_REPULL_AT: &str = "03:05";
 /// Cron did not run at these times (the host was down).
 const SKIPPED_RUNS: &[(u32, u32)] = &[(14, 5), (14, 35)];
 
@@ -88,9 +90,13 @@ impl DemoArgs {
                 })
                 .collect(),
         };
+        let yesterday = self.day - chrono::Days::new(1);
+        let repull_fault = format!("SUC003:ventas:503:3-4@{yesterday}T00:00/{}T00:00", self.day);
         let faults = FAULTS
             .iter()
-            .map(|(rule, _)| rule.parse::<FaultRule>().map_err(anyhow::Error::msg))
+            .map(|(rule, _)| *rule)
+            .chain([repull_fault.as_str()])
+            .map(|rule| rule.parse::<FaultRule>().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let sim = Simulator::start(SimOptions {
             port: 0,
@@ -118,6 +124,9 @@ impl DemoArgs {
             say(format!("  scripted: {what}"))?;
         }
         say("  scripted: cron does not run at 14:05 and 14:35 (host down)".to_string())?;
+        say(format!(
+            "  scripted: at {NIGHTLY_REPULL_AT} the nightly re-pull of {yesterday} fails for ARTIGAS (HTTP 503)"
+        ))?;
         say(format!(
             "\n{:<17} {:>4} {:>6} {:>9} {:>9}  open gaps",
             "cron run", "ok", "failed", "recovered", "lines"
@@ -164,6 +173,36 @@ impl DemoArgs {
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .ok_or_else(|| anyhow::anyhow!("{at} does not exist in {tz}"))?;
             let clock = Clock::new(utc, tz);
+            if at.date() == self.day && at.time().format("%H:%M").to_string() == NIGHTLY_REPULL_AT {
+                let mut repull = demo_request();
+                repull.plan.tipos = vec![EtlTipo::Ventas];
+                repull.plan.scope = Scope::Days {
+                    from: yesterday,
+                    to: yesterday,
+                };
+                repull.plan.recover = false;
+                let outcome = run::run(&config, &clock, &repull, &interrupt, &NoProgress)?;
+                let failed: Vec<String> = outcome
+                    .failed()
+                    .map(|r| {
+                        format!(
+                            "{} {}",
+                            r.ubicacion_nombre,
+                            r.error_tipo.map(|t| t.to_string()).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                say(format!(
+                    "{:<17} nightly re-pull of {yesterday}: {} ok, failed: {}",
+                    at.format("%Y-%m-%d %H:%M"),
+                    outcome.reports.len() - failed.len(),
+                    if failed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        failed.join(", ")
+                    }
+                ))?;
+            }
             let outcome = run::run(&config, &clock, &demo_request(), &interrupt, &NoProgress)?;
             let ok = outcome
                 .reports
@@ -223,27 +262,26 @@ impl DemoArgs {
 
         // The check that matters: every sale of the day, once.
         let db = Db::open(&config, Access::Read, ctx.now_utc())?;
-        say("\nventas of the day in the database versus the simulator's own lines:".to_string())?;
-        let day_start = self.day.and_time(NaiveTime::MIN);
+        say("\nventas in the database versus the simulator's own lines:".to_string())?;
         let day_end = (self.day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
         let mut all_equal = true;
-        for store in &config.stores {
-            let expected = truth::totals(&truth::sales_lines(
-                &data,
-                &store.sucursal,
-                day_start,
-                day_end,
-            ));
+        for (day, store) in [yesterday, self.day]
+            .into_iter()
+            .flat_map(|day| config.stores.iter().map(move |s| (day, s)))
+        {
+            let from = day.and_time(NaiveTime::MIN);
+            let to = (day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
+            let expected = truth::totals(&truth::sales_lines(&data, &store.sucursal, from, to));
             let (lines, usd): (i64, f64) = db.conn().query_row(
                 "SELECT count(*), coalesce(sum(venta_total_usd), 0) FROM ventas WHERE ubicacion_id = ? AND fecha = ?",
-                duckdb::params![store.id, self.day],
+                duckdb::params![store.id, day],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let equal =
                 lines as usize == expected.lines && (usd - expected.venta_total_usd).abs() < 0.005;
             all_equal &= equal;
             say(format!(
-                "  {:<10} {:<12} {:>6} lines {:>12.2} USD   simulator {:>6} lines {:>12.2} USD   {}",
+                "  {day} {:<10} {:<12} {:>6} lines {:>12.2} USD   simulator {:>6} lines {:>12.2} USD   {}",
                 store.id,
                 store.name,
                 lines,

@@ -254,6 +254,9 @@ fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
     }
 }
 
+/// How long to wait for more results before opening the database to commit them.
+const GATHER: Duration = Duration::from_millis(25);
+
 struct Coordinator<'a> {
     config: &'a Config,
     clock: &'a Clock,
@@ -321,8 +324,14 @@ impl Coordinator<'_> {
             match done_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(done) => {
                     self.ready.push(done);
-                    // Whatever else arrived goes into the same write phase.
-                    self.ready.extend(done_rx.try_iter());
+                    // Results arriving close together share one write phase.
+                    let gather_until = Instant::now() + GATHER;
+                    while let Some(left) = gather_until.checked_duration_since(Instant::now()) {
+                        match done_rx.recv_timeout(left) {
+                            Ok(more) => self.ready.push(more),
+                            Err(_) => break,
+                        }
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -330,8 +339,13 @@ impl Coordinator<'_> {
         }
     }
 
+    /// The run migrated and synchronised the file before planning: here it is only opened.
     fn open(&self) -> Result<Db, TrackerError> {
-        Db::open(self.config, Access::Write, self.clock.now_utc())
+        Db::connect(
+            &self.config.database,
+            Access::Write,
+            self.config.tracking.lock_timeout,
+        )
     }
 
     fn register(&mut self, db: &Db, index: usize) -> Result<i64, TrackerError> {
