@@ -33,26 +33,38 @@ impl From<Exit> for ExitCode {
 pub struct UsageError(pub String);
 
 pub fn exit_code_for(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
-            return Exit::Usage;
-        }
-        if let Some(tracker) = cause.downcast_ref::<TrackerError>() {
-            return match tracker {
-                TrackerError::NotInProgress { .. } | TrackerError::NoSuchExecution(_) => {
-                    Exit::SomeFailed
-                }
-                _ => Exit::Database,
-            };
-        }
-        if cause.is::<duckdb::Error>() || cause.is::<crate::etl::runlock::RunLockError>() {
-            return Exit::Database;
-        }
-        if cause.is::<crate::klk::InvalidOptions>() {
-            return Exit::Usage;
-        }
+    err.chain().find_map(classify).unwrap_or(Exit::SomeFailed)
+}
+
+fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    use crate::etl::run::RunError;
+    if cause.is::<UsageError>() || cause.is::<ConfigError>() {
+        return Some(Exit::Usage);
     }
-    Exit::SomeFailed
+    if let Some(tracker) = cause.downcast_ref::<TrackerError>() {
+        return Some(tracker_exit(tracker));
+    }
+    if let Some(run) = cause.downcast_ref::<RunError>() {
+        return Some(match run {
+            RunError::Lock(_) => Exit::Database,
+            RunError::Tracker(tracker) => tracker_exit(tracker),
+            RunError::Client(_) => Exit::Usage,
+        });
+    }
+    if cause.is::<duckdb::Error>() || cause.is::<crate::etl::runlock::RunLockError>() {
+        return Some(Exit::Database);
+    }
+    if cause.is::<crate::klk::InvalidOptions>() {
+        return Some(Exit::Usage);
+    }
+    None
+}
+
+fn tracker_exit(err: &TrackerError) -> Exit {
+    match err {
+        TrackerError::NotInProgress { .. } | TrackerError::NoSuchExecution(_) => Exit::SomeFailed,
+        _ => Exit::Database,
+    }
 }
 
 /// `klk-etl gaps | head -1`: the reader went away; that is not an error.
