@@ -363,6 +363,17 @@ fn the_last_half_hour_of_the_day_is_fetched_after_midnight() {
     assert_eq!(last, ("2025-11-24".to_string(), "23:59:59".to_string()));
 }
 
+/// (store, date, from, to, estado, modo, start date) of an execution.
+type ExecutionRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    chrono::NaiveDate,
+);
+
 #[test]
 fn a_day_across_midnight_gives_the_same_rows_on_utc_and_caracas_hosts() {
     let sim = sim(&["SUC001:ventas:500:2"], 240);
@@ -404,15 +415,7 @@ fn a_day_across_midnight_gives_the_same_rows_on_utc_and_caracas_hosts() {
                  FROM etl_ejecuciones ORDER BY ALL",
             )
             .unwrap();
-        let executions: Vec<(
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            chrono::NaiveDate,
-        )> = stmt
+        let executions: Vec<ExecutionRow> = stmt
             .query_map([], |r| {
                 Ok((
                     r.get(0)?,
