@@ -551,3 +551,31 @@ fn sigterm_closes_the_execution_in_flight_as_interrupted_at_once() {
         0
     );
 }
+
+#[test]
+fn an_api_unreachable_for_every_store_is_exit_4_and_gaps() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let sim = sim(&[], 240);
+    let env = env_for(&sim, 2);
+    let config = std::fs::read_to_string(env.path().join("klk-etl.toml"))
+        .unwrap()
+        .replace(&sim.base_url(), &format!("http://127.0.0.1:{port}"));
+    std::fs::write(env.path().join("klk-etl.toml"), config).unwrap();
+    let out = run(&env, &caracas(24, 10, 5), &["--tipo", "ventas"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (id, ..) in &STORES[..2] {
+        let runs = executions_of(&env, id);
+        assert_eq!(
+            (runs[0].0.as_str(), runs[0].1.as_deref()),
+            ("fallido", Some("conexion"))
+        );
+    }
+}

@@ -46,6 +46,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration file [default: ./klk-etl.toml if present]
     #[arg(long, global = true, env = "KLK_ETL_CONFIG", value_name = "FILE")]
