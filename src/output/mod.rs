@@ -94,6 +94,11 @@ pub fn table<T: Tabular>(out: &Output, rows: &[T]) -> Table {
     table.load_preset(TABLE_STYLE);
     if out.stdout_is_terminal {
         table.set_content_arrangement(ContentArrangement::Dynamic);
+        // A terminal that reports no (or a tiny) width would squeeze every column to one
+        // character: print the table at its natural width instead.
+        if table.width().is_none_or(|width| width < 60) {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
     } else {
         table.force_no_tty();
     }
