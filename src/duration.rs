@@ -12,40 +12,44 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.starts_with('-') {
         return Err(format!("duration must not be negative: '{trimmed}'"));
     }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for ch in trimmed.chars() {
-        if ch.is_ascii_digit() {
-            digits.push(ch);
-            continue;
+    let usage = || {
+        format!(
+            "invalid duration '{trimmed}': use a number and a unit ms, s, m, h, d or w (e.g. 90d, 1h30m, 250ms)"
+        )
+    };
+    let mut total = 0.0f64;
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        if number.is_empty() {
+            return Err(usage());
         }
-        let unit_seconds = match ch {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => {
-                return Err(format!(
-                    "invalid duration '{trimmed}': use a number and a unit s, m, h, d or w (e.g. 90d, 1h, 30m)"
-                ));
-            }
+        if unit.is_empty() {
+            return Err(format!(
+                "invalid duration '{trimmed}': missing unit after {number} (ms, s, m, h, d or w)"
+            ));
+        }
+        let value: f64 = number.parse().map_err(|_| usage())?;
+        let unit_seconds = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "w" => 7.0 * 86_400.0,
+            _ => return Err(usage()),
         };
-        let value: u64 = digits.parse().map_err(|_| {
-            format!("invalid duration '{trimmed}': a unit must follow a number (e.g. 90d)")
-        })?;
-        digits.clear();
-        total = value
-            .checked_mul(unit_seconds)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration '{trimmed}' is too large"))?;
+        total += value * unit_seconds;
+        rest = after;
     }
-    if !digits.is_empty() {
-        return Err(format!(
-            "invalid duration '{trimmed}': missing unit after {digits} (s, m, h, d or w)"
-        ));
-    }
-    Ok(Duration::from_secs(total))
+    Duration::try_from_secs_f64(total).map_err(|_| format!("duration '{trimmed}' is too large"))
 }
 
 /// Formats whole seconds back into the largest exact unit (`90d`, `36h`, `90m`).
@@ -96,6 +100,13 @@ mod tests {
             parse_duration("2w").unwrap(),
             Duration::from_secs(14 * 86_400)
         );
+    }
+
+    #[test]
+    fn parses_milliseconds_and_fractions() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
     }
 
     #[test]

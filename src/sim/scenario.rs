@@ -204,24 +204,7 @@ impl fmt::Display for FaultAction {
 }
 
 /// `250ms`, `2s`, `1.5s`, `1m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("bad duration {text:?} (e.g. 250ms, 2s, 1m)"))?;
-    let seconds = match unit {
-        "ms" => number / 1000.0,
-        "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return Err(format!("bad duration {text:?}: unit must be ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("bad duration {text:?}"))
-}
+pub use crate::duration::parse_duration;
 
 /// Which matching requests a rule applies to, counted from 1 per rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
