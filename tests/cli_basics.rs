@@ -363,3 +363,44 @@ fn a_database_held_by_another_process_is_retried_then_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn flags_beat_environment_beat_the_file() {
+    let env = TestEnv::with_config("database = \"from-file.duckdb\"\n");
+    let info = |cmd: &mut assert_cmd::Command| -> String {
+        let out = cmd
+            .args(["db", "info", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        info["path"].as_str().unwrap().to_string()
+    };
+    assert_eq!(info(&mut env.cmd()), "from-file.duckdb");
+    assert_eq!(
+        info(env.cmd().env("KLK_ETL_DB", "from-env.duckdb")),
+        "from-env.duckdb"
+    );
+    assert_eq!(
+        info(
+            env.cmd()
+                .env("KLK_ETL_DB", "from-env.duckdb")
+                .args(["--db", "from-flag.duckdb"])
+        ),
+        "from-flag.duckdb"
+    );
+    // And a config file named by the environment.
+    std::fs::write(
+        env.path().join("other.toml"),
+        "database = \"other.duckdb\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        info(env.cmd().env("KLK_ETL_CONFIG", "other.toml")),
+        "other.duckdb"
+    );
+}

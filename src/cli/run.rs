@@ -173,6 +173,7 @@ pub(crate) fn execute_and_report(ctx: &Ctx, request: &RunRequest) -> anyhow::Res
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&interrupt))?;
         signal_hook::flag::register(signal, Arc::clone(&interrupt))?;
     }
+    let started = std::time::Instant::now();
     let progress = RunProgress::new(
         ctx.out.stderr_is_terminal,
         ctx.out.quiet || ctx.out.format == Format::Json,
@@ -184,7 +185,7 @@ pub(crate) fn execute_and_report(ctx: &Ctx, request: &RunRequest) -> anyhow::Res
         print_plan(ctx, &outcome)?;
         return Ok(Exit::Ok);
     }
-    print_summary(ctx, &outcome)?;
+    print_summary(ctx, &outcome, started.elapsed())?;
     Ok(if outcome.api_unreachable() {
         Exit::ApiUnreachable
     } else if outcome.interrupted || outcome.failed().next().is_some() {
@@ -316,7 +317,7 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
+fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Result<()> {
     match ctx.out.format {
         Format::Json => output::emit_json(outcome)?,
         Format::Csv => output::emit(&ctx.out, &outcome.reports, "")?,
@@ -349,7 +350,7 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
     let usd: f64 = outcome.reports.iter().map(|r| r.total_usd).sum();
     let later = outcome.deferred.len() + outcome.over_budget.len();
     ctx.out.note(&format!(
-        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {} lines, {} invoices, {:.2} USD",
+        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {} lines, {} invoices, {:.2} USD; {:.1} s",
         if outcome.interrupted { "interrupted: " } else { "" },
         ok,
         failed,
@@ -358,7 +359,8 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
         outcome.unstuck.len(),
         lines,
         invoices,
-        usd
+        usd,
+        took.as_secs_f64()
     ));
     Ok(())
 }
