@@ -16,6 +16,9 @@ _klk__etl() {
             ",$1")
                 cmd="klk__etl"
                 ;;
+            klk__etl,alerts)
+                cmd="klk__etl__subcmd__alerts"
+                ;;
             klk__etl,completions)
                 cmd="klk__etl__subcmd__completions"
                 ;;
@@ -30,6 +33,9 @@ _klk__etl() {
                 ;;
             klk__etl,gaps)
                 cmd="klk__etl__subcmd__gaps"
+                ;;
+            klk__etl,health)
+                cmd="klk__etl__subcmd__health"
                 ;;
             klk__etl,help)
                 cmd="klk__etl__subcmd__help"
@@ -58,6 +64,18 @@ _klk__etl() {
             klk__etl,unstick)
                 cmd="klk__etl__subcmd__unstick"
                 ;;
+            klk__etl__subcmd__alerts,check)
+                cmd="klk__etl__subcmd__alerts__subcmd__check"
+                ;;
+            klk__etl__subcmd__alerts,help)
+                cmd="klk__etl__subcmd__alerts__subcmd__help"
+                ;;
+            klk__etl__subcmd__alerts__subcmd__help,check)
+                cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__check"
+                ;;
+            klk__etl__subcmd__alerts__subcmd__help,help)
+                cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
             klk__etl__subcmd__db,help)
                 cmd="klk__etl__subcmd__db__subcmd__help"
                 ;;
@@ -76,6 +94,9 @@ _klk__etl() {
             klk__etl__subcmd__db__subcmd__help,migrate)
                 cmd="klk__etl__subcmd__db__subcmd__help__subcmd__migrate"
                 ;;
+            klk__etl__subcmd__help,alerts)
+                cmd="klk__etl__subcmd__help__subcmd__alerts"
+                ;;
             klk__etl__subcmd__help,completions)
                 cmd="klk__etl__subcmd__help__subcmd__completions"
                 ;;
@@ -90,6 +111,9 @@ _klk__etl() {
                 ;;
             klk__etl__subcmd__help,gaps)
                 cmd="klk__etl__subcmd__help__subcmd__gaps"
+                ;;
+            klk__etl__subcmd__help,health)
+                cmd="klk__etl__subcmd__help__subcmd__health"
                 ;;
             klk__etl__subcmd__help,help)
                 cmd="klk__etl__subcmd__help__subcmd__help"
@@ -118,6 +142,9 @@ _klk__etl() {
             klk__etl__subcmd__help,unstick)
                 cmd="klk__etl__subcmd__help__subcmd__unstick"
                 ;;
+            klk__etl__subcmd__help__subcmd__alerts,check)
+                cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__check"
+                ;;
             klk__etl__subcmd__help__subcmd__db,info)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__info"
                 ;;
@@ -131,7 +158,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover gaps metrics executions status purge unstick stores db demo sim completions help"
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,7 +173,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -161,6 +188,128 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts)
+            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__check)
+            opts="-q -h -V --dry-run --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -188,7 +337,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -226,7 +375,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -320,7 +469,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -358,7 +507,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -408,7 +557,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -462,7 +611,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -512,7 +661,45 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__health)
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -535,8 +722,36 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help)
-            opts="run recover gaps metrics executions status purge unstick stores db demo sim completions help"
+            opts="run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__alerts)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__alerts__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -633,6 +848,20 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__gaps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__health)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -773,7 +1002,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__metrics)
-            opts="-q -h -V --days --tipo --store --summary --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --days --tipo --store --summary --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -791,6 +1020,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -800,7 +1033,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -842,7 +1075,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -916,7 +1149,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -939,7 +1172,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__run)
-            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --max-gaps --recovery-budget --settle-lag --overlap --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --max-gaps --recovery-budget --settle-lag --overlap --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -989,6 +1222,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -998,7 +1235,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1064,7 +1301,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1106,7 +1343,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1144,7 +1381,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1186,7 +1423,7 @@ _klk__etl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -26,8 +26,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
@@ -36,6 +36,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
             cand status 'One screen: latest executions, open gaps and today''s metrics'
+            cand health 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand alerts 'Recent alerts; `alerts check` evaluates and sends the transitions now'
             cand purge 'Delete old executions (never those gap detection still needs)'
             cand unstick 'Close executions left `en_proceso` by a process that is gone'
             cand stores 'List the configured stores'
@@ -57,6 +59,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --recovery-budget 'Stop starting recoveries after this long [default: half the slot]'
             cand --settle-lag 'Leave slots that closed less than this ago for the next run'
             cand --overlap 'Fetch again this much before each store''s watermark, for lines that arrive late'
+            cand --textfile 'After the run, write Prometheus metrics here atomically [default: monitoring.textfile]'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
             cand --db 'DuckDB file, overriding the configuration''s `database`'
             cand --format 'Output format for data on stdout'
@@ -68,8 +71,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --no-recover 'Do not recover gaps in this run'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -93,8 +96,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -111,8 +114,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --check 'Exit 5 when any gap exists (for monitoring)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -120,6 +123,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --days 'Days to cover, today included'
             cand --tipo 'Only this tipo'
             cand --store 'Only these stores (repeat or separate with commas)'
+            cand --textfile 'Write the Prometheus metrics to this file atomically (for node_exporter''s textfile collector)'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
             cand --db 'DuckDB file, overriding the configuration''s `database`'
             cand --format 'Output format for data on stdout'
@@ -129,8 +133,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --summary 'Only the per-store summary (CSV prints the per-day rows unless this is given)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -147,8 +151,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -162,10 +166,64 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'klk-etl;health'= {
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;alerts'= {
+            cand --limit 'How many recent alerts to list'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klk-etl;alerts;check'= {
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --dry-run 'Show what would be sent; record and send nothing'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;alerts;help'= {
+            cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'klk-etl;alerts;help;check'= {
+        }
+        &'klk-etl;alerts;help;help'= {
         }
         &'klk-etl;purge'= {
             cand --older-than 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]'
@@ -180,8 +238,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --yes 'Do not ask (required when stdin is not a terminal)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -198,8 +256,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --yes 'Do not ask (required when stdin is not a terminal)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -212,8 +270,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -226,8 +284,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand migrate 'Create or upgrade the schema (also done on first use by every command)'
@@ -243,8 +301,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -257,8 +315,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -285,8 +343,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -306,8 +364,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -321,8 +379,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -333,6 +391,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
             cand status 'One screen: latest executions, open gaps and today''s metrics'
+            cand health 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+            cand alerts 'Recent alerts; `alerts check` evaluates and sends the transitions now'
             cand purge 'Delete old executions (never those gap detection still needs)'
             cand unstick 'Close executions left `en_proceso` by a process that is gone'
             cand stores 'List the configured stores'
@@ -353,6 +413,13 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;executions'= {
         }
         &'klk-etl;help;status'= {
+        }
+        &'klk-etl;help;health'= {
+        }
+        &'klk-etl;help;alerts'= {
+            cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+        }
+        &'klk-etl;help;alerts;check'= {
         }
         &'klk-etl;help;purge'= {
         }

@@ -28,14 +28,15 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -l config -d 'Configuratio
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
@@ -43,6 +44,8 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "gaps" -d 'List the 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "executions" -d 'The latest executions (newest first)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "stores" -d 'List the configured stores'
@@ -63,11 +66,13 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l max-gaps -d 'Gap
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l recovery-budget -d 'Stop starting recoveries after this long [default: half the slot]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l settle-lag -d 'Leave slots that closed less than this ago for the next run' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l overlap -d 'Fetch again this much before each store\'s watermark, for lines that arrive late' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l textfile -d 'After the run, write Prometheus metrics here atomically [default: monitoring.textfile]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -77,7 +82,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l full -d 'Whole d
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l no-recover -d 'Do not recover gaps in this run'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l tipo -d 'Only this tipo [default: both]' -r -f -a "ventas\t''
 inventario\t''"
@@ -93,7 +98,8 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l config -d 'C
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,7 +108,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l now -d 'Pin 
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l ignore-backoff -d 'Also retry windows still in their backoff after repeated failures'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
 inventario\t''"
@@ -112,7 +118,8 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l config -d 'Conf
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -120,17 +127,19 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l lock-timeout -d
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l check -d 'Exit 5 when any gap exists (for monitoring)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l days -d 'Days to cover, today included' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
 inventario\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l textfile -d 'Write the Prometheus metrics to this file atomically (for node_exporter\'s textfile collector)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -138,7 +147,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l lock-timeout
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l summary -d 'Only the per-store summary (CSV prints the per-day rows unless this is given)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
 inventario\t''"
@@ -152,35 +161,86 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l config -d
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l limit -d 'How many latest executions to show' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l limit -d 'How many recent alerts to list' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l dry-run -d 'Show what would be sent; record and send nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l older-than -d 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -189,14 +249,15 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l now -d 'Pin "n
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l dry-run -d 'Show what would be deleted; change nothing'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s y -l yes -d 'Do not ask (required when stdin is not a terminal)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l older-than -d 'Also close executions of other hosts (or unknown processes) older than this [default: config stuck_after, 1h]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -205,33 +266,35 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l now -d 'Pin 
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l dry-run -d 'Show what would be closed; change nothing'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s y -l yes -d 'Do not ask (required when stdin is not a terminal)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "info" -d 'Schema version, migrations applied, row counts'
@@ -240,27 +303,29 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
@@ -272,14 +337,15 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Conf
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l seed -d 'Seed of the synthetic data [default: 1]' -r
@@ -292,42 +358,47 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l config -d 'Confi
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l dir -d 'Write into this directory (as the file name the shell expects) instead of stdout' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "executions" -d 'The latest executions (newest first)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "stores" -d 'List the configured stores'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "db" -d 'Database schema: migrate, info'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status purge unstick stores db demo sim completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'

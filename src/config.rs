@@ -39,7 +39,43 @@ struct FileConfig {
     #[serde(default)]
     tracking: FileTracking,
     #[serde(default)]
+    monitoring: FileMonitoring,
+    #[serde(default)]
+    alerts: FileAlerts,
+    #[serde(default)]
     stores: Vec<FileStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMonitoring {
+    run_interval: Option<HumanDuration>,
+    last_run_warning: Option<HumanDuration>,
+    last_run_critical: Option<HumanDuration>,
+    gaps_warning: Option<u32>,
+    gaps_critical: Option<u32>,
+    gap_age_warning: Option<HumanDuration>,
+    gap_age_critical: Option<HumanDuration>,
+    success_window: Option<u32>,
+    success_rate_warning: Option<f64>,
+    success_rate_critical: Option<f64>,
+    stuck_warning: Option<u32>,
+    stuck_critical: Option<u32>,
+    inventory_age_warning: Option<HumanDuration>,
+    inventory_age_critical: Option<HumanDuration>,
+    lag_warning: Option<HumanDuration>,
+    lag_critical: Option<HumanDuration>,
+    textfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAlerts {
+    webhook_url: Option<String>,
+    command: Option<String>,
+    realert_after: Option<HumanDuration>,
+    max_attempts: Option<u32>,
+    gap_age: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,7 +154,87 @@ pub struct Config {
     pub timezone: Tz,
     pub api: ApiSettings,
     pub tracking: TrackingSettings,
+    pub monitoring: MonitoringSettings,
+    pub alerts: AlertSettings,
     pub stores: Vec<Store>,
+}
+
+/// Thresholds of `klk-etl health` (warning, critical).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringSettings {
+    /// How often cron runs `run`.
+    pub run_interval: Duration,
+    pub last_run: (Duration, Duration),
+    pub gaps: (u32, u32),
+    pub gap_age: (Duration, Duration),
+    /// Success rate over each store's last this-many executions.
+    pub success_window: u32,
+    /// Percent; below is a problem.
+    pub success_rate: (f64, f64),
+    pub stuck: (u32, u32),
+    pub inventory_age: (Duration, Duration),
+    /// Sales frontier lag: how far behind now a store's loaded sales end.
+    pub lag: (Duration, Duration),
+    /// node_exporter textfile written after every run.
+    pub textfile: Option<PathBuf>,
+}
+
+impl Default for MonitoringSettings {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        MonitoringSettings {
+            run_interval: minutes(30),
+            last_run: (minutes(65), minutes(120)),
+            gaps: (1, 10),
+            gap_age: (minutes(120), minutes(24 * 60)),
+            success_window: 10,
+            success_rate: (90.0, 70.0),
+            stuck: (1, 5),
+            inventory_age: (minutes(120), minutes(360)),
+            lag: (minutes(90), minutes(180)),
+            textfile: None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct AlertSettings {
+    /// Slack-compatible incoming webhook; never printed (it is a secret).
+    pub webhook_url: Option<String>,
+    /// A shell command receiving the message on stdin.
+    pub command: Option<String>,
+    pub realert_after: Duration,
+    /// Delivery attempts per alert and channel, across invocations.
+    pub max_attempts: u32,
+    /// A gap older than this is an alert of its own.
+    pub gap_age: Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            webhook_url: None,
+            command: None,
+            realert_after: Duration::from_secs(6 * 3600),
+            max_attempts: 10,
+            gap_age: Duration::from_secs(2 * 3600),
+        }
+    }
+}
+
+impl std::fmt::Debug for AlertSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertSettings")
+            .field(
+                "webhook_url",
+                &self.webhook_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("command", &self.command)
+            .field("realert_after", &self.realert_after)
+            .field("max_attempts", &self.max_attempts)
+            .field("gap_age", &self.gap_age)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -380,6 +496,58 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         return Err("tracking.horizon must be at least 1h".to_string());
     }
 
+    let dm = MonitoringSettings::default();
+    let m = file.monitoring;
+    let pair = |w: Option<HumanDuration>, c: Option<HumanDuration>, d: (Duration, Duration)| {
+        (w.map_or(d.0, |x| x.0), c.map_or(d.1, |x| x.0))
+    };
+    let monitoring = MonitoringSettings {
+        run_interval: m.run_interval.map_or(dm.run_interval, |x| x.0),
+        last_run: pair(m.last_run_warning, m.last_run_critical, dm.last_run),
+        gaps: (
+            m.gaps_warning.unwrap_or(dm.gaps.0),
+            m.gaps_critical.unwrap_or(dm.gaps.1),
+        ),
+        gap_age: pair(m.gap_age_warning, m.gap_age_critical, dm.gap_age),
+        success_window: m.success_window.unwrap_or(dm.success_window),
+        success_rate: (
+            m.success_rate_warning.unwrap_or(dm.success_rate.0),
+            m.success_rate_critical.unwrap_or(dm.success_rate.1),
+        ),
+        stuck: (
+            m.stuck_warning.unwrap_or(dm.stuck.0),
+            m.stuck_critical.unwrap_or(dm.stuck.1),
+        ),
+        inventory_age: pair(
+            m.inventory_age_warning,
+            m.inventory_age_critical,
+            dm.inventory_age,
+        ),
+        lag: pair(m.lag_warning, m.lag_critical, dm.lag),
+        textfile: m.textfile,
+    };
+    if monitoring.success_rate.1 > monitoring.success_rate.0 {
+        return Err(
+            "monitoring.success_rate_critical must not be above success_rate_warning".to_string(),
+        );
+    }
+    if monitoring.success_window == 0 {
+        return Err("monitoring.success_window must be at least 1".to_string());
+    }
+    let da = AlertSettings::default();
+    let alerts = AlertSettings {
+        webhook_url: file.alerts.webhook_url,
+        command: file.alerts.command,
+        realert_after: file.alerts.realert_after.map_or(da.realert_after, |x| x.0),
+        max_attempts: file.alerts.max_attempts.unwrap_or(da.max_attempts),
+        gap_age: file.alerts.gap_age.map_or(da.gap_age, |x| x.0),
+    };
+    if let Some(url) = &alerts.webhook_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err("alerts.webhook_url must start with http:// or https://".to_string());
+    }
+
     let mut seen = HashSet::new();
     let mut seen_sucursal = HashSet::new();
     let mut stores = Vec::with_capacity(file.stores.len());
@@ -421,6 +589,8 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         timezone,
         api,
         tracking,
+        monitoring,
+        alerts,
         stores,
     })
 }

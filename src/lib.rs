@@ -12,6 +12,7 @@ pub mod duration;
 pub mod etl;
 pub mod exit;
 pub mod klk;
+pub mod monitor;
 pub mod output;
 pub mod sim;
 pub mod tracker;

@@ -356,5 +356,6 @@ fn demo_request() -> RunRequest {
         lock_wait: Duration::from_secs(10),
         dry_run: false,
         extra: Vec::new(),
+        command: "run",
     }
 }

@@ -19,6 +19,9 @@ pub struct MetricsArgs {
     /// Only the per-store summary (CSV prints the per-day rows unless this is given)
     #[arg(long)]
     pub summary: bool,
+    /// Write the Prometheus metrics to this file atomically (for node_exporter's textfile collector)
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<std::path::PathBuf>,
 }
 
 impl Tabular for DayMetrics {
@@ -117,6 +120,18 @@ fn rate_color(rate: f64) -> Option<comfy_table::Color> {
 impl MetricsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.check_stores(&self.stores)?;
+        if ctx.out.format == Format::Prometheus || self.textfile.is_some() {
+            let text =
+                crate::monitor::prometheus_text(&ctx.config, ctx.now_utc(), ctx.now_local())?;
+            if let Some(path) = &self.textfile {
+                crate::monitor::prometheus::write_textfile(path, &text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            if ctx.out.format == Format::Prometheus {
+                output::emit_text(&text)?;
+            }
+            return Ok(Exit::Ok);
+        }
         let db = ctx.open_db(Access::Read)?;
         let report = metrics::report(
             db.conn(),
@@ -131,6 +146,7 @@ impl MetricsArgs {
             Format::Json => output::emit_json(&report)?,
             Format::Csv if self.summary => output::emit(&ctx.out, &report.por_tienda, "")?,
             Format::Csv => output::emit(&ctx.out, &report.por_dia, "")?,
+            Format::Prometheus => {}
             Format::Table => {
                 if report.por_dia.is_empty() {
                     ctx.out.note(&format!(

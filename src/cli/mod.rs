@@ -1,11 +1,13 @@
 //! The command line: clap types, one file per subcommand, and the one place where flags,
 //! environment, config file and defaults are resolved into a `Ctx`.
 
+mod alerts;
 mod completions;
 mod db;
 mod demo;
 mod executions;
 mod gaps;
+mod health;
 mod metrics;
 mod purge;
 mod recover;
@@ -92,6 +94,10 @@ pub enum Command {
     Executions(executions::ExecutionsArgs),
     /// One screen: latest executions, open gaps and today's metrics
     Status(status::StatusArgs),
+    /// Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+    Health(health::HealthArgs),
+    /// Recent alerts; `alerts check` evaluates and sends the transitions now
+    Alerts(alerts::AlertsArgs),
     /// Delete old executions (never those gap detection still needs)
     Purge(purge::PurgeArgs),
     /// Close executions left `en_proceso` by a process that is gone
@@ -248,6 +254,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         lock_timeout: g.lock_timeout,
     };
     let config = Config::load(g.config.as_deref(), &overrides)?;
+    if g.format == Format::Prometheus && !matches!(command, Command::Metrics(_)) {
+        return Err(UsageError("--format prometheus is for `metrics`".to_string()).into());
+    }
     // "Now" is read here, once; everything below gets it from the context.
     #[expect(
         clippy::disallowed_methods,
@@ -264,6 +273,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(args) => args.exec(&ctx)?,
         Command::Sim(args) => return args.exec(&ctx),
         Command::Demo(args) => args.exec(&ctx)?,
+        Command::Health(args) => return args.exec(&ctx),
+        Command::Alerts(args) => args.exec(&ctx)?,
         Command::Gaps(args) => args.exec(&ctx)?,
         Command::Metrics(args) => args.exec(&ctx)?,
         Command::Executions(args) => args.exec(&ctx)?,

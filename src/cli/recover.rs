@@ -128,8 +128,9 @@ impl RecoverArgs {
             lock_wait: self.common.wait,
             dry_run: self.common.dry_run,
             extra,
+            command: "recover",
         };
-        execute_and_report(ctx, &request)
+        execute_and_report(ctx, &request, None)
     }
 }
 

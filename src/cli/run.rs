@@ -50,6 +50,9 @@ pub struct RunArgs {
     /// Fetch again this much before each store's watermark, for lines that arrive late
     #[arg(long, default_value = "30m", value_parser = parse_duration_arg, value_name = "DURATION")]
     pub overlap: Duration,
+    /// After the run, write Prometheus metrics here atomically [default: monitoring.textfile]
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<std::path::PathBuf>,
 }
 
 /// Options shared by `run` and `recover`.
@@ -146,8 +149,9 @@ impl RunArgs {
             lock_wait: self.common.wait,
             dry_run: self.common.dry_run,
             extra: Vec::new(),
+            command: "run",
         };
-        execute_and_report(ctx, &request)
+        execute_and_report(ctx, &request, self.textfile.as_deref())
     }
 }
 
@@ -166,7 +170,11 @@ pub(crate) fn check_days(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> an
 
 /// Runs, prints the summary (stdout) and returns the exit code: 0 all ok; 1 some store
 /// failed or the run was interrupted; 4 the API was unreachable for every store.
-pub(crate) fn execute_and_report(ctx: &Ctx, request: &RunRequest) -> anyhow::Result<Exit> {
+pub(crate) fn execute_and_report(
+    ctx: &Ctx,
+    request: &RunRequest,
+    textfile: Option<&std::path::Path>,
+) -> anyhow::Result<Exit> {
     let interrupt = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal ends the process at once.
@@ -186,6 +194,7 @@ pub(crate) fn execute_and_report(ctx: &Ctx, request: &RunRequest) -> anyhow::Res
         return Ok(Exit::Ok);
     }
     print_summary(ctx, &outcome, started.elapsed())?;
+    after_run(ctx, textfile);
     Ok(if outcome.api_unreachable() {
         Exit::ApiUnreachable
     } else if outcome.interrupted || outcome.failed().next().is_some() {
@@ -317,10 +326,43 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Alerts and the Prometheus textfile follow every run. Their failures are warnings: the
+/// data is loaded and recorded whatever happens to the monitoring.
+fn after_run(ctx: &Ctx, textfile: Option<&std::path::Path>) {
+    let now_utc = ctx.clock.now_utc();
+    let now_local = ctx.clock.now_local();
+    match crate::monitor::check_alerts(&ctx.config, now_utc, now_local, false) {
+        Ok(outcome) => {
+            for (id, error) in &outcome.failed {
+                ctx.out
+                    .warn(&format!("alert #{id} not delivered yet: {error}"));
+            }
+        }
+        Err(err) => ctx.out.warn(&format!(
+            "alerts not evaluated: {}",
+            crate::tracker::one_line(&err.to_string())
+        )),
+    }
+    let path = textfile.or(ctx.config.monitoring.textfile.as_deref());
+    if let Some(path) = path {
+        let written = crate::monitor::prometheus_text(&ctx.config, now_utc, now_local)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                crate::monitor::prometheus::write_textfile(path, &text).map_err(|e| e.to_string())
+            });
+        if let Err(err) = written {
+            ctx.out.warn(&format!(
+                "metrics textfile {} not written: {err}",
+                path.display()
+            ));
+        }
+    }
+}
+
 fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Result<()> {
     match ctx.out.format {
         Format::Json => output::emit_json(outcome)?,
-        Format::Csv => output::emit(&ctx.out, &outcome.reports, "")?,
+        Format::Csv | Format::Prometheus => output::emit(&ctx.out, &outcome.reports, "")?,
         Format::Table => {
             if !outcome.reports.is_empty() {
                 output::emit_text(&output::table(&ctx.out, &outcome.reports).to_string())?;

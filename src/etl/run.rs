@@ -13,9 +13,10 @@ use super::tasks::{self, Deferred, Plan, PlanOptions, Task};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::klk::{Client, ClientOptions, InvalidOptions, RetryPolicy};
+use crate::tracker::invocations::{self, InvocationCounts};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
-use crate::tracker::vocab::{ErrorTipo, Estado};
+use crate::tracker::vocab::{ErrorTipo, Estado, Modo};
 use crate::tracker::{Access, Db, TrackerError};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,8 @@ pub struct RunRequest {
     pub dry_run: bool,
     /// Explicit tasks (an operator's `recover --date`), run before the plan's.
     pub extra: Vec<Task>,
+    /// Recorded in `etl_invocaciones`: `run` or `recover`.
+    pub command: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +90,55 @@ pub fn client_options(config: &Config) -> ClientOptions {
     }
 }
 
+/// Closes the invocation's row: `exitoso`, `parcial` (some window failed), `interrumpido`,
+/// or `fallido` when the run itself failed (e.g. the database refused a write).
+fn record_end(
+    config: &Config,
+    clock: &Clock,
+    id: i64,
+    executed: Option<&Execution>,
+) -> Result<(), TrackerError> {
+    let (estado, counts) = match executed {
+        None => ("fallido", InvocationCounts::default()),
+        Some(done) => {
+            let failed = done
+                .reports
+                .iter()
+                .filter(|r| r.estado != Estado::Exitoso)
+                .count();
+            let estado = if done.interrupted {
+                "interrumpido"
+            } else if failed > 0 {
+                "parcial"
+            } else {
+                "exitoso"
+            };
+            let counts = InvocationCounts {
+                ventanas: done.reports.len() as i64,
+                ventanas_fallidas: failed as i64,
+                gaps_recuperados: done
+                    .reports
+                    .iter()
+                    .filter(|r| r.modo == Modo::Recuperacion && r.estado == Estado::Exitoso)
+                    .count() as i64,
+                lineas: done
+                    .reports
+                    .iter()
+                    .filter(|r| r.etl_tipo == crate::tracker::vocab::EtlTipo::Ventas)
+                    .map(|r| r.cargados as i64)
+                    .sum(),
+            };
+            (estado, counts)
+        }
+    };
+    let db = Db::connect(
+        &config.database,
+        Access::Write,
+        config.tracking.lock_timeout,
+    )?;
+    invocations::finish(db.conn(), id, clock.now_local(), estado, &counts)
+}
+
 pub fn run(
     config: &Config,
     clock: &Clock,
@@ -112,16 +164,25 @@ pub fn run(
         older_than: config.tracking.stuck_after,
         this_host: host_name(),
     };
-    let unstuck = if request.dry_run {
+    let tipos = request
+        .plan
+        .tipos
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (unstuck, invocation) = if request.dry_run {
         let db = Db::open(config, Access::Read, clock.now_utc())?;
-        unstick::find(db.conn(), &unstick_options)?
+        (unstick::find(db.conn(), &unstick_options)?, None)
     } else {
         let mut db = Db::open(config, Access::Write, clock.now_utc())?;
+        // Recorded first, so even a run with nothing to do (or one that dies) shows.
+        let invocation = invocations::start(db.conn(), request.command, &tipos, now_local)?;
         let stuck = unstick::find(db.conn(), &unstick_options)?;
         if !stuck.is_empty() {
             unstick::apply(db.conn_mut(), &stuck, now_local)?;
         }
-        stuck
+        (stuck, Some(invocation))
     };
 
     // 2 and 3. Recovery and the normal windows.
@@ -146,11 +207,7 @@ pub fn run(
         .cloned()
         .chain(plan.recoveries.iter().cloned())
         .collect();
-    let Execution {
-        reports,
-        over_budget,
-        interrupted,
-    } = execute::execute(
+    let executed = execute::execute(
         config,
         clock,
         client,
@@ -162,7 +219,15 @@ pub fn run(
         },
         interrupt,
         progress,
-    )?;
+    );
+    if let Some(id) = invocation {
+        record_end(config, clock, id, executed.as_ref().ok())?;
+    }
+    let Execution {
+        reports,
+        over_budget,
+        interrupted,
+    } = executed?;
     Ok(RunOutcome {
         dry_run: false,
         unstuck,

@@ -16,6 +16,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// Prometheus text exposition (`metrics` only).
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,6 +131,9 @@ pub fn emit<T: Tabular + Serialize>(out: &Output, rows: &[T], empty: &str) -> io
             writeln!(w)?;
         }
         Format::Csv => write_csv(&mut w, rows)?,
+        Format::Prometheus => {
+            return Err(io::Error::other("--format prometheus is for `metrics`"));
+        }
         Format::Table => {
             if rows.is_empty() {
                 drop(w);

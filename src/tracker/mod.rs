@@ -4,6 +4,7 @@
 pub mod coverage;
 pub mod executions;
 pub mod gaps;
+pub mod invocations;
 pub mod metrics;
 pub mod process;
 pub mod purge;

@@ -468,9 +468,59 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "klk_gaps: time of the latest attempt (ultimo_intento)",
         apply: reinstall_logic,
     },
+    Migration {
+        version: 5,
+        description: "invocations (etl_invocaciones) and the alert outbox (etl_alertas, etl_alertas_estado)",
+        apply: monitoring_tables,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 4;
+pub const LATEST_VERSION: i32 = 5;
+
+/// Every `run`/`recover` invocation (so a silent cron shows), and the alert state and outbox.
+const MONITORING_TABLES: &str = r#"
+CREATE SEQUENCE IF NOT EXISTS seq_etl_invocaciones START 1;
+CREATE TABLE IF NOT EXISTS etl_invocaciones (
+    id INTEGER PRIMARY KEY DEFAULT nextval('seq_etl_invocaciones'),
+    comando VARCHAR NOT NULL,
+    tipos VARCHAR NOT NULL,
+    inicio TIMESTAMP NOT NULL,
+    fin TIMESTAMP,
+    duracion_segundos DOUBLE,
+    estado VARCHAR NOT NULL,
+    ventanas INTEGER,
+    ventanas_fallidas INTEGER,
+    gaps_recuperados INTEGER,
+    lineas INTEGER,
+    host VARCHAR,
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS etl_alertas_estado (
+    clave VARCHAR PRIMARY KEY,
+    clase VARCHAR NOT NULL,
+    mensaje VARCHAR NOT NULL,
+    abierto_desde TIMESTAMP NOT NULL,
+    ultimo_aviso TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS seq_etl_alertas START 1;
+CREATE TABLE IF NOT EXISTS etl_alertas (
+    id INTEGER PRIMARY KEY DEFAULT nextval('seq_etl_alertas'),
+    clave VARCHAR NOT NULL,
+    clase VARCHAR NOT NULL,
+    transicion VARCHAR NOT NULL,
+    mensaje VARCHAR NOT NULL,
+    canal VARCHAR NOT NULL,
+    creada TIMESTAMP NOT NULL,
+    intentos INTEGER NOT NULL DEFAULT 0,
+    ultimo_intento TIMESTAMP,
+    entregada TIMESTAMP,
+    ultimo_error VARCHAR
+);
+"#;
+
+fn monitoring_tables(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(MONITORING_TABLES)?)
+}
 
 /// For migrations that only change macros or views.
 fn reinstall_logic(conn: &Connection) -> Result<(), MigrationError> {

@@ -1,0 +1,113 @@
+use super::{Ctx, parse_positive};
+use crate::exit::Exit;
+use crate::monitor::alerts::{AlertRow, Transition};
+use crate::monitor::{self, alerts};
+use crate::output::{self, Format, Tabular, fmt};
+use crate::tracker::Access;
+
+#[derive(Debug, clap::Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: Option<AlertsCommand>,
+    /// How many recent alerts to list
+    #[arg(long, default_value = "20", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub limit: u32,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AlertsCommand {
+    /// Evaluate problems now and send the transitions (every `run` does this too; schedule
+    /// it separately to catch a cron that stopped)
+    Check {
+        /// Show what would be sent; record and send nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+impl Tabular for AlertRow {
+    fn headers() -> Vec<&'static str> {
+        vec![
+            "id",
+            "created",
+            "class",
+            "transition",
+            "channel",
+            "delivered",
+            "attempts",
+            "message",
+            "last error",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let mut cells = self.csv_cells();
+        cells[7] = fmt::short(&Some(self.mensaje.clone()), 70);
+        cells
+    }
+
+    fn csv_cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            fmt::datetime(&self.creada),
+            self.clase.clone(),
+            self.transicion.clone(),
+            self.canal.clone(),
+            fmt::opt_datetime(&self.entregada),
+            self.intentos.to_string(),
+            self.mensaje.clone(),
+            self.ultimo_error.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+impl AlertsArgs {
+    pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
+        match self.command {
+            None => {
+                let db = ctx.open_db(Access::Read)?;
+                let rows = alerts::recent(db.conn(), self.limit as usize)?;
+                output::emit(&ctx.out, &rows, "no alerts yet")?;
+                Ok(Exit::Ok)
+            }
+            Some(AlertsCommand::Check { dry_run }) => {
+                let outcome =
+                    monitor::check_alerts(&ctx.config, ctx.now_utc(), ctx.now_local(), dry_run)?;
+                if ctx.out.format == Format::Json {
+                    output::emit_json(&outcome)?;
+                    return Ok(Exit::Ok);
+                }
+                let mut text = String::new();
+                if outcome.channels.is_empty() {
+                    text.push_str("no alert channel configured ([alerts] webhook_url or command): nothing recorded or sent\n");
+                }
+                if dry_run {
+                    text.push_str("dry run: nothing recorded or sent\n");
+                }
+                if outcome.transitions.is_empty() {
+                    text.push_str("no transitions: nothing new to say\n");
+                }
+                for t in &outcome.transitions {
+                    let what = match t.transition {
+                        Transition::Problem => "problem",
+                        Transition::Reminder => "reminder",
+                        Transition::Recovered => "recovered",
+                    };
+                    text.push_str(&format!("{what:<9} {}\n", t.message));
+                }
+                if !dry_run && !outcome.channels.is_empty() {
+                    text.push_str(&format!(
+                        "delivered {}, failed {} (failed ones are retried by the next invocation)\n",
+                        outcome.delivered,
+                        outcome.failed.len()
+                    ));
+                    for (id, error) in &outcome.failed {
+                        text.push_str(&format!("  alert #{id}: {error}\n"));
+                    }
+                }
+                output::emit_text(&text)?;
+                Ok(Exit::Ok)
+            }
+        }
+    }
+}

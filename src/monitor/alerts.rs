@@ -1,0 +1,418 @@
+//! Alerts that do not spam: the current problems are compared with the ones already
+//! announced (`etl_alertas_estado`); only transitions (a new problem, a reminder after
+//! `realert_after`, a recovery) go to the outbox (`etl_alertas`), one row per channel,
+//! and undelivered rows are retried by later invocations up to `max_attempts`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use duckdb::{Connection, params};
+use serde::Serialize;
+
+use super::Snapshot;
+use crate::config::Config;
+use crate::output::fmt;
+use crate::tracker::TrackerError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub key: String,
+    pub class: &'static str,
+    pub message: String,
+}
+
+/// What is wrong now, each with a stable key.
+pub fn problems(snapshot: &Snapshot, config: &Config) -> Vec<Problem> {
+    let mut found = Vec::new();
+    let gap_age_hours = config.alerts.gap_age.as_secs_f64() / 3600.0;
+    for gap in &snapshot.gaps {
+        let key_suffix = if gap.etl_tipo == "inventario" {
+            format!("inventario:{}", gap.ubicacion_id)
+        } else {
+            format!(
+                "{}:{}:{}:{}",
+                gap.etl_tipo,
+                gap.ubicacion_id,
+                gap.fecha_desde,
+                fmt::time(&gap.hora_desde)
+            )
+        };
+        let window = match (gap.hora_desde, gap.hora_hasta) {
+            (Some(_), Some(_)) => format!(
+                "{} {}-{}",
+                gap.fecha_desde,
+                fmt::time(&gap.hora_desde),
+                fmt::time(&gap.hora_hasta)
+            ),
+            _ => "stock snapshot".to_string(),
+        };
+        let detail = format!(
+            "{} {} ({}) {window}: {} ({}), {} attempt(s), since {}",
+            gap.etl_tipo,
+            gap.ubicacion_nombre,
+            gap.ubicacion_id,
+            gap.causa,
+            gap.error_tipo,
+            gap.intentos,
+            fmt::datetime(&gap.fecha_fallo)
+        );
+        found.push(Problem {
+            key: format!("gap:{key_suffix}"),
+            class: "gap",
+            message: format!("gap: {detail}"),
+        });
+        if gap.horas_desde_fallo >= gap_age_hours {
+            found.push(Problem {
+                key: format!("gap_old:{key_suffix}"),
+                class: "gap_old",
+                message: format!("gap older than {gap_age_hours:.0} h: {detail}"),
+            });
+        }
+    }
+    let threshold = config.monitoring.success_rate.0;
+    for state in &snapshot.stores {
+        if let Some(ratio) = state.success_ratio
+            && ratio * 100.0 < threshold
+        {
+            found.push(Problem {
+                key: format!("rate:{}:{}", state.etl_tipo, state.ubicacion_id),
+                class: "success_rate",
+                message: format!(
+                    "{} {} ({}) success rate {:.0}% over its last {} executions (under {threshold:.0}%)",
+                    state.etl_tipo,
+                    state.ubicacion_nombre,
+                    state.ubicacion_id,
+                    ratio * 100.0,
+                    state.recent_total
+                ),
+            });
+        }
+    }
+    for stuck in &snapshot.stuck {
+        let e = &stuck.execution;
+        found.push(Problem {
+            key: format!("stuck:{}", e.id),
+            class: "stuck",
+            message: format!(
+                "execution #{} {} {} started {} is stuck ({})",
+                e.id,
+                e.etl_tipo,
+                e.ubicacion_id,
+                fmt::datetime(&e.fecha_inicio),
+                stuck.reason.describe()
+            ),
+        });
+    }
+    let silent_after = config.monitoring.last_run.0;
+    let silent = match &snapshot.last_run {
+        None => Some("no `klk-etl run` has ever been recorded".to_string()),
+        Some(run) => {
+            let age = (snapshot.now - run.inicio).to_std().unwrap_or_default();
+            (age >= silent_after).then(|| {
+                format!(
+                    "cron silent: the last `klk-etl run` started {} ({:.1} h ago)",
+                    fmt::datetime(&run.inicio),
+                    age.as_secs_f64() / 3600.0
+                )
+            })
+        }
+    };
+    if let Some(message) = silent {
+        found.push(Problem {
+            key: "cron".to_string(),
+            class: "cron",
+            message,
+        });
+    }
+    found
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transition {
+    Problem,
+    Reminder,
+    Recovered,
+}
+
+impl Transition {
+    fn as_str(self) -> &'static str {
+        match self {
+            Transition::Problem => "problema",
+            Transition::Reminder => "recordatorio",
+            Transition::Recovered => "recuperacion",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub key: String,
+    pub class: String,
+    pub transition: Transition,
+    pub message: String,
+}
+
+struct Announced {
+    class: String,
+    message: String,
+    since: NaiveDateTime,
+    last_notice: NaiveDateTime,
+}
+
+fn announced(conn: &Connection) -> Result<BTreeMap<String, Announced>, TrackerError> {
+    let mut stmt = conn.prepare(
+        "SELECT clave, clase, mensaje, abierto_desde, ultimo_aviso FROM etl_alertas_estado",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Announced {
+                class: r.get(1)?,
+                message: r.get(2)?,
+                since: r.get(3)?,
+                last_notice: r.get(4)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The transitions between what was announced and what is wrong now.
+pub fn plan(
+    conn: &Connection,
+    current: &[Problem],
+    now: NaiveDateTime,
+    realert_after: Duration,
+) -> Result<Vec<Planned>, TrackerError> {
+    let before = announced(conn)?;
+    let realert = chrono::Duration::from_std(realert_after).unwrap_or(chrono::Duration::hours(6));
+    let mut planned = Vec::new();
+    let current_keys: HashSet<&str> = current.iter().map(|p| p.key.as_str()).collect();
+    for problem in current {
+        match before.get(&problem.key) {
+            None => planned.push(Planned {
+                key: problem.key.clone(),
+                class: problem.class.to_string(),
+                transition: Transition::Problem,
+                message: format!("KLK-ETL PROBLEM: {}", problem.message),
+            }),
+            Some(known) if now - known.last_notice >= realert => planned.push(Planned {
+                key: problem.key.clone(),
+                class: problem.class.to_string(),
+                transition: Transition::Reminder,
+                message: format!(
+                    "KLK-ETL STILL (since {}): {}",
+                    fmt::datetime(&known.since),
+                    problem.message
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (key, known) in &before {
+        if !current_keys.contains(key.as_str()) {
+            planned.push(Planned {
+                key: key.clone(),
+                class: known.class.clone(),
+                transition: Transition::Recovered,
+                message: format!("KLK-ETL RECOVERED: {}", known.message),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+pub fn channels(config: &Config) -> Vec<&'static str> {
+    let mut channels = Vec::new();
+    if config.alerts.webhook_url.is_some() {
+        channels.push("webhook");
+    }
+    if config.alerts.command.is_some() {
+        channels.push("command");
+    }
+    channels
+}
+
+/// Updates the announced state and queues one outbox row per channel, in one transaction.
+pub fn record(
+    conn: &mut Connection,
+    current: &[Problem],
+    planned: &[Planned],
+    channels: &[&str],
+    now: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    let tx = conn.transaction()?;
+    for p in planned {
+        match p.transition {
+            Transition::Problem => {
+                let message = current
+                    .iter()
+                    .find(|c| c.key == p.key)
+                    .map_or(p.message.clone(), |c| c.message.clone());
+                tx.execute(
+                    "INSERT OR REPLACE INTO etl_alertas_estado VALUES (?, ?, ?, ?, ?)",
+                    params![p.key, p.class, message, now, now],
+                )?;
+            }
+            Transition::Reminder => {
+                tx.execute(
+                    "UPDATE etl_alertas_estado SET ultimo_aviso = ? WHERE clave = ?",
+                    params![now, p.key],
+                )?;
+            }
+            Transition::Recovered => {
+                tx.execute("DELETE FROM etl_alertas_estado WHERE clave = ?", [&p.key])?;
+            }
+        }
+        for channel in channels {
+            tx.execute(
+                "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) VALUES (?, ?, ?, ?, ?, ?)",
+                params![p.key, p.class, p.transition.as_str(), p.message, channel, now],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub id: i64,
+    pub canal: String,
+    pub mensaje: String,
+}
+
+/// Undelivered alerts still within their attempts, oldest first.
+pub fn pending(conn: &Connection, max_attempts: u32) -> Result<Vec<Pending>, TrackerError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, canal, mensaje FROM etl_alertas WHERE entregada IS NULL AND intentos < ? ORDER BY id",
+    )?;
+    let rows = stmt.query_map([i64::from(max_attempts)], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            canal: r.get(1)?,
+            mensaje: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Sends each pending alert on its channel (no database held). Errors never contain the
+/// webhook URL.
+pub fn deliver(config: &Config, pending: &[Pending]) -> Vec<(i64, Result<(), String>)> {
+    pending
+        .iter()
+        .map(|alert| {
+            let result = match alert.canal.as_str() {
+                "webhook" => match &config.alerts.webhook_url {
+                    Some(url) => send_webhook(url, &alert.mensaje),
+                    None => Err("no webhook configured any more".to_string()),
+                },
+                "command" => match &config.alerts.command {
+                    Some(command) => run_command(command, &alert.mensaje),
+                    None => Err("no command configured any more".to_string()),
+                },
+                other => Err(format!("unknown channel {other}")),
+            };
+            (alert.id, result)
+        })
+        .collect()
+}
+
+fn send_webhook(url: &str, message: &str) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .build();
+    match agent
+        .post(url)
+        .send_json(serde_json::json!({ "text": message }))
+    {
+        Ok(_) => Ok(()),
+        Err(ureq::Error::Status(code, _)) => Err(format!("webhook answered HTTP {code}")),
+        // The transport error's text includes the URL, a secret: keep only its kind.
+        Err(ureq::Error::Transport(t)) => Err(format!("webhook unreachable ({})", t.kind())),
+    }
+}
+
+fn run_command(command: &str, message: &str) -> Result<(), String> {
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("alert command could not start: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(message.as_bytes());
+        let _ = stdin.write_all(b"\n");
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("alert command failed: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("alert command exited with {status}"))
+    }
+}
+
+pub fn record_delivery(
+    conn: &mut Connection,
+    results: &[(i64, Result<(), String>)],
+    now: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    let tx = conn.transaction()?;
+    for (id, result) in results {
+        match result {
+            Ok(()) => tx.execute(
+                "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = ?, entregada = ?, ultimo_error = NULL WHERE id = ?",
+                params![now, now, id],
+            )?,
+            Err(error) => tx.execute(
+                "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = ?, ultimo_error = ? WHERE id = ?",
+                params![now, error, id],
+            )?,
+        };
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub creada: NaiveDateTime,
+    pub clase: String,
+    pub transicion: String,
+    pub canal: String,
+    pub mensaje: String,
+    pub intentos: i64,
+    pub entregada: Option<NaiveDateTime>,
+    pub ultimo_error: Option<String>,
+}
+
+pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<AlertRow>, TrackerError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, creada, clase, transicion, canal, mensaje, intentos, entregada, ultimo_error \
+         FROM etl_alertas ORDER BY id DESC LIMIT {limit}"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AlertRow {
+            id: r.get(0)?,
+            creada: r.get(1)?,
+            clase: r.get(2)?,
+            transicion: r.get(3)?,
+            canal: r.get(4)?,
+            mensaje: r.get(5)?,
+            intentos: r.get(6)?,
+            entregada: r.get(7)?,
+            ultimo_error: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

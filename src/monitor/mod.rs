@@ -1,0 +1,280 @@
+//! Monitoring: one snapshot of the database's state (per store and tipo), from which
+//! `health` (monitoring-plugins checks), Prometheus metrics and alerts are derived, so all
+//! three (and `gaps`, `metrics`) tell the same story. No printing here.
+
+pub mod alerts;
+pub mod health;
+pub mod prometheus;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use duckdb::Connection;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::tracker::gaps::{self, Gap, GapQuery};
+use crate::tracker::invocations::{self, LastInvocation};
+use crate::tracker::process::host_name;
+use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
+use crate::tracker::{TrackerError, coverage};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreState {
+    pub etl_tipo: String,
+    pub ubicacion_id: String,
+    pub ubicacion_nombre: String,
+    /// Finished executions among the store's latest `success_window`.
+    pub recent_total: i64,
+    pub recent_ok: i64,
+    /// `recent_ok / recent_total`, `None` without finished executions.
+    pub success_ratio: Option<f64>,
+    /// All rows in `etl_ejecuciones`, by estado.
+    pub executions_by_state: BTreeMap<String, i64>,
+    pub rows_loaded: i64,
+    pub last_duration_seconds: Option<f64>,
+    pub last_success: Option<NaiveDateTime>,
+    pub open_gaps: i64,
+    pub oldest_gap_hours: Option<f64>,
+    /// ventas: how far behind now the loaded sales end (the watermark).
+    pub lag_seconds: Option<f64>,
+    /// ventas: where the oldest hole starts (the contiguous low watermark), or the watermark.
+    pub low_watermark: Option<NaiveDateTime>,
+    /// inventario: age of the latest successful snapshot.
+    pub inventory_age_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub now: NaiveDateTime,
+    pub stores: Vec<StoreState>,
+    pub gaps: Vec<Gap>,
+    pub stuck: Vec<StuckExecution>,
+    pub last_run: Option<LastInvocation>,
+}
+
+fn seconds_between(later: NaiveDateTime, earlier: NaiveDateTime) -> f64 {
+    (later - earlier).num_milliseconds() as f64 / 1000.0
+}
+
+pub fn snapshot(
+    conn: &Connection,
+    config: &Config,
+    now_local: NaiveDateTime,
+) -> Result<Snapshot, TrackerError> {
+    let gaps = gaps::list(
+        conn,
+        &GapQuery {
+            now_local,
+            tracking: config.tracking,
+            horizon: config.tracking.horizon,
+            etl_tipo: None,
+            stores: Vec::new(),
+        },
+    )?;
+    let stuck = unstick::find(
+        conn,
+        &UnstickOptions {
+            now_local,
+            older_than: config.tracking.stuck_after,
+            this_host: host_name(),
+        },
+    )?;
+    let last_run = invocations::last(conn, "run")?;
+
+    let mut states: BTreeMap<(String, String), StoreState> = BTreeMap::new();
+    // Every configured active store has a row for both tipos, executions or not.
+    for store in config.stores.iter().filter(|s| s.active) {
+        for tipo in ["ventas", "inventario"] {
+            states.insert(
+                (tipo.to_string(), store.id.clone()),
+                StoreState {
+                    etl_tipo: tipo.to_string(),
+                    ubicacion_id: store.id.clone(),
+                    ubicacion_nombre: store.name.clone(),
+                    ..StoreState::default()
+                },
+            );
+        }
+    }
+    let mut stmt = conn.prepare(
+        "WITH ranked AS (
+            SELECT etl_tipo, ubicacion_id, ubicacion_nombre, estado, duracion_segundos, fecha_inicio, fecha_fin,
+                   row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
+            FROM etl_ejecuciones WHERE estado <> 'en_proceso')
+         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio),
+                count(*) FILTER (WHERE rn <= ?), count(*) FILTER (WHERE rn <= ? AND estado = 'exitoso'),
+                arg_max(duracion_segundos, fecha_inicio),
+                max(coalesce(fecha_fin, fecha_inicio)) FILTER (WHERE estado = 'exitoso')
+         FROM ranked GROUP BY etl_tipo, ubicacion_id",
+    )?;
+    let window = i64::from(config.monitoring.success_window);
+    let rows = stmt.query_map([window, window], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<f64>>(5)?,
+            r.get::<_, Option<NaiveDateTime>>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (tipo, store, name, total, ok, last_duration, last_success) = row?;
+        let state = states
+            .entry((tipo.clone(), store.clone()))
+            .or_insert_with(|| StoreState {
+                etl_tipo: tipo,
+                ubicacion_id: store,
+                ubicacion_nombre: name,
+                ..StoreState::default()
+            });
+        state.recent_total = total;
+        state.recent_ok = ok;
+        state.success_ratio = (total > 0).then(|| ok as f64 / total as f64);
+        state.last_duration_seconds = last_duration;
+        state.last_success = last_success;
+    }
+    let mut stmt = conn.prepare(
+        "SELECT etl_tipo, ubicacion_id, estado, count(*), CAST(coalesce(sum(registros_cargados), 0) AS BIGINT)
+         FROM etl_ejecuciones GROUP BY ALL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (tipo, store, estado, count, loaded) = row?;
+        if let Some(state) = states.get_mut(&(tipo, store)) {
+            state.executions_by_state.insert(estado, count);
+            state.rows_loaded += loaded;
+        }
+    }
+    for gap in &gaps {
+        if let Some(state) = states.get_mut(&(gap.etl_tipo.clone(), gap.ubicacion_id.clone())) {
+            state.open_gaps += 1;
+            state.oldest_gap_hours = Some(
+                state
+                    .oldest_gap_hours
+                    .map_or(gap.horas_desde_fallo, |h| h.max(gap.horas_desde_fallo)),
+            );
+        }
+    }
+    let horizon_start = now_local
+        - chrono::Duration::from_std(config.tracking.horizon).unwrap_or(chrono::Duration::days(7));
+    let marks = coverage::sales_watermarks(conn, horizon_start)?;
+    for state in states.values_mut() {
+        match state.etl_tipo.as_str() {
+            "ventas" => {
+                let mark = marks.get(&state.ubicacion_id).copied();
+                state.lag_seconds = mark.map(|m| seconds_between(now_local, m).max(0.0));
+                let oldest_hole = gaps
+                    .iter()
+                    .filter(|g| g.etl_tipo == "ventas" && g.ubicacion_id == state.ubicacion_id)
+                    .filter_map(|g| g.hora_desde.map(|h| g.fecha_desde.and_time(h)))
+                    .min();
+                state.low_watermark = oldest_hole.or(mark);
+            }
+            _ => {
+                state.inventory_age_seconds = state
+                    .last_success
+                    .map(|t| seconds_between(now_local, t).max(0.0));
+            }
+        }
+    }
+    Ok(Snapshot {
+        now: now_local,
+        stores: states.into_values().collect(),
+        gaps,
+        stuck,
+        last_run,
+    })
+}
+
+/// What an alert evaluation did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertsOutcome {
+    pub dry_run: bool,
+    pub channels: Vec<&'static str>,
+    pub transitions: Vec<alerts::Planned>,
+    pub delivered: usize,
+    /// (outbox id, reason) of deliveries that failed this time (retried later).
+    pub failed: Vec<(i64, String)>,
+}
+
+/// Compares the problems of now with those announced, queues the transitions and sends
+/// whatever is pending (this time's and earlier undelivered ones). The database is never
+/// held while sending.
+pub fn check_alerts(
+    config: &Config,
+    now_utc: chrono::DateTime<chrono::Utc>,
+    now_local: NaiveDateTime,
+    dry_run: bool,
+) -> Result<AlertsOutcome, TrackerError> {
+    use crate::tracker::{Access, Db};
+    let channels = alerts::channels(config);
+    let (current, transitions) = {
+        let db = Db::open(config, Access::Read, now_utc)?;
+        let snap = snapshot(db.conn(), config, now_local)?;
+        let current = alerts::problems(&snap, config);
+        let transitions =
+            alerts::plan(db.conn(), &current, now_local, config.alerts.realert_after)?;
+        (current, transitions)
+    };
+    let mut outcome = AlertsOutcome {
+        dry_run,
+        channels: channels.clone(),
+        transitions,
+        ..AlertsOutcome::default()
+    };
+    // Without a channel nothing is recorded, so configuring one later announces what is open.
+    if dry_run || channels.is_empty() {
+        return Ok(outcome);
+    }
+    let pending = {
+        let mut db = Db::open(config, Access::Write, now_utc)?;
+        alerts::record(
+            db.conn_mut(),
+            &current,
+            &outcome.transitions,
+            &channels,
+            now_local,
+        )?;
+        alerts::pending(db.conn(), config.alerts.max_attempts)?
+    };
+    if pending.is_empty() {
+        return Ok(outcome);
+    }
+    let results = alerts::deliver(config, &pending);
+    outcome.delivered = results.iter().filter(|(_, r)| r.is_ok()).count();
+    outcome.failed = results
+        .iter()
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| (*id, e.clone())))
+        .collect();
+    let mut db = Db::connect(
+        &config.database,
+        Access::Write,
+        config.tracking.lock_timeout,
+    )?;
+    alerts::record_delivery(db.conn_mut(), &results, now_local)?;
+    Ok(outcome)
+}
+
+/// The Prometheus text of the database's state now.
+pub fn prometheus_text(
+    config: &Config,
+    now_utc: chrono::DateTime<chrono::Utc>,
+    now_local: NaiveDateTime,
+) -> Result<String, TrackerError> {
+    use crate::tracker::{Access, Db};
+    let db = Db::open(config, Access::Read, now_utc)?;
+    let snap = snapshot(db.conn(), config, now_local)?;
+    let health = health::evaluate(&snap, &config.monitoring);
+    Ok(prometheus::render(&snap, &health, config.timezone))
+}
