@@ -579,3 +579,106 @@ fn an_api_unreachable_for_every_store_is_exit_4_and_gaps() {
         );
     }
 }
+
+#[test]
+fn a_window_the_api_cannot_serve_does_not_hold_back_the_store_and_is_backed_off() {
+    // Every request overlapping 10:00-10:30 gets a line with two `producto` elements.
+    let sim = sim(
+        &["SUC001:ventas:bad-line@2025-11-24T10:00/2025-11-24T10:30"],
+        240,
+    );
+    let env = env_for(&sim, 1);
+    for (hh, mm) in [
+        (9, 5),
+        (9, 35),
+        (10, 35),
+        (11, 5),
+        (11, 35),
+        (12, 5),
+        (12, 35),
+    ] {
+        let out = run(&env, &caracas(24, hh, mm), &["--tipo", "ventas"]);
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Everything around the poison window is loaded...
+    assert_same(
+        loaded(
+            &env,
+            "tienda_01",
+            local("2025-11-24 10:30"),
+            local("2025-11-24 12:00"),
+        ),
+        expected(
+            &sim,
+            "SUC001",
+            local("2025-11-24 10:30"),
+            local("2025-11-24 12:00"),
+        ),
+        "after the poison window",
+    );
+    // ...and the poison window alone is a gap, with the reason.
+    let gaps = env
+        .cmd()
+        .args(["--now", &caracas(24, 12, 50), "gaps", "--format", "json"])
+        .output()
+        .unwrap();
+    let gaps: serde_json::Value = serde_json::from_slice(&gaps.stdout).unwrap();
+    let ventas: Vec<&serde_json::Value> = gaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["etl_tipo"] == "ventas")
+        .collect();
+    assert_eq!(ventas.len(), 1, "{gaps:#}");
+    assert_eq!(
+        (
+            ventas[0]["hora_desde"].as_str(),
+            ventas[0]["hora_hasta"].as_str()
+        ),
+        (Some("10:00:00"), Some("10:30:00"))
+    );
+    assert_eq!(ventas[0]["error_tipo"], "validacion");
+    assert!(
+        ventas[0]["intentos_tras_exito"].as_i64().unwrap() >= 3,
+        "{:#}",
+        ventas[0]
+    );
+    // It failed repeatedly while the store worked (at 11:05, 11:35 and 12:05): until 12:35
+    // a run leaves it for later.
+    let plan = env
+        .cmd()
+        .args([
+            "--now",
+            &caracas(24, 12, 30),
+            "run",
+            "--tipo",
+            "ventas",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    let json = env
+        .cmd()
+        .args([
+            "--now",
+            &caracas(24, 12, 30),
+            "run",
+            "--tipo",
+            "ventas",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        plan.contains("Left for later: 1 gap(s)") && plan.contains("backoff"),
+        "{plan}\n{gaps:#}\n{}",
+        String::from_utf8_lossy(&json.stdout)
+    );
+}

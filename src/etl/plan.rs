@@ -135,6 +135,27 @@ pub fn incremental_windows(
     split_at_midnight(from, until)
 }
 
+/// Cuts windows that are not whole days into single slots (whole days stay whole).
+pub fn slot_by_slot(windows: Vec<Window>, slot_minutes: u32) -> Vec<Window> {
+    let slot = Duration::minutes(i64::from(slot_minutes));
+    windows
+        .into_iter()
+        .flat_map(|w| {
+            if w.is_whole_day() {
+                return vec![w];
+            }
+            let mut pieces = Vec::new();
+            let mut start = w.start;
+            while start < w.end {
+                let end = (start + slot).min(w.end);
+                pieces.push(Window { start, end });
+                start = end;
+            }
+            pieces
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +270,22 @@ mod tests {
                 .all(|w| w.start.date() == w.end.date() || w.end == next_midnight(w.start))
         );
         assert!(windows[1].is_whole_day() && windows[1].hours().is_none());
+    }
+
+    #[test]
+    fn slot_by_slot_keeps_whole_days() {
+        let day = Window {
+            start: ts("2025-11-23 00:00"),
+            end: ts("2025-11-24 00:00"),
+        };
+        let part = Window {
+            start: ts("2025-11-24 00:00"),
+            end: ts("2025-11-24 01:30"),
+        };
+        let cut = slot_by_slot(vec![day, part], 30);
+        assert_eq!(cut.len(), 4);
+        assert_eq!(cut[0], day);
+        assert_eq!(cut[3].start, ts("2025-11-24 01:00"));
     }
 
     #[test]

@@ -123,6 +123,7 @@ pub fn build(
             }
             (EtlTipo::Ventas, Scope::Incremental) => {
                 let marks = coverage::sales_watermarks(conn, horizon_start)?;
+                let failing = coverage::stores_whose_last_sales_failed(conn)?;
                 let settings = IncrementalSettings {
                     slot_minutes: slot,
                     settle_lag: options.settle_lag,
@@ -132,7 +133,12 @@ pub fn build(
                 for store in &stores {
                     let since = store.since.map(|d| d.and_time(chrono::NaiveTime::MIN));
                     let mark = marks.get(&store.id).copied();
-                    for window in plan::incremental_windows(now_local, mark, since, &settings) {
+                    let mut windows = plan::incremental_windows(now_local, mark, since, &settings);
+                    if failing.contains(&store.id) {
+                        // One window the API cannot serve must not hold back the others.
+                        windows = plan::slot_by_slot(windows, slot);
+                    }
+                    for window in windows {
                         tasks.push(Task::new(tipo, store, window, Modo::Incremental));
                     }
                 }
@@ -237,11 +243,14 @@ fn select_recoveries(
         if !options.ignore_backoff
             && let Some(last) = gap.ultimo_intento
         {
-            let wait = backoff(gap.intentos, slot_minutes);
+            // Failures during an outage of the whole store do not count: once it answers
+            // again its gaps are recovered at once. A window failing while the store works
+            // is retried less and less often.
+            let wait = backoff(gap.intentos_tras_exito, slot_minutes);
             if last + wait > now_local {
                 let reason = format!(
-                    "backoff: {} failed attempts, next try after {}",
-                    gap.intentos,
+                    "backoff: {} failed attempts while the store otherwise worked, next try after {}",
+                    gap.intentos_tras_exito,
                     (last + wait).format("%Y-%m-%d %H:%M")
                 );
                 deferred.push(Deferred { gap, reason });

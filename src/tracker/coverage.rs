@@ -29,3 +29,17 @@ pub fn sales_watermarks(
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Stores whose latest sales execution (finished) failed: their next incremental windows
+/// are cut slot by slot, so one window the API cannot serve does not hold back the rest.
+pub fn stores_whose_last_sales_failed(
+    conn: &Connection,
+) -> Result<std::collections::HashSet<String>, TrackerError> {
+    let mut stmt = conn.prepare(
+        "SELECT ubicacion_id FROM etl_ejecuciones WHERE etl_tipo = 'ventas' AND estado <> 'en_proceso' \
+         QUALIFY row_number() OVER (PARTITION BY ubicacion_id ORDER BY fecha_inicio DESC, id DESC) = 1 \
+         AND estado IN ('fallido', 'parcial')",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -39,6 +39,9 @@ pub struct Gap {
     pub ultima_ejecucion_id: Option<i64>,
     /// When the latest failed attempt started.
     pub ultimo_intento: Option<NaiveDateTime>,
+    /// Failed attempts made after the store had succeeded again since the gap began: the
+    /// window itself fails (a poison window), not the store's API. Recovery backs off on these.
+    pub intentos_tras_exito: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +66,7 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
     let sql = format!(
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha_desde, fecha_hasta, hora_desde, \
          hora_hasta, fecha_fallo, error_tipo, error_mensaje, horas_desde_fallo, causa, intentos, \
-         slots, ultima_ejecucion_id, ultimo_intento \
+         slots, ultima_ejecucion_id, ultimo_intento, intentos_tras_exito \
          FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?) WHERE {} \
          ORDER BY fecha_fallo, ubicacion_id, etl_tipo, fecha_desde, hora_desde",
         filter.sql()
@@ -96,6 +99,7 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
             slots: r.get(13)?,
             ultima_ejecucion_id: r.get(14)?,
             ultimo_intento: r.get(15)?,
+            intentos_tras_exito: r.get(16)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -203,7 +203,14 @@ v_gap_attempts AS (
         arg_max(a.error_tipo, a.fecha_inicio) AS ultimo_error_tipo,
         arg_max(a.error_mensaje, a.fecha_inicio) AS ultimo_error_mensaje,
         max(a.id) AS ultima_ejecucion_id,
-        max(a.fecha_inicio) AS ultimo_intento
+        max(a.fecha_inicio) AS ultimo_intento,
+        -- Attempts made while the store was otherwise healthy (it had a success after the
+        -- gap's first failure and before the attempt): a poison window, not an outage.
+        count(DISTINCT a.id) FILTER (WHERE EXISTS (
+            SELECT 1 FROM v_ex ok
+            WHERE ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso'
+              AND ok.fecha_inicio > g.fecha_fallo AND ok.fecha_inicio < a.fecha_inicio
+        )) AS intentos_tras_exito
     FROM v_gaps g
     JOIN v_attempts a
       ON a.ubicacion_id = g.ubicacion_id AND a.slot_start >= g.g_start AND a.slot_start < g.g_end
@@ -236,7 +243,8 @@ ventas_gaps AS (
         a.ultima_ejecucion_id,
         g.g_start AS ventana_desde,
         g.g_end AS ventana_hasta,
-        a.ultimo_intento
+        a.ultimo_intento,
+        coalesce(a.intentos_tras_exito, 0) AS intentos_tras_exito
     FROM v_gaps g
     LEFT JOIN v_gap_attempts a USING (ubicacion_id, fecha, island)
 ),
@@ -295,7 +303,8 @@ inventario_gaps AS (
         f.ultima_ejecucion_id,
         CAST(NULL AS TIMESTAMP) AS ventana_desde,
         CAST(NULL AS TIMESTAMP) AS ventana_hasta,
-        f.ultimo_intento
+        f.ultimo_intento,
+        CAST(0 AS BIGINT) AS intentos_tras_exito
     FROM tiendas t
     CROSS JOIN p2
     LEFT JOIN i_ok o USING (ubicacion_id)
@@ -320,7 +329,7 @@ SELECT
     todos.error_tipo, todos.error_mensaje,
     CAST(epoch_us(p2.now_ts) - epoch_us(todos.fecha_fallo) AS DOUBLE) / 3600000000.0 AS horas_desde_fallo,
     todos.causa, todos.intentos, todos.slots, todos.ultima_ejecucion_id,
-    todos.ventana_desde, todos.ventana_hasta, todos.ultimo_intento
+    todos.ventana_desde, todos.ventana_hasta, todos.ultimo_intento, todos.intentos_tras_exito
 FROM todos, p2
 "#;
 
@@ -473,9 +482,14 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "invocations (etl_invocaciones) and the alert outbox (etl_alertas, etl_alertas_estado)",
         apply: monitoring_tables,
     },
+    Migration {
+        version: 6,
+        description: "klk_gaps: attempts made while the store was otherwise healthy (intentos_tras_exito)",
+        apply: reinstall_logic,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 5;
+pub const LATEST_VERSION: i32 = 6;
 
 /// Every `run`/`recover` invocation (so a silent cron shows), and the alert state and outbox.
 const MONITORING_TABLES: &str = r#"
