@@ -498,3 +498,47 @@ fn health_of_an_unusable_database_is_unknown() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("KLK-ETL UNKNOWN - "));
 }
+
+#[test]
+fn a_silent_cron_is_an_alert_and_a_dry_run_sends_and_records_nothing() {
+    let env = TestEnv::with_config(&format!(
+        "{}\n[alerts]\nwebhook_url = \"http://127.0.0.1:9/hooks/SECRET\"\n",
+        common::TWO_STORES
+    ));
+    env.migrate();
+    env.connect()
+        .execute(
+            "INSERT INTO etl_invocaciones (comando, tipos, inicio, fin, estado) VALUES ('run', 'ventas', TIMESTAMP '2025-11-24 13:00', TIMESTAMP '2025-11-24 13:01', 'exitoso')",
+            [],
+        )
+        .unwrap();
+    let out = env
+        .at_now()
+        .args(["alerts", "check", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("KLK-ETL PROBLEM: cron silent") && text.contains("3.0 h ago"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET"));
+    let queued: i64 = env
+        .connect()
+        .query_row("SELECT count(*) FROM etl_alertas", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0, "a dry run records nothing");
+    // For real: queued, the webhook is unreachable, the error says so without the URL.
+    let out = env.at_now().args(["alerts", "check"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("failed 1") && text.contains("webhook unreachable"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET") && !String::from_utf8_lossy(&out.stderr).contains("SECRET"));
+}
