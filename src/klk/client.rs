@@ -43,18 +43,22 @@ impl Client {
         if let Some((name, _)) = zero_timeout {
             return Err(InvalidOptions(format!("{name} must be more than zero")));
         }
+        let is_header_value =
+            |value: &str| value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
         for (name, value) in &options.headers {
             let is_token = |text: &str| {
                 !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && b != b':')
             };
-            let is_header_value = value
-                .bytes()
-                .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
-            if !is_token(name) || !is_header_value {
+            if !is_token(name) || !is_header_value(value) {
                 return Err(InvalidOptions(format!(
                     "header {name:?} has an invalid name or value"
                 )));
             }
+        }
+        if options.token.as_deref().is_some_and(|t| !is_header_value(t)) {
+            return Err(InvalidOptions(
+                "the API token has a character a header cannot carry (a line break?)".to_owned(),
+            ));
         }
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(options.connect_timeout)

@@ -169,6 +169,13 @@ impl Db {
         access: Access,
         lock_timeout: Duration,
     ) -> Result<Db, TrackerError> {
+        // DuckDB would block forever opening a FIFO.
+        if path.exists() && !path.is_file() && !path.is_dir() {
+            return Err(TrackerError::unusable(
+                path,
+                "it is not a regular file (a FIFO, socket or device), not a DuckDB file",
+            ));
+        }
         let started = Instant::now();
         let mut delay = Duration::from_millis(25);
         loop {
