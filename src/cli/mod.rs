@@ -5,6 +5,7 @@ mod alerts;
 mod completions;
 mod db;
 mod demo;
+mod dev;
 mod executions;
 mod gaps;
 mod health;
@@ -112,6 +113,9 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Print a shell completion script (or the man page)
     Completions(completions::CompletionsArgs),
+    /// Developer tools (synthetic histories for benchmarks)
+    #[command(hide = true)]
+    Dev(dev::DevArgs),
 }
 
 /// Everything a command needs, resolved once.
@@ -283,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unstick(args) => args.exec(&ctx)?,
         Command::Stores(args) => args.exec(&ctx)?,
         Command::Db(args) => args.exec(&ctx)?,
+        Command::Dev(args) => args.exec(&ctx)?,
         Command::Completions(_) => unreachable!("handled before the configuration is read"),
     };
     Ok(exit.into())

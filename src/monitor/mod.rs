@@ -97,29 +97,63 @@ pub fn snapshot(
             );
         }
     }
+    // Per store and tipo: the latest `success_window` finished executions, the latest one's
+    // duration, the latest success's end and the latest name. Counts, names and the latest
+    // success come from the summary (`klk_resumen`); the rows ranked are those started inside
+    // the horizon, plus the whole history of a store that has fewer finished ones there than
+    // the window and more elsewhere (usually none).
+    let horizon_start = now_local
+        - chrono::Duration::from_std(config.tracking.horizon).unwrap_or(chrono::Duration::days(7));
     let mut stmt = conn.prepare(
-        "WITH ranked AS (
-            SELECT etl_tipo, ubicacion_id, ubicacion_nombre, estado, duracion_segundos, fecha_inicio, fecha_fin,
-                   row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
-            FROM etl_ejecuciones WHERE estado <> 'en_proceso')
-         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio),
-                count(*) FILTER (WHERE rn <= ?), count(*) FILTER (WHERE rn <= ? AND estado = 'exitoso'),
+        "WITH
+         p AS (SELECT CAST(?1 AS TIMESTAMP) AS desde, CAST(?2 AS BIGINT) AS ventana),
+         resumen AS (
+            SELECT etl_tipo, ubicacion_id,
+                   sum(ejecuciones) FILTER (WHERE estado <> 'en_proceso') AS terminadas,
+                   arg_max(ubicacion_nombre, ultimo_inicio) FILTER (WHERE estado <> 'en_proceso') AS nombre,
+                   max(ultimo_fin) FILTER (WHERE estado = 'exitoso') AS ultimo_exito
+            FROM klk_resumen() GROUP BY etl_tipo, ubicacion_id),
+         recientes AS (
+            SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+            FROM etl_ejecuciones e, p WHERE e.fecha_inicio >= p.desde AND e.estado <> 'en_proceso'),
+         cuenta AS (SELECT etl_tipo, ubicacion_id, count(*) AS n FROM recientes GROUP BY ALL),
+         faltan AS (
+            SELECT r.etl_tipo, r.ubicacion_id FROM resumen r
+            LEFT JOIN cuenta c USING (etl_tipo, ubicacion_id), p
+            WHERE r.terminadas > 0 AND coalesce(c.n, 0) < p.ventana AND r.terminadas > coalesce(c.n, 0)),
+         anteriores AS (
+            SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+            FROM etl_ejecuciones e
+            SEMI JOIN faltan f ON e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id, p
+            WHERE e.fecha_inicio < p.desde AND e.estado <> 'en_proceso'),
+         ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
+            FROM (SELECT * FROM recientes UNION ALL SELECT * FROM anteriores))
+         SELECT r.etl_tipo, r.ubicacion_id, any_value(s.nombre),
+                count(*) FILTER (WHERE rn <= p.ventana), count(*) FILTER (WHERE rn <= p.ventana AND estado = 'exitoso'),
                 arg_max(duracion_segundos, fecha_inicio),
-                max(coalesce(fecha_fin, fecha_inicio)) FILTER (WHERE estado = 'exitoso')
-         FROM ranked GROUP BY etl_tipo, ubicacion_id",
+                any_value(s.ultimo_exito)
+         FROM ranked r JOIN resumen s USING (etl_tipo, ubicacion_id), p
+         GROUP BY r.etl_tipo, r.ubicacion_id",
     )?;
     let window = i64::from(config.monitoring.success_window);
-    let rows = stmt.query_map([window, window], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, Option<f64>>(5)?,
-            r.get::<_, Option<NaiveDateTime>>(6)?,
-        ))
-    })?;
+    let rows = stmt.query_map(
+        duckdb::params_from_iter([
+            duckdb::types::Value::Text(horizon_start.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+            duckdb::types::Value::BigInt(window),
+        ]),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<f64>>(5)?,
+                r.get::<_, Option<NaiveDateTime>>(6)?,
+            ))
+        },
+    )?;
     for row in rows {
         let (tipo, store, name, total, ok, last_duration, last_success) = row?;
         let state = states
@@ -136,9 +170,9 @@ pub fn snapshot(
         state.last_duration_seconds = last_duration;
         state.last_success = last_success;
     }
+    // All rows by estado: from the summary, which adds up only the rows since it was built.
     let mut stmt = conn.prepare(
-        "SELECT etl_tipo, ubicacion_id, estado, count(*), CAST(coalesce(sum(registros_cargados), 0) AS BIGINT)
-         FROM etl_ejecuciones GROUP BY ALL",
+        "SELECT etl_tipo, ubicacion_id, estado, ejecuciones, registros_cargados FROM klk_resumen()",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -166,8 +200,6 @@ pub fn snapshot(
             );
         }
     }
-    let horizon_start = now_local
-        - chrono::Duration::from_std(config.tracking.horizon).unwrap_or(chrono::Duration::days(7));
     let marks = coverage::sales_watermarks(conn, horizon_start)?;
     for state in states.values_mut() {
         match state.etl_tipo.as_str() {

@@ -35,10 +35,17 @@ pub fn sales_watermarks(
 pub fn stores_whose_last_sales_failed(
     conn: &Connection,
 ) -> Result<std::collections::HashSet<String>, TrackerError> {
+    // Each store's latest finished start comes from the summary (`klk_resumen`); only the
+    // executions started then are read, the highest id winning a tie.
     let mut stmt = conn.prepare(
-        "SELECT ubicacion_id FROM etl_ejecuciones WHERE etl_tipo = 'ventas' AND estado <> 'en_proceso' \
-         QUALIFY row_number() OVER (PARTITION BY ubicacion_id ORDER BY fecha_inicio DESC, id DESC) = 1 \
-         AND estado IN ('fallido', 'parcial')",
+        "WITH ultimo AS ( \
+             SELECT ubicacion_id, max(ultimo_inicio) AS fecha_inicio FROM klk_resumen() \
+             WHERE etl_tipo = 'ventas' AND estado <> 'en_proceso' GROUP BY ubicacion_id) \
+         SELECT e.ubicacion_id FROM etl_ejecuciones e \
+         JOIN ultimo u ON e.ubicacion_id = u.ubicacion_id AND e.fecha_inicio = u.fecha_inicio \
+         WHERE e.etl_tipo = 'ventas' AND e.estado <> 'en_proceso' \
+         QUALIFY row_number() OVER (PARTITION BY e.ubicacion_id ORDER BY e.id DESC) = 1 \
+         AND e.estado IN ('fallido', 'parcial')",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)

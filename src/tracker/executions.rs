@@ -55,8 +55,45 @@ impl Outcome {
 }
 
 /// Records a new `en_proceso` execution with this host and process; returns its id.
+/// `db` must not be inside a transaction: now and then (every [`SUMMARY_EVERY`] ids) this
+/// also brings the executions summary up to date, in a short transaction of its own, and
+/// every [`SUMMARY_REBUILD_EVERY`] ids rebuilds it from the whole table.
 pub fn start(db: &Db, new: &NewExecution) -> Result<i64, TrackerError> {
-    start_on(db.conn(), db.id_sequence(), new)
+    let id = start_on(db.conn(), db.id_sequence(), new)?;
+    if id % SUMMARY_EVERY == 0 {
+        refresh_summary(db.conn(), id % SUMMARY_REBUILD_EVERY == 0);
+    }
+    Ok(id)
+}
+
+/// How many executions (by id) between two refreshes of the summary behind `klk_resumen`:
+/// readers add up at most about this many rows themselves.
+pub const SUMMARY_EVERY: i64 = 1024;
+/// How many executions between two full rebuilds of the summary (about a day at 100 stores;
+/// a bound on how long a hand edit of a finished row can go unnoticed by the counters).
+pub const SUMMARY_REBUILD_EVERY: i64 = 16 * SUMMARY_EVERY;
+
+/// An optimisation only: if it fails the summary stays as it was (still correct, `klk_resumen`
+/// reads the rows since), and the execution just recorded is unaffected.
+fn refresh_summary(conn: &Connection, rebuild: bool) {
+    if conn.execute_batch("BEGIN TRANSACTION").is_err() {
+        return;
+    }
+    let refreshed = if rebuild {
+        super::schema::rebuild_summary(conn)
+    } else {
+        super::schema::refresh_summary(conn)
+    };
+    match refreshed {
+        Ok(()) => {
+            if conn.execute_batch("COMMIT").is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 pub(crate) fn start_on(
@@ -233,17 +270,32 @@ pub fn list(
     clauses.equals("etl_tipo", filter.etl_tipo.map(|t| t.as_str().to_string()));
     clauses.one_of("ubicacion_id", &filter.stores);
     clauses.equals("estado", filter.estado.map(|e| e.as_str().to_string()));
-    let sql = format!(
-        "{SELECT_EXECUTION} WHERE {} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
-        clauses.sql(),
-        filter.limit
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        duckdb::params_from_iter(clauses.values_after(Vec::new())),
-        row_to_execution,
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let query = |recent_only: bool| -> Result<Vec<ExecutionRow>, TrackerError> {
+        // The table is in time order: a bound on fecha_inicio lets DuckDB skip the rest.
+        let recent = if recent_only {
+            "fecha_inicio >= (SELECT max(fecha_inicio) FROM etl_ejecuciones) - INTERVAL 1 DAY AND "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "{SELECT_EXECUTION} WHERE {recent}{} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
+            clauses.sql(),
+            filter.limit
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(
+            duckdb::params_from_iter(clauses.values_after(Vec::new())),
+            row_to_execution,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    // The latest day of history holds the answer unless the filters are narrow: every row
+    // left out started before every row in it. Otherwise, the whole table.
+    let rows = query(true)?;
+    if rows.len() >= filter.limit {
+        return Ok(rows);
+    }
+    query(false)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {

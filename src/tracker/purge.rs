@@ -35,35 +35,48 @@ pub struct PurgePlan {
     pub deleted: i64,
 }
 
+/// Executions started before the cutoff, each with whether gap detection still needs it.
+/// The anchors (each store and tipo's earliest window and latest success, the latest
+/// inventory success) are found through the summary (`klk_resumen`): only the few rows they
+/// name are read, not the whole table; the rest of the work is the old rows themselves.
 const CANDIDATES: &str = r#"
 WITH p AS (SELECT CAST(? AS TIMESTAMP) AS cutoff, CAST(? AS TIMESTAMP) AS horizon_ts),
-w AS (
-    SELECT e.*,
-        e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
-        CASE WHEN e.hora_hasta IS NULL THEN CAST(e.fecha_hasta + 1 AS TIMESTAMP)
-             ELSE e.fecha_hasta + e.hora_hasta END AS w_end
-    FROM etl_ejecuciones e
+resumen AS (SELECT * FROM klk_resumen()),
+primera AS (
+    SELECT etl_tipo, ubicacion_id, min(primera_ventana) AS w_start
+    FROM resumen GROUP BY etl_tipo, ubicacion_id
+),
+ultimo_ok AS (
+    SELECT etl_tipo, ubicacion_id, max(ultimo_inicio) AS fecha_inicio
+    FROM resumen WHERE estado = 'exitoso' GROUP BY etl_tipo, ubicacion_id
 ),
 anchors AS (
-    SELECT arg_min(id, w_start) AS id FROM w GROUP BY etl_tipo, ubicacion_id
+    SELECT arg_min(e.id, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00')) AS id
+    FROM etl_ejecuciones e
+    JOIN primera f ON e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id
+     AND e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') = f.w_start
+    WHERE e.fecha_desde <= (SELECT max(CAST(w_start AS DATE)) FROM primera)
+    GROUP BY e.etl_tipo, e.ubicacion_id
     UNION
-    SELECT arg_max(id, fecha_inicio) FROM w WHERE estado = 'exitoso' GROUP BY etl_tipo, ubicacion_id
-),
-last_inventory_ok AS (
-    SELECT ubicacion_id, max(fecha_inicio) AS ok_at FROM w
-    WHERE etl_tipo = 'inventario' AND estado = 'exitoso' GROUP BY ubicacion_id
+    SELECT arg_max(e.id, e.fecha_inicio)
+    FROM etl_ejecuciones e
+    JOIN ultimo_ok u ON e.etl_tipo = u.etl_tipo AND e.ubicacion_id = u.ubicacion_id
+     AND e.fecha_inicio = u.fecha_inicio
+    WHERE e.estado = 'exitoso' AND e.fecha_inicio >= (SELECT min(fecha_inicio) FROM ultimo_ok)
+    GROUP BY e.etl_tipo, e.ubicacion_id
 ),
 old AS (
-    SELECT w.*, (
-        w.w_end >= p.horizon_ts
-        OR w.id IN (SELECT id FROM anchors)
-        OR (w.etl_tipo = 'inventario' AND w.estado <> 'exitoso'
-            AND w.fecha_inicio > coalesce(
-                (SELECT ok_at FROM last_inventory_ok o WHERE o.ubicacion_id = w.ubicacion_id),
-                TIMESTAMP '1970-01-01'))
+    SELECT e.id, e.estado, e.fecha_inicio, (
+        (CASE WHEN e.hora_hasta IS NULL THEN CAST(e.fecha_hasta + 1 AS TIMESTAMP)
+              ELSE e.fecha_hasta + e.hora_hasta END) >= p.horizon_ts
+        OR e.id IN (SELECT id FROM anchors)
+        OR (e.etl_tipo = 'inventario' AND e.estado <> 'exitoso'
+            AND e.fecha_inicio > coalesce(o.fecha_inicio, TIMESTAMP '1970-01-01'))
     ) AS needed_for_gaps
-    FROM w, p
-    WHERE w.fecha_inicio < p.cutoff
+    FROM etl_ejecuciones e
+    CROSS JOIN p
+    LEFT JOIN ultimo_ok o ON o.etl_tipo = 'inventario' AND o.ubicacion_id = e.ubicacion_id
+    WHERE e.fecha_inicio < p.cutoff
 )
 "#;
 
@@ -107,14 +120,23 @@ pub fn execute(conn: &mut Connection, options: &PurgeOptions) -> Result<PurgePla
     let (cutoff, horizon) = bounds(options);
     let tx = conn.transaction()?;
     let mut plan = plan(&tx, options)?;
-    let sql = format!(
-        "DELETE FROM etl_ejecuciones WHERE id IN ({CANDIDATES} \
-         SELECT id FROM old WHERE estado <> 'en_proceso' AND NOT needed_for_gaps)"
-    );
-    let deleted = tx.execute(
-        &sql,
+    // The old rows to keep are few: delete the others by a plain predicate (much cheaper
+    // than matching millions of ids).
+    tx.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE klk_purga_conservar AS {CANDIDATES} \
+             SELECT id FROM old WHERE needed_for_gaps"
+        ),
         duckdb::params_from_iter([timestamp(cutoff), timestamp(horizon)]),
     )?;
+    let deleted = tx.execute(
+        "DELETE FROM etl_ejecuciones WHERE fecha_inicio < CAST(? AS TIMESTAMP) \
+         AND estado <> 'en_proceso' AND id NOT IN (SELECT id FROM klk_purga_conservar)",
+        duckdb::params_from_iter([timestamp(cutoff)]),
+    )?;
+    tx.execute_batch("DROP TABLE klk_purga_conservar")?;
+    // Rows went away: the executions summary is rebuilt (one pass) in the same transaction.
+    super::schema::rebuild_summary(&tx)?;
     tx.commit()?;
     plan.deleted = deleted as i64;
     Ok(plan)
