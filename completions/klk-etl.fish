@@ -53,6 +53,7 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "db" -d 'Database sc
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l tipo -d 'Only this tipo [default: both]' -r -f -a "ventas\t''
 inventario\t''"
@@ -383,22 +384,62 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l now -d '
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "executions" -d 'The latest executions (newest first)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "stores" -d 'List the configured stores'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "db" -d 'Database schema: migrate, info'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l stores -d 'How many stores (t001, t002, ...)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l days -d 'Days of history, ending now (today included)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l seed -d 'Seed of the pseudo-random choices (same seed, same history)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l sales-lines-per-store-day -d 'Sales lines per store and day written to `ventas` (0: none)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l articles -d 'Articles per warehouse in `inventario` (two warehouses per store; 0: none)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l write-config -d 'Write a configuration file for these stores here (its `database` is the file seeded)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from dev" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
