@@ -430,7 +430,10 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim().replace('\n', " ");
     // "invalid type: integer `7412369850`, expected a string": the value may be a secret
     // (an all-digit token written without quotes); the line and column say where it is.
-    let message = match (message.strip_prefix("invalid type: "), message.find(", expected")) {
+    let message = match (
+        message.strip_prefix("invalid type: "),
+        message.find(", expected"),
+    ) {
         (Some(rest), Some(at)) => {
             let kind = rest.split(' ').next().unwrap_or_default();
             format!("invalid type: {kind}{}", &message[at..])

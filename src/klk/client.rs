@@ -43,8 +43,11 @@ impl Client {
         if let Some((name, _)) = zero_timeout {
             return Err(InvalidOptions(format!("{name} must be more than zero")));
         }
-        let is_header_value =
-            |value: &str| value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+        let is_header_value = |value: &str| {
+            value
+                .bytes()
+                .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        };
         for (name, value) in &options.headers {
             let is_token = |text: &str| {
                 !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && b != b':')
@@ -55,7 +58,11 @@ impl Client {
                 )));
             }
         }
-        if options.token.as_deref().is_some_and(|t| !is_header_value(t)) {
+        if options
+            .token
+            .as_deref()
+            .is_some_and(|t| !is_header_value(t))
+        {
             return Err(InvalidOptions(
                 "the API token has a character a header cannot carry (a line break?)".to_owned(),
             ));
