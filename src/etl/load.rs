@@ -325,7 +325,9 @@ mod tests {
             std::path::Path::new("test.toml"),
         )
         .unwrap();
-        Db::open(&config, Access::Write, chrono::Utc::now()).unwrap()
+        // Any fixed instant: "now" only sets the stored UTC offset here.
+        let now = chrono::DateTime::from_timestamp(1_763_380_800, 0).unwrap();
+        Db::open(&config, Access::Write, now).unwrap()
     }
 
     fn load(db: &mut Db, store: &str, execution: i64, lines: &[SalesLine]) -> LoadReport {
