@@ -542,3 +542,28 @@ fn a_silent_cron_is_an_alert_and_a_dry_run_sends_and_records_nothing() {
     );
     assert!(!text.contains("SECRET") && !String::from_utf8_lossy(&out.stderr).contains("SECRET"));
 }
+
+#[test]
+fn the_command_channel_gets_each_transition_on_stdin() {
+    let sim_port = Receiver::free_port();
+    let sim = sim_on(sim_port, &["SUC002:ventas:500"]);
+    let env = env_with(sim_port, "[alerts]\ncommand = \"cat >> alerts.txt\"\n");
+    for (hh, mm) in [(9, 5), (9, 35)] {
+        env.cmd()
+            .args(["--now", &caracas(hh, mm), "run", "--tipo", "ventas"])
+            .output()
+            .unwrap();
+    }
+    drop(sim);
+    let received = std::fs::read_to_string(env.path().join("alerts.txt")).unwrap();
+    let problems: Vec<&str> = received
+        .lines()
+        .filter(|l| l.starts_with("KLK-ETL PROBLEM"))
+        .collect();
+    assert_eq!(
+        problems.len(),
+        2,
+        "a gap and a success rate, once each: {received}"
+    );
+    assert!(problems.iter().all(|l| l.contains("BOSQUE")), "{received}");
+}
