@@ -404,3 +404,24 @@ fn flags_beat_environment_beat_the_file() {
         "other.duckdb"
     );
 }
+
+#[test]
+fn a_negative_duration_is_refused_naming_the_option() {
+    let env = TestEnv::new();
+    for (args, option) in [
+        (
+            vec!["purge", "--older-than", "-5d", "--dry-run"],
+            "--older-than",
+        ),
+        (
+            vec!["run", "--settle-lag", "-2m", "--dry-run"],
+            "--settle-lag",
+        ),
+        (vec!["--lock-timeout", "-3s", "gaps"], "--lock-timeout"),
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let line = single_error_line(&out.stderr);
+        assert!(line.contains(option) && line.contains("negative"), "{line}");
+    }
+}

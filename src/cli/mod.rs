@@ -73,7 +73,7 @@ pub struct GlobalArgs {
 
     /// How long to wait for another process holding the database [default: config, 30s]
     #[arg(long, global = true, env = "KLK_ETL_LOCK_TIMEOUT", value_name = "DURATION",
-          value_parser = parse_duration_arg)]
+          value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub lock_timeout: Option<Duration>,
 
     /// Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports

@@ -10,7 +10,7 @@ use crate::tracker::purge::{self, PurgeOptions, PurgePlan};
 #[derive(Debug, clap::Args)]
 pub struct PurgeArgs {
     /// Delete executions started longer ago than this (e.g. 90d) [default: config retention]
-    #[arg(long, value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub older_than: Option<Duration>,
     /// Show what would be deleted; change nothing
     #[arg(long)]

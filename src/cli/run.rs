@@ -42,13 +42,13 @@ pub struct RunArgs {
     #[arg(long, default_value = "5", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_gaps: usize,
     /// Stop starting recoveries after this long [default: half the slot]
-    #[arg(long, value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub recovery_budget: Option<Duration>,
     /// Leave slots that closed less than this ago for the next run
-    #[arg(long, default_value = "2m", value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, default_value = "2m", value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub settle_lag: Duration,
     /// Fetch again this much before each store's watermark, for lines that arrive late
-    #[arg(long, default_value = "30m", value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, default_value = "30m", value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub overlap: Duration,
     /// After the run, write Prometheus metrics here atomically [default: monitoring.textfile]
     #[arg(long, value_name = "PATH")]
@@ -65,7 +65,7 @@ pub struct RunnerArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// How long to wait for another run of the same tipo before giving up (exit 3)
-    #[arg(long, default_value = "10s", value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub wait: Duration,
 }
 

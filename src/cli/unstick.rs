@@ -13,7 +13,7 @@ use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
 #[derive(Debug, clap::Args)]
 pub struct UnstickArgs {
     /// Also close executions of other hosts (or unknown processes) older than this [default: config stuck_after, 1h]
-    #[arg(long, value_parser = parse_duration_arg, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub older_than: Option<Duration>,
     /// Show what would be closed; change nothing
     #[arg(long)]
