@@ -1,10 +1,17 @@
-//! Loading a fetched window: bulk append into a temporary staging table, then one upsert
-//! on the natural key, inside the caller's transaction (the same one that marks the
-//! execution `exitoso`). Nothing is ever deleted from `ventas`: a line loaded once is never
-//! lost by a later run, and a line fetched twice is stored once.
+//! Loading a fetched window, inside the caller's transaction (the same one that marks the
+//! execution `exitoso`): an upsert on the natural key. Nothing is ever deleted from `ventas`:
+//! a line loaded once is never lost by a later run, and a line fetched twice is stored once.
+//!
+//! Sales: the window's keys are staged first (two columns, cheap) to find which lines are
+//! already in `ventas`; the others, usually nearly all, are appended straight into `ventas`
+//! (its primary key would refuse a duplicate), and only the ones already there go through a
+//! staging table and `INSERT OR REPLACE`. The result is the same as upserting every line,
+//! without copying the whole window twice.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use duckdb::{Connection, params};
+use duckdb::{Appender, Connection, params};
 use serde::Serialize;
 
 use crate::klk::{SalesLine, StockItem};
@@ -17,6 +24,14 @@ pub struct LoadReport {
     pub new: usize,
 }
 
+/// Rows per appender flush. DuckDB 2.0 loses the rows of a single appender flush of a whole
+/// row group (122,880 rows) or more into a table created in the same transaction (which
+/// the staging tables always are): scans of it return nothing. Flushing well below a row
+/// group avoids that; [`check_written`] catches it should it happen anyway.
+const FLUSH_ROWS: usize = 24 * 2048;
+
+const SALES_KEYS: &str = "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas_claves \
+     (numero_factura VARCHAR NOT NULL, linea INTEGER NOT NULL)";
 const SALES_STAGING: &str =
     "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas AS SELECT * FROM ventas LIMIT 0";
 const STOCK_STAGING: &str =
@@ -31,73 +46,148 @@ pub fn load_sales(
     loaded_at: NaiveDateTime,
     lines: &[SalesLine],
 ) -> duckdb::Result<LoadReport> {
-    conn.execute_batch(SALES_STAGING)?;
-    conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-    {
-        let mut appender = conn.appender_to_catalog_and_db("klk_staging_ventas", "temp", "main")?;
-        for l in lines {
-            appender.append_row(params![
-                ubicacion_id,
-                l.numero_factura,
-                l.linea,
-                l.fecha,
-                l.hora,
-                l.fecha_hora,
-                l.codigo_almacen,
-                l.nombre_almacen,
-                l.codigo_producto,
-                l.descripcion_producto,
-                l.marca_producto,
-                l.modelo_producto,
-                l.categoria_producto,
-                l.grupo_articulo,
-                l.subgrupo_producto,
-                l.codigo_barras,
-                l.cantidad_vendida,
-                l.peso_unitario,
-                l.unidad_medida_venta,
-                l.factor_unidad_medida,
-                l.costo_unitario_bs,
-                l.costo_unitario_usd,
-                l.precio_unitario_bs,
-                l.precio_unitario_usd,
-                l.impuesto_porcentaje,
-                l.impuesto_monto,
-                l.porcentaje_descuento,
-                l.monto_descuento,
-                l.venta_total_bs,
-                l.venta_total_usd,
-                l.costo_total_bs,
-                l.costo_total_usd,
-                l.utilidad_bruta_bs,
-                l.utilidad_bruta_usd,
-                l.total_factura,
-                l.tasa_usd,
-                l.es_no_fiscal,
-                l.tiene_promocion,
-                l.codigo_promocion,
-                ejecucion_id,
-                loaded_at,
-            ])?;
+    let existing = existing_keys(conn, ubicacion_id, lines)?;
+    let is_existing =
+        |line: &SalesLine| existing.contains(&(line.numero_factura.as_str(), line.linea));
+
+    // New keys: straight into ventas.
+    let mut appender = conn.appender("ventas")?;
+    let mut new = 0;
+    for line in lines.iter().filter(|line| !is_existing(line)) {
+        if new > 0 && new % FLUSH_ROWS == 0 {
+            appender.flush()?;
         }
-        // Explicitly: the Appender's Drop would swallow an error.
+        append_sales_row(&mut appender, ubicacion_id, ejecucion_id, loaded_at, line)?;
+        new += 1;
+    }
+    // Explicitly: the Appender's Drop would swallow an error.
+    appender.flush()?;
+    drop(appender);
+
+    // Keys already there: replaced.
+    let mut replaced = 0;
+    if !existing.is_empty() {
+        conn.execute_batch(SALES_STAGING)?;
+        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
+        let mut appender = conn.appender_to_catalog_and_db("klk_staging_ventas", "temp", "main")?;
+        for (i, line) in lines.iter().filter(|line| is_existing(line)).enumerate() {
+            if i > 0 && i % FLUSH_ROWS == 0 {
+                appender.flush()?;
+            }
+            append_sales_row(&mut appender, ubicacion_id, ejecucion_id, loaded_at, line)?;
+        }
+        appender.flush()?;
+        drop(appender);
+        replaced = conn.execute(
+            "INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas",
+            [],
+        )?;
+        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
+        check_written("ventas (replaced)", replaced, existing.len())?;
+    }
+    check_written("ventas", new + replaced, lines.len())?;
+    Ok(LoadReport {
+        loaded: new + replaced,
+        new,
+    })
+}
+
+/// The keys of `lines` already in `ventas` for this store.
+fn existing_keys<'a>(
+    conn: &Connection,
+    ubicacion_id: &str,
+    lines: &'a [SalesLine],
+) -> duckdb::Result<HashSet<(&'a str, i64)>> {
+    conn.execute_batch(SALES_KEYS)?;
+    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
+    {
+        let mut appender =
+            conn.appender_to_catalog_and_db("klk_staging_ventas_claves", "temp", "main")?;
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 && i % FLUSH_ROWS == 0 {
+                appender.flush()?;
+            }
+            appender.append_row(params![line.numero_factura, line.linea])?;
+        }
         appender.flush()?;
     }
-    let new: i64 = conn.query_row(
-        "SELECT count(*) FROM klk_staging_ventas s \
-         ANTI JOIN ventas v USING (ubicacion_id, numero_factura, linea)",
-        [],
-        |r| r.get(0),
-    )?;
-    let loaded = conn.execute(
-        "INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas",
-        [],
-    )?;
-    conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-    Ok(LoadReport {
-        loaded,
-        new: new as usize,
-    })
+    // Invoice number to the lines of it already there.
+    let mut found: HashMap<String, Vec<i64>> = HashMap::new();
+    {
+        let mut statement = conn.prepare(
+            "SELECT k.numero_factura, k.linea FROM klk_staging_ventas_claves k \
+             SEMI JOIN ventas v ON v.ubicacion_id = ? \
+             AND v.numero_factura = k.numero_factura AND v.linea = k.linea",
+        )?;
+        let mut rows = statement.query([ubicacion_id])?;
+        while let Some(row) = rows.next()? {
+            found.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+    }
+    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
+    // A key the staging lost would not be found: its line would then be appended, and the
+    // primary key of ventas would refuse it. Nothing is skipped silently.
+    Ok(lines
+        .iter()
+        .filter(|line| {
+            found
+                .get(line.numero_factura.as_str())
+                .is_some_and(|lineas| lineas.contains(&line.linea))
+        })
+        .map(|line| (line.numero_factura.as_str(), line.linea))
+        .collect())
+}
+
+fn append_sales_row(
+    appender: &mut Appender<'_>,
+    ubicacion_id: &str,
+    ejecucion_id: i64,
+    loaded_at: NaiveDateTime,
+    l: &SalesLine,
+) -> duckdb::Result<()> {
+    appender.append_row(params![
+        ubicacion_id,
+        l.numero_factura,
+        l.linea,
+        l.fecha,
+        l.hora,
+        l.fecha_hora,
+        l.codigo_almacen,
+        l.nombre_almacen,
+        l.codigo_producto,
+        l.descripcion_producto,
+        l.marca_producto,
+        l.modelo_producto,
+        l.categoria_producto,
+        l.grupo_articulo,
+        l.subgrupo_producto,
+        l.codigo_barras,
+        l.cantidad_vendida,
+        l.peso_unitario,
+        l.unidad_medida_venta,
+        l.factor_unidad_medida,
+        l.costo_unitario_bs,
+        l.costo_unitario_usd,
+        l.precio_unitario_bs,
+        l.precio_unitario_usd,
+        l.impuesto_porcentaje,
+        l.impuesto_monto,
+        l.porcentaje_descuento,
+        l.monto_descuento,
+        l.venta_total_bs,
+        l.venta_total_usd,
+        l.costo_total_bs,
+        l.costo_total_usd,
+        l.utilidad_bruta_bs,
+        l.utilidad_bruta_usd,
+        l.total_factura,
+        l.tasa_usd,
+        l.es_no_fiscal,
+        l.tiene_promocion,
+        l.codigo_promocion,
+        ejecucion_id,
+        loaded_at,
+    ])
 }
 
 /// Replaces one warehouse's stock snapshot: upserts the articles, then drops the ones the
@@ -115,7 +205,10 @@ pub fn load_stock(
     {
         let mut appender =
             conn.appender_to_catalog_and_db("klk_staging_inventario", "temp", "main")?;
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 && i % FLUSH_ROWS == 0 {
+                appender.flush()?;
+            }
             appender.append_row(params![
                 ubicacion_id,
                 almacen,
@@ -151,8 +244,202 @@ pub fn load_stock(
         params![ubicacion_id, almacen, ejecucion_id],
     )?;
     conn.execute_batch("DELETE FROM klk_staging_inventario")?;
+    check_written("inventario", loaded, items.len())?;
     Ok(LoadReport {
         loaded,
         new: new as usize,
     })
+}
+
+/// Every staged row is unique on the key, so the upsert writes each exactly once: any other
+/// count means rows were lost on the way and the transaction must not commit.
+fn check_written(table: &str, written: usize, expected: usize) -> duckdb::Result<()> {
+    if written == expected {
+        return Ok(());
+    }
+    Err(duckdb::Error::DuckDBFailure(
+        duckdb::ffi::Error::new(duckdb::ffi::DuckDBError),
+        Some(format!(
+            "{table}: {written} rows written for {expected} staged"
+        )),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveTime};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::tracker::{Access, Db};
+
+    fn line(factura: usize, linea: i64, usd: f64) -> SalesLine {
+        let fecha = NaiveDate::from_ymd_opt(2025, 11, 17).unwrap();
+        let hora = NaiveTime::from_hms_micro_opt(12, 19, 56, 896_614).unwrap();
+        SalesLine {
+            numero_factura: format!("C01-{factura:08}"),
+            linea,
+            fecha,
+            hora,
+            fecha_hora: fecha.and_time(hora),
+            codigo_producto: "001853".to_owned(),
+            descripcion_producto: Some("NECTAR DE PERA".to_owned()),
+            marca_producto: None,
+            modelo_producto: Some(String::new()),
+            categoria_producto: Some("BEBIDAS".to_owned()),
+            grupo_articulo: None,
+            subgrupo_producto: None,
+            codigo_barras: None,
+            codigo_almacen: "APP-TPF".to_owned(),
+            nombre_almacen: Some("PISO DE VENTA".to_owned()),
+            cantidad_vendida: 1.0,
+            peso_unitario: None,
+            unidad_medida_venta: Some("UNIDAD".to_owned()),
+            factor_unidad_medida: Some(1.0),
+            costo_unitario_bs: None,
+            costo_unitario_usd: None,
+            precio_unitario_bs: None,
+            precio_unitario_usd: Some(usd),
+            impuesto_porcentaje: Some(16.0),
+            impuesto_monto: None,
+            porcentaje_descuento: None,
+            monto_descuento: None,
+            venta_total_bs: usd * 36.0,
+            venta_total_usd: usd,
+            costo_total_bs: None,
+            costo_total_usd: None,
+            utilidad_bruta_bs: None,
+            utilidad_bruta_usd: None,
+            total_factura: None,
+            tasa_usd: Some(36.0),
+            es_no_fiscal: Some(false),
+            tiene_promocion: None,
+            codigo_promocion: None,
+        }
+    }
+
+    fn database(dir: &tempfile::TempDir) -> Db {
+        let path = dir.path().join("klk.duckdb");
+        let config = Config::parse(
+            &format!("database = {:?}\n", path.display().to_string()),
+            std::path::Path::new("test.toml"),
+        )
+        .unwrap();
+        // Any fixed instant: "now" only sets the stored UTC offset here.
+        let now = chrono::DateTime::from_timestamp(1_763_380_800, 0).unwrap();
+        Db::open(&config, Access::Write, now).unwrap()
+    }
+
+    fn load(db: &mut Db, store: &str, execution: i64, lines: &[SalesLine]) -> LoadReport {
+        let at = NaiveDate::from_ymd_opt(2025, 11, 17)
+            .unwrap()
+            .and_hms_opt(13, 0, 0)
+            .unwrap();
+        let tx = db.conn_mut().transaction().unwrap();
+        let report = load_sales(&tx, store, execution, at, lines).unwrap();
+        tx.commit().unwrap();
+        report
+    }
+
+    fn totals(db: &Db, store: &str) -> (i64, f64, i64) {
+        db.conn()
+            .query_row(
+                "SELECT count(*), coalesce(sum(venta_total_usd), 0), coalesce(max(ejecucion_id), 0) \
+                 FROM ventas WHERE ubicacion_id = ?",
+                [store],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_window_larger_than_a_row_group_is_loaded_whole() {
+        // DuckDB dropped such a window when it was appended in one flush (see FLUSH_ROWS).
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = database(&dir);
+        let lines: Vec<SalesLine> = (0..130_000)
+            .map(|i| line(i / 3, (i % 3) as i64 + 1, 1.0))
+            .collect();
+        let report = load(&mut db, "tienda_01", 1, &lines);
+        assert_eq!(
+            report,
+            LoadReport {
+                loaded: 130_000,
+                new: 130_000
+            }
+        );
+        assert_eq!(totals(&db, "tienda_01"), (130_000, 130_000.0, 1));
+        // All of it again, changed: every line goes through the staging table.
+        let again: Vec<SalesLine> = lines
+            .iter()
+            .map(|l| SalesLine {
+                venta_total_usd: 2.0,
+                ..l.clone()
+            })
+            .collect();
+        let report = load(&mut db, "tienda_01", 2, &again);
+        assert_eq!(
+            report,
+            LoadReport {
+                loaded: 130_000,
+                new: 0
+            }
+        );
+        assert_eq!(totals(&db, "tienda_01"), (130_000, 260_000.0, 2));
+    }
+
+    #[test]
+    fn lines_already_there_are_replaced_and_only_new_keys_count_as_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = database(&dir);
+        let first: Vec<SalesLine> = (0..10).map(|i| line(i, 1, 1.0)).collect();
+        assert_eq!(
+            load(&mut db, "tienda_01", 1, &first),
+            LoadReport {
+                loaded: 10,
+                new: 10
+            }
+        );
+        // The same keys in another store are other lines.
+        assert_eq!(
+            load(&mut db, "tienda_02", 2, &first),
+            LoadReport {
+                loaded: 10,
+                new: 10
+            }
+        );
+
+        // Overlapping window: 5 lines again, changed, and 10 new ones.
+        let second: Vec<SalesLine> = (5..20).map(|i| line(i, 1, 2.0)).collect();
+        assert_eq!(
+            load(&mut db, "tienda_01", 3, &second),
+            LoadReport {
+                loaded: 15,
+                new: 10
+            }
+        );
+        assert_eq!(totals(&db, "tienda_01"), (20, 5.0 * 1.0 + 15.0 * 2.0, 3));
+        let replaced: (f64, i64) = db
+            .conn()
+            .query_row(
+                "SELECT venta_total_usd, ejecucion_id FROM ventas \
+                 WHERE ubicacion_id = 'tienda_01' AND numero_factura = ? AND linea = 1",
+                [line(7, 1, 0.0).numero_factura],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(replaced, (2.0, 3), "the later copy wins");
+        assert_eq!(
+            totals(&db, "tienda_02"),
+            (10, 10.0, 2),
+            "other store untouched"
+        );
+
+        // The same window again: nothing new, nothing duplicated.
+        assert_eq!(
+            load(&mut db, "tienda_01", 4, &second),
+            LoadReport { loaded: 15, new: 0 }
+        );
+        assert_eq!(totals(&db, "tienda_01").0, 20);
+    }
 }

@@ -17,6 +17,24 @@ use crate::klk::model::ResponseFormat;
 /// Receives the list elements one by one.
 pub(crate) trait ElementSink {
     fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError>;
+
+    /// A failure of the body found while reading an element, which ends the parse (used
+    /// when elements are parsed apart from the stream).
+    fn body_error(&mut self) -> Option<ErrorKind> {
+        None
+    }
+
+    /// Reads the next element from `seq` and takes it: `None` at the end of the list, else
+    /// whether the element could be loaded. By default as a `Value`, for [`Self::accept`].
+    fn read_next<'de, A: SeqAccess<'de>>(
+        &mut self,
+        seq: &mut A,
+        index: usize,
+    ) -> Result<Option<Result<(), LineError>>, A::Error> {
+        Ok(seq
+            .next_element::<Value>()?
+            .map(|element| self.accept(index, element)))
+    }
 }
 
 /// What the top level of the body held besides the list.
@@ -33,6 +51,17 @@ pub(crate) fn read_envelope<R: Read, S: ElementSink>(
     list_key: &'static str,
     sink: &mut S,
 ) -> Result<Envelope, ErrorKind> {
+    read_envelope_at(reader, list_key, sink, |_, _| None)
+}
+
+/// [`read_envelope`] of a stream that stands for a body (see `fast.rs`): `body_position`
+/// maps a position in the stream, as serde_json reports it in a message, to the body's.
+pub(crate) fn read_envelope_at<R: Read, S: ElementSink>(
+    reader: R,
+    list_key: &'static str,
+    sink: &mut S,
+    body_position: impl FnOnce(usize, usize) -> Option<(usize, usize)>,
+) -> Result<Envelope, ErrorKind> {
     let mut rejection = None;
     let mut de = serde_json::Deserializer::from_reader(reader);
     let seed = EnvelopeSeed {
@@ -44,6 +73,9 @@ pub(crate) fn read_envelope<R: Read, S: ElementSink>(
         de.end()?;
         Ok(outcome)
     });
+    if let Some(kind) = sink.body_error() {
+        return Err(kind);
+    }
     if let Some(line_error) = rejection {
         return Err(ErrorKind::InvalidLine(line_error));
     }
@@ -53,27 +85,47 @@ pub(crate) fn read_envelope<R: Read, S: ElementSink>(
             detail: format!("a JSON object without a `{list_key}` list"),
         }),
         Ok(Outcome::List(envelope)) => Ok(envelope),
-        Err(error) => Err(classify_json_error(&error)),
+        Err(error) => Err(classify_json_error_at(&error, body_position)),
     }
 }
 
-/// Maps a serde_json failure to an [`ErrorKind`]; I/O failures come from the socket.
-pub(crate) fn classify_json_error(error: &serde_json::Error) -> ErrorKind {
+/// Maps a serde_json failure to an [`ErrorKind`], with the position in its message mapped
+/// by `position` (`None`: as reported).
+pub(crate) fn classify_json_error_at(
+    error: &serde_json::Error,
+    position: impl FnOnce(usize, usize) -> Option<(usize, usize)>,
+) -> ErrorKind {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return classify_json_error_text(error, text);
+    }
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let text = match (
+        text.strip_suffix(&suffix),
+        position(error.line(), error.column()),
+    ) {
+        (Some(message), Some((line, column))) => {
+            format!("{message} at line {line} column {column}")
+        }
+        _ => text,
+    };
+    classify_json_error_text(error, text)
+}
+
+/// Maps a serde_json failure, whose message is `text`, to an [`ErrorKind`]; I/O failures
+/// come from the socket.
+fn classify_json_error_text(error: &serde_json::Error, text: String) -> ErrorKind {
     use serde_json::error::Category;
     match error.classify() {
         Category::Io => {
             let kind = error.io_error_kind().unwrap_or(std::io::ErrorKind::Other);
-            crate::klk::client::classify_body_io(kind, &error.to_string())
+            crate::klk::client::classify_body_io(kind, &text)
         }
         Category::Eof => ErrorKind::MalformedBody {
-            detail: format!("body ends before the JSON does (truncated?): {error}"),
+            detail: format!("body ends before the JSON does (truncated?): {text}"),
         },
-        Category::Syntax => ErrorKind::MalformedBody {
-            detail: error.to_string(),
-        },
-        Category::Data => ErrorKind::WrongShape {
-            detail: error.to_string(),
-        },
+        Category::Syntax => ErrorKind::MalformedBody { detail: text },
+        Category::Data => ErrorKind::WrongShape { detail: text },
     }
 }
 
@@ -179,8 +231,8 @@ fn feed_elements<'de, A: SeqAccess<'de>, S: ElementSink>(
     rejection: &mut Option<LineError>,
 ) -> Result<usize, A::Error> {
     let mut index = 0;
-    while let Some(element) = seq.next_element::<Value>()? {
-        if let Err(line_error) = sink.accept(index, element) {
+    while let Some(accepted) = sink.read_next(&mut seq, index)? {
+        if let Err(line_error) = accepted {
             let message = line_error.to_string();
             *rejection = Some(line_error);
             return Err(de::Error::custom(message));

@@ -3,34 +3,82 @@
 //! Every failure is a short reason naming the field.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 pub(crate) type Object = Map<String, Value>;
 
-fn present<'a>(object: &'a Object, key: &str) -> Option<&'a Value> {
-    match object.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if text.trim() == "N/A" => None,
+/// One JSON value as the conversions see it, whatever holds it (a `serde_json` map, or the
+/// typed line of [`super::typed`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FieldRef<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    Str(&'a str),
+    /// An array or an object.
+    Compound(&'a Value),
+}
+
+impl<'a> FieldRef<'a> {
+    pub fn of(value: &'a Value) -> Self {
+        match value {
+            Value::Null => FieldRef::Null,
+            Value::Bool(flag) => FieldRef::Bool(*flag),
+            Value::Number(number) => FieldRef::Number(number),
+            Value::String(text) => FieldRef::Str(text),
+            compound => FieldRef::Compound(compound),
+        }
+    }
+}
+
+/// A JSON object whose fields can be looked up by key.
+pub(crate) trait Source {
+    fn field(&self, key: &str) -> Option<FieldRef<'_>>;
+}
+
+impl Source for Object {
+    fn field(&self, key: &str) -> Option<FieldRef<'_>> {
+        self.get(key).map(FieldRef::of)
+    }
+}
+
+impl<T: Source + ?Sized> Source for &T {
+    fn field(&self, key: &str) -> Option<FieldRef<'_>> {
+        (**self).field(key)
+    }
+}
+
+fn present<'a>(object: &'a impl Source, key: &str) -> Option<FieldRef<'a>> {
+    match object.field(key) {
+        None | Some(FieldRef::Null) => None,
+        Some(FieldRef::Str(text)) if text.trim() == "N/A" => None,
         Some(value) => Some(value),
     }
 }
 
-fn describe(value: &Value) -> String {
-    let text = value.to_string();
+/// The value as JSON text, cut short: only for messages.
+pub(crate) fn describe(value: FieldRef<'_>) -> String {
+    let text = match value {
+        FieldRef::Null => Value::Null.to_string(),
+        FieldRef::Bool(flag) => Value::Bool(flag).to_string(),
+        FieldRef::Number(number) => number.to_string(),
+        FieldRef::Str(text) => Value::String(text.to_owned()).to_string(),
+        FieldRef::Compound(value) => value.to_string(),
+    };
     super::envelope::single_line_excerpt(&text, 40)
 }
 
-pub(crate) fn opt_text(object: &Object, key: &str) -> Result<Option<String>, String> {
+pub(crate) fn opt_text(object: &impl Source, key: &str) -> Result<Option<String>, String> {
     match present(object, key) {
         None => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(FieldRef::Str(text)) => Ok(Some(text.to_owned())),
+        Some(FieldRef::Number(number)) => Ok(Some(number.to_string())),
         Some(other) => Err(format!("`{key}` should be text, found {}", describe(other))),
     }
 }
 
 /// Required text that is not blank.
-pub(crate) fn text(object: &Object, key: &str) -> Result<String, String> {
+pub(crate) fn text(object: &impl Source, key: &str) -> Result<String, String> {
     match opt_text(object, key)? {
         Some(text) if !text.trim().is_empty() => Ok(text),
         Some(_) => Err(format!("`{key}` is empty")),
@@ -38,39 +86,41 @@ pub(crate) fn text(object: &Object, key: &str) -> Result<String, String> {
     }
 }
 
-pub(crate) fn opt_f64(object: &Object, key: &str) -> Result<Option<f64>, String> {
-    let number = match present(object, key) {
-        None => return Ok(None),
-        Some(Value::Number(number)) => number.as_f64(),
-        Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
-        Some(Value::String(text)) => text.trim().parse::<f64>().ok(),
-        Some(_) => None,
+pub(crate) fn opt_f64(object: &impl Source, key: &str) -> Result<Option<f64>, String> {
+    let Some(value) = present(object, key) else {
+        return Ok(None);
+    };
+    let number = match value {
+        FieldRef::Number(number) => number.as_f64(),
+        FieldRef::Str(text) if text.trim().is_empty() => return Ok(None),
+        FieldRef::Str(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
     };
     match number {
         Some(number) if number.is_finite() => Ok(Some(number)),
         _ => Err(format!(
             "`{key}` should be a number, found {}",
-            object.get(key).map(describe).unwrap_or_default()
+            describe(value)
         )),
     }
 }
 
-pub(crate) fn f64_field(object: &Object, key: &str) -> Result<f64, String> {
+pub(crate) fn f64_field(object: &impl Source, key: &str) -> Result<f64, String> {
     opt_f64(object, key)?.ok_or_else(|| format!("`{key}` is missing"))
 }
 
-pub(crate) fn opt_i64(object: &Object, key: &str) -> Result<Option<i64>, String> {
+pub(crate) fn opt_i64(object: &impl Source, key: &str) -> Result<Option<i64>, String> {
     let Some(value) = present(object, key) else {
         return Ok(None);
     };
     let integer = match value {
-        Value::Number(number) => number.as_i64().or_else(|| {
+        FieldRef::Number(number) => number.as_i64().or_else(|| {
             number
                 .as_f64()
                 .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e15)
                 .map(|float| float as i64)
         }),
-        Value::String(text) => text.trim().parse::<i64>().ok(),
+        FieldRef::Str(text) => text.trim().parse::<i64>().ok(),
         _ => None,
     };
     integer
@@ -78,18 +128,18 @@ pub(crate) fn opt_i64(object: &Object, key: &str) -> Result<Option<i64>, String>
         .ok_or_else(|| format!("`{key}` should be an integer, found {}", describe(value)))
 }
 
-pub(crate) fn i64_field(object: &Object, key: &str) -> Result<i64, String> {
+pub(crate) fn i64_field(object: &impl Source, key: &str) -> Result<i64, String> {
     opt_i64(object, key)?.ok_or_else(|| format!("`{key}` is missing"))
 }
 
-pub(crate) fn opt_bool(object: &Object, key: &str) -> Result<Option<bool>, String> {
+pub(crate) fn opt_bool(object: &impl Source, key: &str) -> Result<Option<bool>, String> {
     match present(object, key) {
         None => Ok(None),
-        Some(Value::Bool(flag)) => Ok(Some(*flag)),
-        Some(Value::Number(number)) if number.as_u64() == Some(0) => Ok(Some(false)),
-        Some(Value::Number(number)) if number.as_u64() == Some(1) => Ok(Some(true)),
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(FieldRef::Bool(flag)) => Ok(Some(flag)),
+        Some(FieldRef::Number(number)) if number.as_u64() == Some(0) => Ok(Some(false)),
+        Some(FieldRef::Number(number)) if number.as_u64() == Some(1) => Ok(Some(true)),
+        Some(FieldRef::Str(text)) if text.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(FieldRef::Str(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
         Some(other) => Err(format!(
             "`{key}` should be true or false, found {}",
             describe(other)
@@ -97,23 +147,92 @@ pub(crate) fn opt_bool(object: &Object, key: &str) -> Result<Option<bool>, Strin
     }
 }
 
+/// The text of a present string or number field, borrowed when it is a string (dates and
+/// times are parsed from it without an allocation).
+fn with_text<T>(
+    object: &impl Source,
+    key: &str,
+    parse: impl FnOnce(&str) -> T,
+) -> Result<Option<T>, String> {
+    match present(object, key) {
+        Some(FieldRef::Str(text)) => Ok(Some(parse(text))),
+        _ => Ok(opt_text(object, key)?.map(|owned| parse(&owned))),
+    }
+}
+
 /// `YYYY-MM-DD`, also accepting a trailing time part (`2025-11-17T00:00:00`).
-pub(crate) fn date(object: &Object, key: &str) -> Result<NaiveDate, String> {
-    let raw = text(object, key)?;
+pub(crate) fn date(object: &impl Source, key: &str) -> Result<NaiveDate, String> {
+    let parsed = with_text(object, key, |raw| {
+        if raw.trim().is_empty() {
+            return Err(format!("`{key}` is empty"));
+        }
+        parse_date_prefix(raw).ok_or_else(|| format!("`{key}` is not a YYYY-MM-DD date: {raw:?}"))
+    })?;
+    parsed.unwrap_or_else(|| Err(format!("`{key}` is missing")))
+}
+
+fn parse_date_prefix(raw: &str) -> Option<NaiveDate> {
     let date_part = raw
         .get(..10)
-        .filter(|_| raw.len() == 10 || matches!(raw.as_bytes().get(10), Some(b'T' | b' ')));
-    date_part
-        .and_then(|part| NaiveDate::parse_from_str(part, "%Y-%m-%d").ok())
-        .ok_or_else(|| format!("`{key}` is not a YYYY-MM-DD date: {raw:?}"))
+        .filter(|_| raw.len() == 10 || matches!(raw.as_bytes().get(10), Some(b'T' | b' ')))?;
+    fast_date(date_part.as_bytes())
+        .or_else(|| NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok())
+}
+
+fn digits<const N: usize>(bytes: &[u8]) -> Option<u32> {
+    let digits = bytes.get(..N)?;
+    digits.iter().try_fold(0u32, |value, &byte| {
+        byte.is_ascii_digit()
+            .then(|| value * 10 + u32::from(byte - b'0'))
+    })
+}
+
+/// `DDDD-DD-DD` exactly, as `%Y-%m-%d` reads it; anything else is left to chrono.
+fn fast_date(bytes: &[u8]) -> Option<NaiveDate> {
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let year = digits::<4>(bytes)?;
+    let month = digits::<2>(&bytes[5..])?;
+    let day = digits::<2>(&bytes[8..])?;
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+}
+
+/// `DD:DD:DD` with an optional dot and 1 to 9 digits, exactly; anything else (and second
+/// 60) is left to chrono. Nanoseconds as `%H:%M:%S%.f` reads them.
+fn fast_time(bytes: &[u8]) -> Option<NaiveTime> {
+    if bytes.len() < 8 || bytes[2] != b':' || bytes[5] != b':' {
+        return None;
+    }
+    let hour = digits::<2>(bytes)?;
+    let minute = digits::<2>(&bytes[3..])?;
+    let second = digits::<2>(&bytes[6..])?;
+    if second >= 60 {
+        return None;
+    }
+    let nanos = match &bytes[8..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let value = fraction.iter().try_fold(0u32, |value, &byte| {
+                byte.is_ascii_digit()
+                    .then(|| value * 10 + u32::from(byte - b'0'))
+            })?;
+            value * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
 }
 
 /// `HH:MM:SS` with 0 to 9 fractional digits, or `HH:MM`; kept to the microsecond.
 pub fn parse_time_of_day(raw: &str) -> Option<NaiveTime> {
     let raw = raw.trim();
-    let time = NaiveTime::parse_from_str(raw, "%H:%M:%S%.f")
-        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M"))
-        .ok()?;
+    let time = match fast_time(raw.as_bytes()) {
+        Some(time) => time,
+        None => NaiveTime::parse_from_str(raw, "%H:%M:%S%.f")
+            .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M"))
+            .ok()?,
+    };
     let is_leap_second = time.nanosecond() >= 1_000_000_000;
     if is_leap_second {
         return None;
@@ -121,16 +240,17 @@ pub fn parse_time_of_day(raw: &str) -> Option<NaiveTime> {
     time.with_nanosecond(time.nanosecond() / 1_000 * 1_000)
 }
 
-pub(crate) fn opt_time(object: &Object, key: &str) -> Result<Option<NaiveTime>, String> {
-    match opt_text(object, key)? {
-        None => Ok(None),
-        Some(raw) => parse_time_of_day(&raw)
-            .map(Some)
-            .ok_or_else(|| format!("`{key}` is not a time of day: {raw:?}")),
-    }
+pub(crate) fn opt_time(object: &impl Source, key: &str) -> Result<Option<NaiveTime>, String> {
+    let parsed = with_text(object, key, |raw| {
+        parse_time_of_day(raw).ok_or_else(|| format!("`{key}` is not a time of day: {raw:?}"))
+    })?;
+    parsed.transpose()
 }
 
-pub(crate) fn opt_datetime(object: &Object, key: &str) -> Result<Option<NaiveDateTime>, String> {
+pub(crate) fn opt_datetime(
+    object: &impl Source,
+    key: &str,
+) -> Result<Option<NaiveDateTime>, String> {
     let Some(raw) = opt_text(object, key)? else {
         return Ok(None);
     };
@@ -150,7 +270,7 @@ pub(crate) fn single_object<'a>(object: &'a Object, key: &str) -> Result<&'a Obj
             [Value::Object(inner)] => Ok(inner),
             [other] => Err(format!(
                 "`{key}[0]` should be an object, found {}",
-                describe(other)
+                describe(FieldRef::of(other))
             )),
             elements => Err(format!(
                 "`{key}` should hold exactly one element, found {}",
@@ -161,7 +281,7 @@ pub(crate) fn single_object<'a>(object: &'a Object, key: &str) -> Result<&'a Obj
         Some(Value::Object(inner)) => Ok(inner),
         Some(other) => Err(format!(
             "`{key}` should be an array, found {}",
-            describe(other)
+            describe(FieldRef::of(other))
         )),
     }
 }

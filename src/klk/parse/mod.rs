@@ -5,9 +5,13 @@
 //! fails the whole body ([`ErrorKind::InvalidLine`]), naming the element.
 
 mod envelope;
+#[cfg(test)]
+mod equivalence;
+mod fast;
 mod fields;
 mod sales;
 mod stock;
+mod typed;
 
 use std::io::Read;
 
@@ -23,9 +27,28 @@ pub use stock::stock_item_from_value;
 
 /// Parses a `POST /ventas` body (object or bare-array layout). `attempts` and
 /// `outside_window` are left at 0 for the caller to fill.
+///
+/// Elements are parsed on every core (see `fast.rs`); the result, and any error with its
+/// message, is that of the streaming parser.
 pub fn parse_sales(reader: impl Read) -> Result<SalesBatch, ErrorKind> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let (envelope, collector) = fast::parse_sales_parallel(reader, workers);
+    sales_batch(envelope?, collector)
+}
+
+/// [`parse_sales`] on one thread, reading elements straight from the stream: the reference
+/// the parallel parser is tested against.
+#[cfg(test)]
+pub(crate) fn parse_sales_streaming(reader: impl Read) -> Result<SalesBatch, ErrorKind> {
     let mut collector = sales::SalesCollector::default();
     let envelope = envelope::read_envelope(reader, "ventas", &mut collector)?;
+    sales_batch(envelope, collector)
+}
+
+fn sales_batch(
+    envelope: envelope::Envelope,
+    collector: sales::SalesCollector,
+) -> Result<SalesBatch, ErrorKind> {
     Ok(SalesBatch {
         lines: collector.lines,
         received: envelope.received,

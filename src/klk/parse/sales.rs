@@ -1,11 +1,44 @@
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
+use serde::de::{DeserializeSeed, SeqAccess};
 use serde_json::Value;
 
 use super::envelope::ElementSink;
-use super::fields::{self, Object};
+use super::fields::{self, Object, Source};
+use super::typed::{LineSeed, PartView, TypedLine};
 use crate::klk::error::LineError;
 use crate::klk::model::SalesLine;
+
+/// A sales line object, with its single-element arrays (`producto`, ...) as objects.
+pub(crate) trait LineSource: Source {
+    type Part<'a>: Source
+    where
+        Self: 'a;
+    fn single_object(&self, key: &str) -> Result<Self::Part<'_>, String>;
+}
+
+impl LineSource for Object {
+    type Part<'a> = &'a Object;
+
+    fn single_object(&self, key: &str) -> Result<&Object, String> {
+        fields::single_object(self, key)
+    }
+}
+
+impl Source for TypedLine {
+    fn field(&self, key: &str) -> Option<fields::FieldRef<'_>> {
+        self.part(super::typed::Part::Line).get(key)
+    }
+}
+
+impl LineSource for TypedLine {
+    type Part<'a> = PartView<'a>;
+
+    fn single_object(&self, key: &str) -> Result<PartView<'_>, String> {
+        self.single(key)
+    }
+}
 
 /// Converts one element of `ventas` to a [`SalesLine`], or says why it cannot be loaded.
 pub fn sales_line_from_value(element: &Value) -> Result<SalesLine, LineError> {
@@ -20,11 +53,26 @@ pub fn sales_line_from_value(element: &Value) -> Result<SalesLine, LineError> {
             "a sales line should be a JSON object".to_owned(),
         ));
     };
-    let identity = describe_identity(line);
-    sales_line_from_object(line).map_err(|reason| rejection(identity, reason))
+    sales_line_from_object(line).map_err(|reason| rejection(describe_identity(line), reason))
 }
 
-fn describe_identity(line: &Object) -> Option<String> {
+/// The same conversion for a line read straight from the stream.
+pub(crate) fn sales_line_from_typed(line: &TypedLine) -> Result<SalesLine, LineError> {
+    let rejection = |identity: Option<String>, reason: String| LineError {
+        index: 0,
+        identity,
+        reason,
+    };
+    if !line.is_object {
+        return Err(rejection(
+            None,
+            "a sales line should be a JSON object".to_owned(),
+        ));
+    }
+    sales_line_from_object(line).map_err(|reason| rejection(describe_identity(line), reason))
+}
+
+fn describe_identity(line: &impl Source) -> Option<String> {
     let factura = fields::opt_text(line, "numero_factura").ok().flatten();
     let linea = fields::opt_i64(line, "linea").ok().flatten();
     match (factura, linea) {
@@ -35,7 +83,7 @@ fn describe_identity(line: &Object) -> Option<String> {
     }
 }
 
-fn sales_line_from_object(line: &Object) -> Result<SalesLine, String> {
+fn sales_line_from_object<L: LineSource>(line: &L) -> Result<SalesLine, String> {
     let fecha = fields::date(line, "fecha")?;
     let hora = match fields::opt_time(line, "hora")? {
         Some(hora) => hora,
@@ -43,39 +91,43 @@ fn sales_line_from_object(line: &Object) -> Result<SalesLine, String> {
             .map(|fecha_hora| fecha_hora.time())
             .ok_or("`hora` is missing")?,
     };
-    let producto = fields::single_object(line, "producto")?;
-    let cantidad = fields::single_object(line, "cantidad")?;
-    let financiero = fields::single_object(line, "financiero")?;
+    let producto = line.single_object("producto")?;
+    let cantidad = line.single_object("cantidad")?;
+    let financiero = line.single_object("financiero")?;
     let in_producto = |reason: String| format!("producto: {reason}");
     let in_cantidad = |reason: String| format!("cantidad: {reason}");
     let in_financiero = |reason: String| format!("financiero: {reason}");
-    let money = |key: &str| fields::opt_f64(financiero, key).map_err(in_financiero);
+    let money = |key: &str| fields::opt_f64(&financiero, key).map_err(in_financiero);
 
     Ok(SalesLine {
         numero_factura: fields::text(line, "numero_factura")?,
-        linea: fields::i64_field(line, "linea")?,
+        linea: match fields::i64_field(line, "linea")? {
+            // `ventas.linea` is an INTEGER: a larger number could never be loaded.
+            linea if i32::try_from(linea).is_ok() => linea,
+            linea => return Err(format!("`linea` is out of range: {linea}")),
+        },
         fecha,
         hora,
         fecha_hora: fecha.and_time(hora),
 
-        codigo_producto: fields::text(producto, "codigo_producto").map_err(in_producto)?,
-        descripcion_producto: fields::opt_text(producto, "descripcion_producto")
+        codigo_producto: fields::text(&producto, "codigo_producto").map_err(in_producto)?,
+        descripcion_producto: fields::opt_text(&producto, "descripcion_producto")
             .map_err(in_producto)?,
-        marca_producto: fields::opt_text(producto, "marca_producto").map_err(in_producto)?,
-        modelo_producto: fields::opt_text(producto, "modelo_producto").map_err(in_producto)?,
-        categoria_producto: fields::opt_text(producto, "categoria_producto")
+        marca_producto: fields::opt_text(&producto, "marca_producto").map_err(in_producto)?,
+        modelo_producto: fields::opt_text(&producto, "modelo_producto").map_err(in_producto)?,
+        categoria_producto: fields::opt_text(&producto, "categoria_producto")
             .map_err(in_producto)?,
-        grupo_articulo: fields::opt_text(producto, "grupo_articulo").map_err(in_producto)?,
-        subgrupo_producto: fields::opt_text(producto, "subgrupo_producto").map_err(in_producto)?,
-        codigo_barras: fields::opt_text(producto, "codigo_barras").map_err(in_producto)?,
+        grupo_articulo: fields::opt_text(&producto, "grupo_articulo").map_err(in_producto)?,
+        subgrupo_producto: fields::opt_text(&producto, "subgrupo_producto").map_err(in_producto)?,
+        codigo_barras: fields::opt_text(&producto, "codigo_barras").map_err(in_producto)?,
 
-        codigo_almacen: fields::text(cantidad, "codigo_almacen").map_err(in_cantidad)?,
-        nombre_almacen: fields::opt_text(cantidad, "nombre_almacen").map_err(in_cantidad)?,
-        cantidad_vendida: fields::f64_field(cantidad, "cantidad_vendida").map_err(in_cantidad)?,
-        peso_unitario: fields::opt_f64(cantidad, "peso_unitario").map_err(in_cantidad)?,
-        unidad_medida_venta: fields::opt_text(cantidad, "unidad_medida_venta")
+        codigo_almacen: fields::text(&cantidad, "codigo_almacen").map_err(in_cantidad)?,
+        nombre_almacen: fields::opt_text(&cantidad, "nombre_almacen").map_err(in_cantidad)?,
+        cantidad_vendida: fields::f64_field(&cantidad, "cantidad_vendida").map_err(in_cantidad)?,
+        peso_unitario: fields::opt_f64(&cantidad, "peso_unitario").map_err(in_cantidad)?,
+        unidad_medida_venta: fields::opt_text(&cantidad, "unidad_medida_venta")
             .map_err(in_cantidad)?,
-        factor_unidad_medida: fields::opt_f64(cantidad, "factor_unidad_medida")
+        factor_unidad_medida: fields::opt_f64(&cantidad, "factor_unidad_medida")
             .map_err(in_cantidad)?,
 
         costo_unitario_bs: money("costo_unitario_bs")?,
@@ -86,8 +138,9 @@ fn sales_line_from_object(line: &Object) -> Result<SalesLine, String> {
         impuesto_monto: money("impuesto_monto")?,
         porcentaje_descuento: money("porcentaje_descuento")?,
         monto_descuento: money("monto_descuento")?,
-        venta_total_bs: fields::f64_field(financiero, "venta_total_bs").map_err(in_financiero)?,
-        venta_total_usd: fields::f64_field(financiero, "venta_total_usd").map_err(in_financiero)?,
+        venta_total_bs: fields::f64_field(&financiero, "venta_total_bs").map_err(in_financiero)?,
+        venta_total_usd: fields::f64_field(&financiero, "venta_total_usd")
+            .map_err(in_financiero)?,
         costo_total_bs: money("costo_total_bs")?,
         costo_total_usd: money("costo_total_usd")?,
         utilidad_bruta_bs: money("utilidad_bruta_bs")?,
@@ -108,26 +161,107 @@ pub(crate) struct SalesCollector {
     pub lines: Vec<SalesLine>,
     pub duplicates_removed: usize,
     pub conflicting_duplicates: usize,
-    position_by_key: HashMap<(String, i64), usize>,
+    keys: KeyIndex,
+    /// Reused for every element read from the stream.
+    scratch: TypedLine,
 }
 
-impl ElementSink for SalesCollector {
-    fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError> {
-        let line = sales_line_from_value(&element).map_err(|error| LineError { index, ..error })?;
-        let key = (line.numero_factura.clone(), line.linea);
-        match self.position_by_key.get(&key) {
-            Some(&position) => {
+impl SalesCollector {
+    /// Reads one element of the list from `deserializer` into the scratch line.
+    pub(crate) fn read_scratch<'de, D: serde::Deserializer<'de>>(
+        &mut self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        LineSeed {
+            line: &mut self.scratch,
+        }
+        .deserialize(deserializer)
+    }
+
+    /// Converts and collects the scratch line, element `index` of the list.
+    pub(crate) fn take_scratch(&mut self, index: usize) -> Result<(), LineError> {
+        match sales_line_from_typed(&self.scratch) {
+            Ok(line) => {
+                self.collect(line);
+                Ok(())
+            }
+            Err(error) => Err(LineError { index, ..error }),
+        }
+    }
+
+    pub(crate) fn collect(&mut self, line: SalesLine) {
+        match self.keys.find_or_insert(&self.lines, &line) {
+            Some(position) => {
                 self.duplicates_removed += 1;
                 if self.lines[position] != line {
                     self.conflicting_duplicates += 1;
                 }
                 self.lines[position] = line;
             }
+            None => self.lines.push(line),
+        }
+    }
+}
+
+impl ElementSink for SalesCollector {
+    fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError> {
+        let line = sales_line_from_value(&element).map_err(|error| LineError { index, ..error })?;
+        self.collect(line);
+        Ok(())
+    }
+
+    fn read_next<'de, A: SeqAccess<'de>>(
+        &mut self,
+        seq: &mut A,
+        index: usize,
+    ) -> Result<Option<Result<(), LineError>>, A::Error> {
+        let seed = LineSeed {
+            line: &mut self.scratch,
+        };
+        if seq.next_element_seed(seed)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.take_scratch(index)))
+    }
+}
+
+/// Positions of the lines by (`numero_factura`, `linea`), without copying the invoice
+/// numbers: a hash of the key points to the line, whose key is then compared. Keys whose
+/// hash is already taken by another key (a 64-bit collision) go to `collided`.
+#[derive(Default)]
+struct KeyIndex {
+    hasher: RandomState,
+    by_hash: HashMap<u64, usize>,
+    collided: HashMap<(String, i64), usize>,
+}
+
+impl KeyIndex {
+    /// Where a line with `line`'s key already is, or `None` after recording that it will be
+    /// pushed at the end of `lines`.
+    fn find_or_insert(&mut self, lines: &[SalesLine], line: &SalesLine) -> Option<usize> {
+        let hash = self
+            .hasher
+            .hash_one((line.numero_factura.as_str(), line.linea));
+        let same_key = |position: usize| {
+            let other = &lines[position];
+            other.linea == line.linea && other.numero_factura == line.numero_factura
+        };
+        match self.by_hash.get(&hash) {
             None => {
-                self.position_by_key.insert(key, self.lines.len());
-                self.lines.push(line);
+                self.by_hash.insert(hash, lines.len());
+                None
+            }
+            Some(&position) if same_key(position) => Some(position),
+            Some(_) => {
+                let key = (line.numero_factura.clone(), line.linea);
+                match self.collided.get(&key) {
+                    Some(&position) => Some(position),
+                    None => {
+                        self.collided.insert(key, lines.len());
+                        None
+                    }
+                }
             }
         }
-        Ok(())
     }
 }
