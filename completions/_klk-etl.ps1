@@ -432,7 +432,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;dev;seed-history' {
-            [CompletionResult]::new('--stores', '--stores', [CompletionResultType]::ParameterName, 'How many stores (t001, t002, ...)')
+            [CompletionResult]::new('--stores', '--stores', [CompletionResultType]::ParameterName, 'How many stores (t001, t002, ... at most t999)')
             [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Days of history, ending now (today included)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the pseudo-random choices (same seed, same history)')
             [CompletionResult]::new('--sales-lines-per-store-day', '--sales-lines-per-store-day', [CompletionResultType]::ParameterName, 'Sales lines per store and day written to `ventas` (0: none)')

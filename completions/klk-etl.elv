@@ -402,7 +402,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;dev;seed-history'= {
-            cand --stores 'How many stores (t001, t002, ...)'
+            cand --stores 'How many stores (t001, t002, ... at most t999)'
             cand --days 'Days of history, ending now (today included)'
             cand --seed 'Seed of the pseudo-random choices (same seed, same history)'
             cand --sales-lines-per-store-day 'Sales lines per store and day written to `ventas` (0: none)'

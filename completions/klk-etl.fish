@@ -400,7 +400,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l stores -d 'How many stores (t001, t002, ...)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l stores -d 'How many stores (t001, t002, ... at most t999)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l days -d 'Days of history, ending now (today included)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l seed -d 'Seed of the pseudo-random choices (same seed, same history)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l sales-lines-per-store-day -d 'Sales lines per store and day written to `ventas` (0: none)' -r

@@ -25,7 +25,7 @@ pub enum DevCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct SeedHistoryArgs {
-    /// How many stores (t001, t002, ...)
+    /// How many stores (t001, t002, ... at most t999)
     #[arg(long, default_value = "19", value_parser = parse_positive, allow_negative_numbers = true)]
     pub stores: u32,
     /// Days of history, ending now (today included)
@@ -80,6 +80,13 @@ fn config_text(ctx: &Ctx, database: &Path, n: u32) -> String {
 
 impl SeedHistoryArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
+        if self.stores > 999 {
+            return Err(UsageError(format!(
+                "--stores {} is more than the generator names (t001..t999)",
+                self.stores
+            ))
+            .into());
+        }
         let slot = ctx.config.tracking.slot_minutes;
         if slot == 0 || 1440 % slot != 0 {
             return Err(UsageError(format!("slot_minutes {slot} must divide a day")).into());

@@ -253,48 +253,55 @@ v_inicio AS (
 ),
 v_slots AS (
     SELECT
-        s.ubicacion_id, s.ubicacion_nombre, s.slot_start,
+        s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start,
         s.slot_start + to_minutes(p2.slot_min) AS slot_end,
         CAST(s.slot_start AS DATE) AS fecha
     FROM (
-        SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre,
-            make_timestamp(unnest(range(
-                (epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) // p2.slot_us,
-                epoch_us(p2.now_ts) // p2.slot_us
-            )) * p2.slot_us) AS slot_start
-        FROM v_inicio i, p2
+        SELECT k.ubicacion_id, k.ubicacion_nombre, k.hora_apertura, k.hora_cierre, k.k,
+            make_timestamp(k.k * p2.slot_us) AS slot_start
+        FROM (
+            SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre,
+                unnest(range(
+                    (epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) // p2.slot_us,
+                    epoch_us(p2.now_ts) // p2.slot_us
+                )) AS k
+            FROM v_inicio i, p2
+        ) k, p2
     ) s, p2
     WHERE s.hora_apertura IS NULL
        OR (CAST(s.slot_start AS TIME) >= s.hora_apertura
            AND (s.hora_cierre IS NULL
                 OR s.slot_start + to_minutes(p2.slot_min) <= CAST(s.slot_start AS DATE) + s.hora_cierre))
 ),
--- The slots each success (or live run) covers: on each day d of its dates inside the
--- horizon, those starting at or after d + hora_desde and ending at most a second after
--- d + hora_hasta (or midnight). Then a slot is uncovered by an equality anti-join.
+-- The slots (by index k: slot_start = k * slot) each success (or live run) covers: on each
+-- day d of its dates inside the horizon, those starting at or after d + hora_desde and
+-- ending at most a second after d + hora_hasta (or midnight). Then a slot is uncovered by an
+-- equality anti-join.
+v_cover_days AS (
+    SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, x.fecha_desde AS d
+    FROM v_ex x
+    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde = x.fecha_hasta
+    UNION ALL
+    SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta,
+        CAST(unnest(range(
+            CAST(greatest(x.fecha_desde, CAST(p2.horizon_ts AS DATE)) AS TIMESTAMP),
+            CAST(least(x.fecha_hasta, CAST(p2.now_ts AS DATE)) AS TIMESTAMP) + INTERVAL 1 DAY,
+            INTERVAL 1 DAY
+        )) AS DATE)
+    FROM v_ex x, p2
+    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde <> x.fecha_hasta
+),
 v_covered AS (
-    SELECT c.ubicacion_id, make_timestamp(unnest(range(
+    SELECT c.ubicacion_id, unnest(range(
             (epoch_us(c.d + coalesce(c.hora_desde, TIME '00:00:00')) + p2.slot_us - 1) // p2.slot_us,
             (epoch_us(CASE WHEN c.hora_hasta IS NULL THEN CAST(c.d + 1 AS TIMESTAMP)
                            ELSE c.d + c.hora_hasta END) + 1000000 - p2.slot_us) // p2.slot_us + 1
-        )) * p2.slot_us) AS slot_start
-    FROM (
-        SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta,
-            CAST(unnest(range(
-                CAST(greatest(x.fecha_desde, CAST(p2.horizon_ts AS DATE)) AS TIMESTAMP),
-                CAST(least(x.fecha_hasta, CAST(p2.now_ts AS DATE)) AS TIMESTAMP) + INTERVAL 1 DAY,
-                INTERVAL 1 DAY
-            )) AS DATE) AS d
-        FROM v_ex x, p2
-        WHERE x.estado = 'exitoso' OR x.vivo
-    ) c, p2
+        )) AS k
+    FROM v_cover_days c, p2
 ),
 v_uncovered AS (
     SELECT s.* FROM v_slots s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM v_covered c
-        WHERE c.ubicacion_id = s.ubicacion_id AND c.slot_start = s.slot_start
-    )
+    ANTI JOIN v_covered c ON c.ubicacion_id = s.ubicacion_id AND c.k = s.k
 ),
 v_attempts AS (
     SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
@@ -411,30 +418,30 @@ i_ex AS (
     SELECT x.*, (x.estado = 'en_proceso' AND x.fecha_inicio >= p2.live_since) AS vivo
     FROM (SELECT * FROM i_rec UNION ALL SELECT * FROM i_old) x, p2
 ),
+-- Per store: the latest success and the first attempt; then, over the attempts after that
+-- success, the failed (or dead en_proceso) ones and whether one is live.
 i_ok AS (
-    SELECT ubicacion_id, max(coalesce(fecha_fin, fecha_inicio)) AS ultimo_ok
-    FROM i_ex WHERE estado = 'exitoso' GROUP BY ubicacion_id
+    SELECT ubicacion_id,
+        max(coalesce(fecha_fin, fecha_inicio)) FILTER (WHERE estado = 'exitoso') AS ultimo_ok,
+        min(fecha_inicio) AS primera
+    FROM i_ex GROUP BY ubicacion_id
 ),
-i_first AS (
-    SELECT ubicacion_id, min(fecha_inicio) AS primera FROM i_ex GROUP BY ubicacion_id
-),
-i_fails AS (
+i_after AS (
     SELECT x.ubicacion_id,
-        count(*) AS intentos,
-        min(x.fecha_inicio) AS primer_fallo,
-        arg_max(x.estado, x.fecha_inicio) AS ultimo_estado,
-        arg_max(x.error_tipo, x.fecha_inicio) AS ultimo_error_tipo,
-        arg_max(x.error_mensaje, x.fecha_inicio) AS ultimo_error_mensaje,
-        max(x.id) AS ultima_ejecucion_id,
-        max(x.fecha_inicio) AS ultimo_intento
-    FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
-    WHERE (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo))
-      AND (o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok)
+        count(*) FILTER (WHERE x.fallo) AS intentos,
+        min(x.fecha_inicio) FILTER (WHERE x.fallo) AS primer_fallo,
+        arg_max(x.estado, x.fecha_inicio) FILTER (WHERE x.fallo) AS ultimo_estado,
+        arg_max(x.error_tipo, x.fecha_inicio) FILTER (WHERE x.fallo) AS ultimo_error_tipo,
+        arg_max(x.error_mensaje, x.fecha_inicio) FILTER (WHERE x.fallo) AS ultimo_error_mensaje,
+        max(x.id) FILTER (WHERE x.fallo) AS ultima_ejecucion_id,
+        max(x.fecha_inicio) FILTER (WHERE x.fallo) AS ultimo_intento,
+        bool_or(x.vivo) AS vivo
+    FROM (
+        SELECT x.*, (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo)) AS fallo
+        FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
+        WHERE o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok
+    ) x
     GROUP BY x.ubicacion_id
-),
-i_live AS (
-    SELECT DISTINCT x.ubicacion_id FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
-    WHERE x.vivo AND (o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok)
 ),
 inventario_gaps AS (
     SELECT
@@ -469,13 +476,12 @@ inventario_gaps AS (
     FROM tiendas t
     CROSS JOIN p2
     LEFT JOIN i_ok o USING (ubicacion_id)
-    LEFT JOIN i_fails f USING (ubicacion_id)
-    LEFT JOIN i_first fi USING (ubicacion_id)
-    WHERE t.ubicacion_id NOT IN (SELECT ubicacion_id FROM i_live)
+    LEFT JOIN i_after f USING (ubicacion_id)
+    WHERE NOT coalesce(f.vivo, false)
       AND (
           f.intentos > 0
           OR o.ultimo_ok < p2.now_ts - to_minutes(p2.stale_min)
-          OR (o.ultimo_ok IS NULL AND fi.primera IS NULL AND t.desde IS NOT NULL
+          OR (o.ultimo_ok IS NULL AND o.primera IS NULL AND t.desde IS NOT NULL
               AND CAST(t.desde AS TIMESTAMP) <= p2.now_ts)
       )
 ),
@@ -663,9 +669,14 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "scale: summary of executions per store, tipo and estado (etl_resumen, klk_resumen); gaps and the latest executions read only the horizon",
         apply: summary_and_logic,
     },
+    Migration {
+        version: 8,
+        description: "klk_gaps: covered slots by slot index, inventory in two passes (same rows, less work)",
+        apply: reinstall_logic,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 7;
+pub const LATEST_VERSION: i32 = 8;
 
 /// Every `run`/`recover` invocation (so a silent cron shows), and the alert state and outbox.
 const MONITORING_TABLES: &str = r#"
