@@ -1,6 +1,7 @@
 //! Running the tasks: workers fetch over HTTP without touching the database; one
-//! coordinator owns every database write, each in a short phase with the file closed in
-//! between, and commits each window's rows together with its `exitoso` status.
+//! coordinator owns every database write, each in a short phase, the file closed in between
+//! unless the next results follow within [`LINGER`], and commits each window's rows together
+//! with its `exitoso` status.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,6 +177,8 @@ fn error_tipo(err: &ApiError) -> ErrorTipo {
 }
 
 /// Runs `recoveries` first (while the budget lasts), then `tasks`, `jobs` at a time.
+/// `db`, if given, is the caller's open write connection, used for the first write phase;
+/// the connection still open at the end (if any) is handed back with the result.
 /// `interrupt` is set by SIGINT/SIGTERM: nothing new starts, what was fetched is committed,
 /// and the executions still in flight are closed `fallido`/`interrumpido` at once (their
 /// requests are abandoned; the caller exits).
@@ -189,7 +192,8 @@ pub fn execute(
     options: &ExecuteOptions,
     interrupt: &AtomicBool,
     progress: &dyn Progress,
-) -> Result<Execution, TrackerError> {
+    db: Option<Db>,
+) -> (Result<Execution, TrackerError>, Option<Db>) {
     let recovery_count = recoveries.len();
     let all: Vec<Task> = recoveries.into_iter().chain(tasks).collect();
     progress.planned(all.len());
@@ -218,6 +222,7 @@ pub fn execute(
         in_flight: HashMap::new(),
         ready: Vec::new(),
         outcome: Execution::default(),
+        db,
     };
     run.queue = (0..run.all.len()).collect();
     let started = Instant::now();
@@ -230,9 +235,12 @@ pub fn execute(
         &done_rx,
     );
     drop(job_tx);
-    result?;
+    let db = run.db.take();
+    if let Err(err) = result {
+        return (Err(err), db);
+    }
     run.outcome.reports = run.reports;
-    Ok(run.outcome)
+    (Ok(run.outcome), db)
 }
 
 fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
@@ -256,6 +264,9 @@ fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
 
 /// How long to wait for more results before opening the database to commit them.
 const GATHER: Duration = Duration::from_millis(25);
+/// How long the connection stays open after a write phase while results may still arrive:
+/// fast answers share one open (each open costs tens of ms), slow ones never hold the file.
+const LINGER: Duration = Duration::from_millis(100);
 
 struct Coordinator<'a> {
     config: &'a Config,
@@ -269,6 +280,8 @@ struct Coordinator<'a> {
     in_flight: HashMap<usize, i64>,
     ready: Vec<Done>,
     outcome: Execution,
+    /// The write connection, kept only between phases that follow closely (see [`LINGER`]).
+    db: Option<Db>,
 }
 
 impl Coordinator<'_> {
@@ -287,6 +300,7 @@ impl Coordinator<'_> {
                 let mut db = self.open()?;
                 self.commit_ready(&mut db);
                 self.close_in_flight_as_interrupted(&mut db)?;
+                self.db = Some(db);
                 return Ok(());
             }
             // Recovery tasks still waiting when the budget is spent are left for the next run.
@@ -298,12 +312,14 @@ impl Coordinator<'_> {
                     break;
                 }
             }
-            let free = jobs.saturating_sub(self.in_flight.len());
+            // What arrived is committed in this phase, so its slots are free again.
+            let busy = self.in_flight.len().saturating_sub(self.ready.len());
+            let free = jobs.saturating_sub(busy);
             let to_start: Vec<usize> = (0..free.min(self.queue.len()))
                 .filter_map(|_| self.queue.pop_front())
                 .collect();
             if !self.ready.is_empty() || !to_start.is_empty() {
-                // One short write phase: commit what arrived, register what starts, close.
+                // One short write phase: commit what arrived, register what starts.
                 let mut db = self.open()?;
                 self.commit_ready(&mut db);
                 for index in to_start {
@@ -317,11 +333,17 @@ impl Coordinator<'_> {
                         return Ok(());
                     }
                 }
+                self.db = Some(db);
             }
             if self.in_flight.is_empty() && self.queue.is_empty() {
                 return Ok(());
             }
-            match done_rx.recv_timeout(Duration::from_millis(100)) {
+            let wait = if self.db.is_some() {
+                LINGER
+            } else {
+                Duration::from_millis(100)
+            };
+            match done_rx.recv_timeout(wait) {
                 Ok(done) => {
                     self.ready.push(done);
                     // Results arriving close together share one write phase.
@@ -333,14 +355,19 @@ impl Coordinator<'_> {
                         }
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                // Nothing came soon: close, so the file is not held while requests take long.
+                Err(RecvTimeoutError::Timeout) => self.db = None,
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
         }
     }
 
-    /// The run migrated and synchronised the file before planning: here it is only opened.
-    fn open(&self) -> Result<Db, TrackerError> {
+    /// The connection kept from the last phase, or a new one. The run migrated and
+    /// synchronised the file before planning: here it is only opened.
+    fn open(&mut self) -> Result<Db, TrackerError> {
+        if let Some(db) = self.db.take() {
+            return Ok(db);
+        }
         Db::connect(
             &self.config.database,
             Access::Write,

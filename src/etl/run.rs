@@ -95,6 +95,7 @@ pub fn client_options(config: &Config) -> ClientOptions {
 fn record_end(
     config: &Config,
     clock: &Clock,
+    db: Option<Db>,
     id: i64,
     executed: Option<&Execution>,
 ) -> Result<(), TrackerError> {
@@ -131,11 +132,14 @@ fn record_end(
             (estado, counts)
         }
     };
-    let db = Db::connect(
-        &config.database,
-        Access::Write,
-        config.tracking.lock_timeout,
-    )?;
+    let db = match db {
+        Some(db) => db,
+        None => Db::connect(
+            &config.database,
+            Access::Write,
+            config.tracking.lock_timeout,
+        )?,
+    };
     invocations::finish(db.conn(), id, clock.now_local(), estado, &counts)
 }
 
@@ -171,9 +175,12 @@ pub fn run(
         .map(|t| t.as_str())
         .collect::<Vec<_>>()
         .join(",");
-    let (unstuck, invocation) = if request.dry_run {
+    // One open for unstick and planning: each open of a large file costs tens of ms.
+    let (unstuck, invocation, plan) = if request.dry_run {
         let db = Db::open(config, Access::Read, clock.now_utc())?;
-        (unstick::find(db.conn(), &unstick_options)?, None)
+        let unstuck = unstick::find(db.conn(), &unstick_options)?;
+        let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
+        (unstuck, None, plan)
     } else {
         let mut db = Db::open(config, Access::Write, clock.now_utc())?;
         // Recorded first, so even a run with nothing to do (or one that dies) shows.
@@ -182,13 +189,9 @@ pub fn run(
         if !stuck.is_empty() {
             unstick::apply(db.conn_mut(), &stuck, now_local)?;
         }
-        (stuck, Some(invocation))
-    };
-
-    // 2 and 3. Recovery and the normal windows.
-    let plan = {
-        let db = Db::open(config, Access::Read, clock.now_utc())?;
-        tasks::build(db.conn(), config, clock.now_local(), &request.plan)?
+        // 2 and 3. Recovery and the normal windows.
+        let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
+        (stuck, Some((invocation, db)), plan)
     };
     if request.dry_run {
         return Ok(RunOutcome {
@@ -207,7 +210,8 @@ pub fn run(
         .cloned()
         .chain(plan.recoveries.iter().cloned())
         .collect();
-    let executed = execute::execute(
+    let (invocation, db) = invocation.unzip();
+    let (executed, db) = execute::execute(
         config,
         clock,
         client,
@@ -219,9 +223,10 @@ pub fn run(
         },
         interrupt,
         progress,
+        db,
     );
     if let Some(id) = invocation {
-        record_end(config, clock, id, executed.as_ref().ok())?;
+        record_end(config, clock, db, id, executed.as_ref().ok())?;
     }
     let Execution {
         reports,
