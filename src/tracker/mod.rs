@@ -281,37 +281,51 @@ impl Db {
         Ok(version)
     }
 
-    /// Applies the pending migrations, each in its own transaction. Returns those applied.
+    /// Applies the pending migrations, all in one transaction, after checking that none of
+    /// them would refuse the file: a file klk-etl will not adopt (another program's table of
+    /// the same name) is left exactly as it was, and a migration that fails half-way leaves
+    /// nothing behind. Returns those applied.
     pub fn migrate(&self) -> Result<Vec<(i32, &'static str)>, TrackerError> {
         let current = self.schema_version()?;
         let mut applied = Vec::new();
         if current >= schema::LATEST_VERSION {
             return Ok(applied);
         }
-        self.conn.execute_batch(schema::VERSION_TABLE)?;
-        for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
-            self.conn.execute_batch("BEGIN TRANSACTION")?;
-            let result = (migration.apply)(&self.conn).and_then(|_| {
-                self.conn
-                    .execute(
-                        "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
-                        duckdb::params![migration.version, migration.description],
-                    )
-                    .map_err(schema::MigrationError::from)
-            });
-            match result {
-                Ok(_) => self.conn.execute_batch("COMMIT")?,
-                Err(err) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    return Err(TrackerError::unusable(
-                        &self.path,
-                        format!("migration {} failed: {err}", migration.version),
-                    ));
-                }
+        schema::check_adoptable(&self.conn, current)
+            .map_err(|err| TrackerError::unusable(&self.path, err))?;
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let result = (|| {
+            self.conn.execute_batch(schema::VERSION_TABLE)?;
+            for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
+                (migration.apply)(&self.conn)
+                    .and_then(|_| {
+                        self.conn
+                            .execute(
+                                "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
+                                duckdb::params![migration.version, migration.description],
+                            )
+                            .map_err(schema::MigrationError::from)
+                    })
+                    .map_err(|err| {
+                        TrackerError::unusable(
+                            &self.path,
+                            format!("migration {} failed: {err}", migration.version),
+                        )
+                    })?;
+                applied.push((migration.version, migration.description));
             }
-            applied.push((migration.version, migration.description));
+            Ok::<_, TrackerError>(())
+        })();
+        match result {
+            Ok(()) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(applied)
+            }
+            Err(err) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(err)
+            }
         }
-        Ok(applied)
     }
 }
 
