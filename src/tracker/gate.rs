@@ -123,4 +123,13 @@ mod tests {
         drop(reader);
         assert!(enter_exclusive(&db, soon()).unwrap().is_some());
     }
+
+    #[test]
+    fn a_gate_that_cannot_be_created_is_no_gate() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("missing/klk.duckdb");
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(enter_exclusive(&db, soon).unwrap().is_none());
+        assert!(enter_shared(&db, soon).unwrap().is_none());
+    }
 }
