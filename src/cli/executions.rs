@@ -84,6 +84,9 @@ impl ExecutionsArgs {
                 limit: self.limit as usize,
             },
         )?;
+        // Close the file before printing: a slow reader of our output (a pager, a pipe)
+        // must not keep a writer waiting.
+        drop(db);
         output::emit(&ctx.out, &rows, "no executions")?;
         Ok(Exit::Ok)
     }

@@ -99,6 +99,9 @@ impl GapsArgs {
                 stores: self.stores,
             },
         )?;
+        // Close the file before printing: a slow reader of our output (a pager, a pipe)
+        // must not keep a writer waiting.
+        drop(db);
         output::emit(&ctx.out, &found, "no gaps")?;
         if self.check && !found.is_empty() {
             ctx.out.note(&format!("{} gap(s) found", found.len()));

@@ -142,6 +142,9 @@ impl MetricsArgs {
                 stores: self.stores,
             },
         )?;
+        // Close the file before printing: a slow reader of our output (a pager, a pipe)
+        // must not keep a writer waiting.
+        drop(db);
         match ctx.out.format {
             Format::Json => output::emit_json(&report)?,
             Format::Csv if self.summary => output::emit(&ctx.out, &report.por_tienda, "")?,

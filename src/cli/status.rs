@@ -71,6 +71,9 @@ impl StatusArgs {
             gaps,
             today,
         };
+        // Close the file before printing: a slow reader of our output (a pager, a pipe)
+        // must not keep a writer waiting.
+        drop(db);
         if ctx.out.format == Format::Json {
             output::emit_json(&status)?;
             return Ok(Exit::Ok);

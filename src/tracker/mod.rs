@@ -4,6 +4,7 @@
 pub mod coverage;
 pub mod executions;
 pub mod gaps;
+pub mod gate;
 pub mod invocations;
 pub mod metrics;
 pub mod process;
@@ -64,6 +65,12 @@ impl TrackerError {
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The first wait after a lock conflict; it doubles up to `MAX_RETRY`. A short cap: a
+/// writer waiting behind the gate looks often enough to get in soon after the last reader
+/// in flight closes the file, and a reader soon after a write phase.
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+const MAX_RETRY: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -177,10 +184,24 @@ impl Db {
             ));
         }
         let started = Instant::now();
-        let mut delay = Duration::from_millis(25);
+        let deadline = started + lock_timeout;
+        let mut delay = FIRST_RETRY;
+        // A writer that met a conflict holds the gate (see `gate`) until it gets in.
+        let mut writer_gate = None;
         loop {
-            match try_connect(path, access) {
+            // A reader passes the gate for the moment of its open: it waits while a writer
+            // waits, instead of keeping the writer out. At its deadline it tries the file
+            // once more anyway: the gate never fails a reader the file would let in, and a
+            // give-up names the process that holds the file.
+            let reader_gate = match access {
+                Access::Read => gate::enter_shared(path, deadline).unwrap_or(None),
+                Access::Write => None,
+            };
+            let attempt = try_connect(path, access);
+            drop(reader_gate);
+            match attempt {
                 Ok(conn) => {
+                    drop(writer_gate);
                     let mut db = Db {
                         conn,
                         path: path.to_path_buf(),
@@ -196,18 +217,24 @@ impl Db {
                     if !is_lock_conflict(&message) {
                         return Err(TrackerError::unusable(path, explain_open_error(&message)));
                     }
-                    let waited = started.elapsed();
-                    if waited >= lock_timeout {
+                    if started.elapsed() >= lock_timeout {
                         return Err(TrackerError::Busy {
                             path: path.to_path_buf(),
                             holder: lock_holder(&message),
-                            waited_secs: waited.as_secs_f64(),
+                            waited_secs: started.elapsed().as_secs_f64(),
                         });
                     }
-                    let remaining = lock_timeout - waited;
+                    if access == Access::Write && writer_gate.is_none() {
+                        // Close the gate to new readers (`Some(None)`: no gate to be had, or
+                        // another writer kept it until the deadline), then retry at once:
+                        // the wait may have been long, and the readers in flight gone.
+                        writer_gate = Some(gate::enter_exclusive(path, deadline).unwrap_or(None));
+                        continue;
+                    }
+                    let remaining = deadline.saturating_duration_since(Instant::now());
                     let jittered = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
                     std::thread::sleep(jittered.min(remaining));
-                    delay = (delay * 2).min(Duration::from_secs(1));
+                    delay = (delay * 2).min(MAX_RETRY);
                 }
             }
         }
@@ -281,37 +308,51 @@ impl Db {
         Ok(version)
     }
 
-    /// Applies the pending migrations, each in its own transaction. Returns those applied.
+    /// Applies the pending migrations, all in one transaction, after checking that none of
+    /// them would refuse the file: a file klk-etl will not adopt (another program's table of
+    /// the same name) is left exactly as it was, and a migration that fails half-way leaves
+    /// nothing behind. Returns those applied.
     pub fn migrate(&self) -> Result<Vec<(i32, &'static str)>, TrackerError> {
         let current = self.schema_version()?;
         let mut applied = Vec::new();
         if current >= schema::LATEST_VERSION {
             return Ok(applied);
         }
-        self.conn.execute_batch(schema::VERSION_TABLE)?;
-        for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
-            self.conn.execute_batch("BEGIN TRANSACTION")?;
-            let result = (migration.apply)(&self.conn).and_then(|_| {
-                self.conn
-                    .execute(
-                        "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
-                        duckdb::params![migration.version, migration.description],
-                    )
-                    .map_err(schema::MigrationError::from)
-            });
-            match result {
-                Ok(_) => self.conn.execute_batch("COMMIT")?,
-                Err(err) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    return Err(TrackerError::unusable(
-                        &self.path,
-                        format!("migration {} failed: {err}", migration.version),
-                    ));
-                }
+        schema::check_adoptable(&self.conn, current)
+            .map_err(|err| TrackerError::unusable(&self.path, err))?;
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let result = (|| {
+            self.conn.execute_batch(schema::VERSION_TABLE)?;
+            for migration in schema::MIGRATIONS.iter().filter(|m| m.version > current) {
+                (migration.apply)(&self.conn)
+                    .and_then(|_| {
+                        self.conn
+                            .execute(
+                                "INSERT INTO etl_schema_version VALUES (?, ?, make_timestamp(epoch_us(now())))",
+                                duckdb::params![migration.version, migration.description],
+                            )
+                            .map_err(schema::MigrationError::from)
+                    })
+                    .map_err(|err| {
+                        TrackerError::unusable(
+                            &self.path,
+                            format!("migration {} failed: {err}", migration.version),
+                        )
+                    })?;
+                applied.push((migration.version, migration.description));
             }
-            applied.push((migration.version, migration.description));
+            Ok::<_, TrackerError>(())
+        })();
+        match result {
+            Ok(()) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(applied)
+            }
+            Err(err) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(err)
+            }
         }
-        Ok(applied)
     }
 }
 

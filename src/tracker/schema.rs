@@ -752,21 +752,103 @@ pub fn rebuild_summary(conn: &Connection) -> duckdb::Result<()> {
 fn target_tables(conn: &Connection) -> Result<(), MigrationError> {
     // A table of the same name from another program is the user's: never alter or reuse it.
     for table in ["ventas", "inventario"] {
-        let foreign: bool = conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() t WHERE t.table_name = ? AND t.schema_name = 'main' \
-             AND NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.table_name = t.table_name \
-                             AND c.schema_name = 'main' AND c.column_name = 'ejecucion_id')",
-            [table],
-            |r| r.get(0),
-        )?;
-        if foreign {
-            return Err(MigrationError::Refused(format!(
-                "the database already has a table '{table}' that klk-etl did not create; \
-                 rename it (ALTER TABLE {table} RENAME TO {table}_anterior) and run again"
-            )));
-        }
+        refuse_foreign_target_table(conn, table)?;
     }
     Ok(conn.execute_batch(TARGET_TABLES)?)
+}
+
+/// `ventas` or `inventario` made by another program (it has no `ejecucion_id`).
+fn refuse_foreign_target_table(conn: &Connection, table: &str) -> Result<(), MigrationError> {
+    let foreign: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() t WHERE t.table_name = ? AND t.schema_name = 'main' \
+         AND NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.table_name = t.table_name \
+                         AND c.schema_name = 'main' AND c.column_name = 'ejecucion_id')",
+        [table],
+        |r| r.get(0),
+    )?;
+    if foreign {
+        return Err(MigrationError::Refused(format!(
+            "the database already has a table '{table}' that klk-etl did not create; \
+             rename it (ALTER TABLE {table} RENAME TO {table}_anterior) and run again"
+        )));
+    }
+    Ok(())
+}
+
+/// The columns of the seed's `etl_ejecuciones`: a table of that name without all of them
+/// belongs to another program.
+const SEED_COLUMNS: [&str; 19] = [
+    "id",
+    "etl_tipo",
+    "ubicacion_id",
+    "ubicacion_nombre",
+    "fecha_inicio",
+    "fecha_fin",
+    "duracion_segundos",
+    "fecha_desde",
+    "fecha_hasta",
+    "hora_desde",
+    "hora_hasta",
+    "estado",
+    "registros_extraidos",
+    "registros_cargados",
+    "error_mensaje",
+    "error_tipo",
+    "modo",
+    "version_etl",
+    "host",
+];
+
+/// An existing `etl_ejecuciones` must be the seed's (every seed column, by name) to be
+/// adopted; another program's table of that name is refused, never altered.
+fn refuse_foreign_seed_table(conn: &Connection) -> Result<(), MigrationError> {
+    let mut stmt = conn.prepare(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
+    )?;
+    let present = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<std::collections::HashSet<String>, _>>()?;
+    if present.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<&str> = SEED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !present.contains(*c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let lacks = if missing.len() > 4 {
+        format!(
+            "{} of the {} seed columns, e.g. {}",
+            missing.len(),
+            SEED_COLUMNS.len(),
+            missing[..3].join(", ")
+        )
+    } else {
+        missing.join(", ")
+    };
+    Err(MigrationError::Refused(format!(
+        "the database already has a table 'etl_ejecuciones' that is not the original system's \
+         (it lacks {lacks}); klk-etl will not adopt or alter it: rename it \
+         (ALTER TABLE etl_ejecuciones RENAME TO etl_ejecuciones_anterior) or use another --db"
+    )))
+}
+
+/// Every refusal the pending migrations could meet, checked before anything is written, so
+/// that a refused file is left exactly as it was. (`Db::migrate` also runs the migrations in
+/// one transaction, so an unexpected failure leaves nothing behind either.)
+pub fn check_adoptable(conn: &Connection, current_version: i32) -> Result<(), MigrationError> {
+    if current_version < 1 {
+        refuse_foreign_seed_table(conn)?;
+    }
+    if current_version < 3 {
+        for table in ["ventas", "inventario"] {
+            refuse_foreign_target_table(conn, table)?;
+        }
+    }
+    Ok(())
 }
 
 fn adopt_seed_table(conn: &Connection) -> Result<(), MigrationError> {
@@ -778,6 +860,7 @@ fn adopt_seed_table(conn: &Connection) -> Result<(), MigrationError> {
     if !exists {
         return Ok(conn.execute_batch(SEED_TABLE)?);
     }
+    refuse_foreign_seed_table(conn)?;
     // A file from the original system: keep its rows and its id default. When the id has no
     // default, give it a sequence that starts after the existing ids.
     if id_default(conn)?.is_none() {
@@ -822,15 +905,20 @@ pub fn install_logic(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(VIEWS)
 }
 
-/// The id column's default expression, if any (`nextval('...')`). Read with
+/// The id column's default expression, if any (`nextval('...')`); `None` also when the
+/// table has no `id` column (another program's table, refused by the migrations). Read with
 /// `pragma_table_info`, which looks at this one table (`duckdb_columns()` lists the whole
 /// catalog: some 15-40 ms on every command's open).
 pub fn id_default(conn: &Connection) -> duckdb::Result<Option<String>> {
-    conn.query_row(
-        "SELECT dflt_value FROM pragma_table_info('main.etl_ejecuciones') WHERE name = 'id'",
-        [],
-        |r| r.get::<_, Option<String>>(0),
-    )
+    use duckdb::OptionalExt;
+    Ok(conn
+        .query_row(
+            "SELECT dflt_value FROM pragma_table_info('main.etl_ejecuciones') WHERE name = 'id'",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
 }
 
 pub const VERSION_TABLE: &str = r#"

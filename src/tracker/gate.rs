@@ -1,0 +1,135 @@
+//! Fairness between the readers and the writers of one database file.
+//!
+//! DuckDB lets several processes read a file together or one process write it, and refuses a
+//! writer while any reader has it open. Readers that overlap (dashboards, monitoring checks
+//! polling every second) can keep it open for ever, and a writer retrying with backoff only
+//! gets in when its retry happens to fall in a free moment: it starves.
+//!
+//! The gate is an advisory lock on a file next to the database (`<database>.gate`). A writer
+//! that finds the database busy takes the gate exclusively and keeps it while it retries; a
+//! reader takes it shared for the moment of its open only. So while a writer waits, no new
+//! reader gets in: the readers in flight finish, the writer opens, releases the gate, and the
+//! readers wait for its (short) write phase as before. The kernel releases the gate when a
+//! process ends, however it ends.
+//!
+//! The gate is best effort, never a reason to fail: readers never create it (a reader of a
+//! database in a read-only directory, or of a file that is not a database, leaves no file
+//! behind), and a writer that cannot create or lock it retries without it.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a process waiting at the gate looks again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// `<database>.gate`.
+pub fn gate_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".gate");
+    PathBuf::from(name)
+}
+
+/// Held while alive (closing the file releases the lock).
+#[derive(Debug)]
+pub struct GateGuard {
+    _file: File,
+}
+
+/// The gate stayed closed until the deadline: a writer was waiting for the database.
+#[derive(Debug)]
+pub struct GateClosed;
+
+/// A reader, before opening the database: waits while a writer waits. `Ok(None)` when there
+/// is no usable gate (none was ever needed, or it cannot be opened): the reader goes ahead.
+pub fn enter_shared(database: &Path, deadline: Instant) -> Result<Option<GateGuard>, GateClosed> {
+    let path = gate_path(database);
+    let Ok(file) = File::open(&path) else {
+        return Ok(None);
+    };
+    wait_for(file, deadline, libc::LOCK_SH)
+}
+
+/// A writer that found the database busy: creates the gate if needed and takes it
+/// exclusively, so that no new reader opens the file while the writer waits for the readers
+/// in flight. `Ok(None)` when the gate cannot be created or locked (a read-only directory, a
+/// file system without locks): the writer retries without it.
+pub fn enter_exclusive(
+    database: &Path,
+    deadline: Instant,
+) -> Result<Option<GateGuard>, GateClosed> {
+    let path = gate_path(database);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .or_else(|_| File::open(&path));
+    let Ok(file) = file else {
+        return Ok(None);
+    };
+    wait_for(file, deadline, libc::LOCK_EX)
+}
+
+/// `flock` (as `etl::runlock`; `File::try_lock` needs a newer Rust than the MSRV).
+fn wait_for(
+    file: File,
+    deadline: Instant,
+    mode: libc::c_int,
+) -> Result<Option<GateGuard>, GateClosed> {
+    loop {
+        // SAFETY: flock on a file descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Some(GateGuard { _file: file }));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if err.kind() != std::io::ErrorKind::WouldBlock {
+            // No locks here (e.g. some network file systems): no gate.
+            return Ok(None);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(GateClosed);
+        }
+        std::thread::sleep(POLL.min(deadline - now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiting_writer_closes_the_gate_to_new_readers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("klk.duckdb");
+        let soon = || Instant::now() + Duration::from_millis(50);
+        // No gate yet: readers go ahead and create nothing.
+        assert!(enter_shared(&db, soon()).unwrap().is_none());
+        assert!(!gate_path(&db).exists());
+        // Readers share it; a writer waits for them.
+        let writer = enter_exclusive(&db, soon()).unwrap().unwrap();
+        assert!(enter_shared(&db, soon()).is_err());
+        drop(writer);
+        let reader = enter_shared(&db, soon()).unwrap().unwrap();
+        assert!(enter_shared(&db, soon()).unwrap().is_some());
+        assert!(enter_exclusive(&db, soon()).is_err());
+        drop(reader);
+        assert!(enter_exclusive(&db, soon()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_gate_that_cannot_be_created_is_no_gate() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("missing/klk.duckdb");
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert!(enter_exclusive(&db, soon).unwrap().is_none());
+        assert!(enter_shared(&db, soon).unwrap().is_none());
+    }
+}
