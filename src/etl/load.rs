@@ -2,12 +2,13 @@
 //! execution `exitoso`): an upsert on the natural key. Nothing is ever deleted from `ventas`:
 //! a line loaded once is never lost by a later run, and a line fetched twice is stored once.
 //!
-//! Sales: the window's keys are staged first (two columns, cheap) to find which lines are
-//! already in `ventas`; the others, usually nearly all, are appended straight into `ventas`
-//! (its primary key would refuse a duplicate), column by column (Arrow record batches, one
-//! chunk of [`SalesLines`] at a time, each freed once appended), and only the ones already
-//! there go through a staging table and `INSERT OR REPLACE`. The result is the same as
-//! upserting every line, without copying the whole window twice.
+//! Sales: the lines arrive column by column ([`SalesLines`]), in chunks that become Arrow
+//! record batches without copying, which DuckDB scans with a table function. The window's
+//! keys are looked up first (two columns, cheap) to find which lines are already in
+//! `ventas`; the others, usually nearly all, are inserted straight into `ventas` (its primary
+//! key would refuse a duplicate), one chunk at a time, each freed once inserted; only the
+//! ones already there go through `INSERT OR REPLACE`. The result is the same as upserting
+//! every line, without copying the window twice.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use duckdb::arrow::array::BooleanArray;
 use duckdb::arrow::compute::filter_record_batch;
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::{Connection, params};
 use serde::Serialize;
 
@@ -29,24 +31,38 @@ pub struct LoadReport {
     pub new: usize,
 }
 
-/// Rows per appender flush. DuckDB 2.0 loses the rows of a single appender flush of a whole
-/// row group (122,880 rows) or more into a table created in the same transaction (which
-/// the staging tables always are): scans of it return nothing. Flushing well below a row
-/// group avoids that; [`check_written`] catches it should it happen anyway. Sales are
-/// flushed once per chunk of [`SalesLines`], which is this size.
+/// Rows per appender flush (stock) and per statement (sales: one chunk of [`SalesLines`]).
+/// DuckDB 2.0 loses the rows of a single appender flush of a whole row group (122,880 rows)
+/// or more into a table created in the same transaction (which the staging tables always
+/// are): scans of it return nothing. Writing well below a row group at a time avoids that;
+/// [`check_written`] and the count of stored rows catch it should it happen anyway.
 const FLUSH_ROWS: usize = crate::klk::CHUNK_ROWS;
 
-const SALES_KEYS: &str = "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas_claves \
-     (numero_factura VARCHAR NOT NULL, linea INTEGER NOT NULL)";
-const SALES_STAGING: &str =
-    "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas AS SELECT * FROM ventas LIMIT 0";
 const STOCK_STAGING: &str =
     "CREATE TEMP TABLE IF NOT EXISTS klk_staging_inventario AS SELECT * FROM inventario LIMIT 0";
 
 /// Upserts one window's sales lines of one store. `lines` must be unique on
-/// (numero_factura, linea) (the client deduplicates). Each chunk of `lines` is appended
-/// column by column, flushed, and freed before the next.
+/// (numero_factura, linea) (the client deduplicates). Each chunk of `lines` is inserted
+/// column by column and freed before the next.
+///
+/// DuckDB runs this on one thread (restored before returning, so the commit's checkpoint
+/// still uses every core): on two shared cores its task scheduler spends more time waiting
+/// for the second than it saves, and the other core is left to the fetch workers.
 pub fn load_sales(
+    conn: &Connection,
+    ubicacion_id: &str,
+    ejecucion_id: i64,
+    loaded_at: NaiveDateTime,
+    lines: SalesLines,
+) -> duckdb::Result<LoadReport> {
+    let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+    conn.execute_batch("SET threads = 1")?;
+    let result = upsert_sales(conn, ubicacion_id, ejecucion_id, loaded_at, lines);
+    conn.execute("SET threads = ?", [threads])?;
+    result
+}
+
+fn upsert_sales(
     conn: &Connection,
     ubicacion_id: &str,
     ejecucion_id: i64,
@@ -56,6 +72,7 @@ pub fn load_sales(
     let expected = lines.len();
     let ejecucion = i32::try_from(ejecucion_id)
         .map_err(|_| failure(format!("ejecucion_id {ejecucion_id} is out of range")))?;
+    register_arrow_scan(conn)?;
     let found = existing_keys(conn, ubicacion_id, &lines)?;
     let is_existing = |(numero_factura, linea): (&str, i64)| {
         found
@@ -63,19 +80,18 @@ pub fn load_sales(
             .is_some_and(|lineas| lineas.contains(&linea))
     };
 
-    // New keys: straight into ventas, one flush per chunk (at most CHUNK_ROWS rows, well
-    // below a row group: see FLUSH_ROWS). Keys already there: kept aside, replaced below.
-    let mut appender = conn.appender("ventas")?;
+    // New keys: straight into ventas (its primary key would refuse a duplicate), one chunk
+    // (at most CHUNK_ROWS rows) per statement. Keys already there: kept aside, replaced below.
     let mut new = 0;
     let mut existing = Vec::new();
     for chunk in lines.into_chunks() {
         let rows = chunk.rows();
-        let mut to_append = Vec::with_capacity(rows);
+        let mut to_insert = Vec::with_capacity(rows);
         let mut to_replace = Vec::new();
         for row in 0..rows {
             let live = chunk.is_live(row);
             let there = live && !found.is_empty() && is_existing(chunk.key(row));
-            to_append.push(live && !there);
+            to_insert.push(live && !there);
             if there {
                 to_replace.resize(row, false);
                 to_replace.push(true);
@@ -91,42 +107,30 @@ pub fn load_sales(
                     .map_err(arrow_failure)?,
             );
         }
-        let batch = if to_append.iter().all(|&append| append) {
+        let batch = if to_insert.iter().all(|&insert| insert) {
             batch
         } else {
-            filter_record_batch(&batch, &BooleanArray::from(to_append)).map_err(arrow_failure)?
+            filter_record_batch(&batch, &BooleanArray::from(to_insert)).map_err(arrow_failure)?
         };
-        new += batch.num_rows();
         if batch.num_rows() > 0 {
-            appender.append_record_batch(batch)?;
-            // Explicitly: the Appender's Drop would swallow an error.
-            appender.flush()?;
+            let staged = batch.num_rows();
+            let inserted = insert_batch("INSERT INTO ventas", conn, batch)?;
+            check_written("ventas", inserted, staged)?;
+            new += inserted;
         }
     }
-    drop(appender);
 
-    // Keys already there: replaced through the staging table.
+    // Keys already there: replaced.
     let mut replaced = 0;
-    if !existing.is_empty() {
-        let staged: usize = existing.iter().map(RecordBatch::num_rows).sum();
-        conn.execute_batch(SALES_STAGING)?;
-        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-        let mut appender = conn.appender_to_catalog_and_db("klk_staging_ventas", "temp", "main")?;
-        for batch in existing {
-            appender.append_record_batch(batch)?;
-            appender.flush()?;
-        }
-        drop(appender);
-        replaced = conn.execute(
-            "INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas",
-            [],
-        )?;
-        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-        check_written("ventas (replaced)", replaced, staged)?;
+    for batch in existing {
+        let staged = batch.num_rows();
+        let written = insert_batch("INSERT OR REPLACE INTO ventas", conn, batch)?;
+        check_written("ventas (replaced)", written, staged)?;
+        replaced += written;
     }
     check_written("ventas", new + replaced, expected)?;
-    // What the table now holds from this execution, counted by DuckDB itself: an appender
-    // flush that lost rows shows here.
+    // What the table now holds from this execution, counted by DuckDB itself: rows lost on
+    // the way show here.
     let stored: i64 = conn.query_row(
         "SELECT count(*) FROM ventas WHERE ejecucion_id = ? AND ubicacion_id = ?",
         params![ejecucion_id, ubicacion_id],
@@ -139,37 +143,52 @@ pub fn load_sales(
     })
 }
 
+/// The table function that scans a registered Arrow record batch.
+const ARROW_SCAN: &str = "klk_arrow_scan";
+
+/// Registers [`ARROW_SCAN`] on this connection unless it already is.
+fn register_arrow_scan(conn: &Connection) -> duckdb::Result<()> {
+    let registered: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_functions() WHERE function_name = ?",
+        [ARROW_SCAN],
+        |r| r.get(0),
+    )?;
+    if !registered {
+        conn.register_table_function::<ArrowVTab>(ARROW_SCAN)?;
+    }
+    Ok(())
+}
+
+/// `{insert} SELECT * FROM` the batch; the rows DuckDB says it wrote.
+fn insert_batch(insert: &str, conn: &Connection, batch: RecordBatch) -> duckdb::Result<usize> {
+    let registration = ArrowBatchRegistration::new(batch);
+    conn.execute(
+        &format!("{insert} SELECT * FROM {ARROW_SCAN}(?)"),
+        [&registration],
+    )
+}
+
 /// Invoice number to the lines of it already in `ventas` for this store, among `lines`' keys.
+/// A key missed here would have its line inserted, and the primary key of ventas would
+/// refuse it: nothing is skipped silently.
 fn existing_keys(
     conn: &Connection,
     ubicacion_id: &str,
     lines: &SalesLines,
 ) -> duckdb::Result<HashMap<String, Vec<i64>>> {
-    conn.execute_batch(SALES_KEYS)?;
-    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
-    {
-        let mut appender =
-            conn.appender_to_catalog_and_db("klk_staging_ventas_claves", "temp", "main")?;
-        for batch in lines.key_batches() {
-            appender.append_record_batch(batch.map_err(arrow_failure)?)?;
-            appender.flush()?;
-        }
-    }
     let mut found: HashMap<String, Vec<i64>> = HashMap::new();
-    {
-        let mut statement = conn.prepare(
-            "SELECT k.numero_factura, k.linea FROM klk_staging_ventas_claves k \
-             SEMI JOIN ventas v ON v.ubicacion_id = ? \
-             AND v.numero_factura = k.numero_factura AND v.linea = k.linea",
-        )?;
-        let mut rows = statement.query([ubicacion_id])?;
+    let mut statement = conn.prepare(&format!(
+        "SELECT k.numero_factura, k.linea FROM {ARROW_SCAN}(?) k \
+         SEMI JOIN ventas v ON v.ubicacion_id = ? \
+         AND v.numero_factura = k.numero_factura AND v.linea = k.linea"
+    ))?;
+    for batch in lines.key_batches() {
+        let registration = ArrowBatchRegistration::new(batch.map_err(arrow_failure)?);
+        let mut rows = statement.query(params![&registration, ubicacion_id])?;
         while let Some(row) = rows.next()? {
             found.entry(row.get(0)?).or_default().push(row.get(1)?);
         }
     }
-    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
-    // A key the staging lost would not be found: its line would then be appended, and the
-    // primary key of ventas would refuse it. Nothing is skipped silently.
     Ok(found)
 }
 
