@@ -195,6 +195,7 @@ fn measure_load(body_path: &Path, db_path: &Path) -> anyhow::Result<()> {
     let tx = db.conn_mut().transaction()?;
     let report = load::load_sales(&tx, STORE_ID, id, now, batch.lines)?;
     let loaded = started.elapsed();
+    let rss_after_load = peak_rss_bytes();
     executions::finish(
         &tx,
         id,
@@ -253,6 +254,7 @@ fn measure_load(body_path: &Path, db_path: &Path) -> anyhow::Result<()> {
             "lines_per_s": (batch.received as f64 / total.as_secs_f64()).round(),
             "rss_before_bytes": rss_before,
             "rss_after_parse_bytes": rss_after_parse,
+            "rss_after_load_bytes": rss_after_load,
             "peak_rss_bytes": peak,
         })
     );

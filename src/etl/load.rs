@@ -118,6 +118,9 @@ fn upsert_sales(
             check_written("ventas", inserted, staged)?;
             new += inserted;
         }
+        // Hands the chunk's memory back to the system, for DuckDB's growing share of the
+        // window to reuse rather than add to.
+        crate::klk::release_freed_memory();
     }
 
     // Keys already there: replaced.

@@ -21,7 +21,7 @@ mod redact;
 mod retry;
 
 pub use client::{Client, InvalidOptions};
-pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines};
+pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines, release_freed_memory};
 pub use error::{ApiError, ErrorKind, LineError, TimeoutPhase};
 pub use model::{
     ResponseFormat, SalesBatch, SalesLine, SalesMeta, SalesRequest, StockBatch, StockItem,
