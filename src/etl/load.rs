@@ -149,17 +149,10 @@ fn upsert_sales(
 /// The table function that scans a registered Arrow record batch.
 const ARROW_SCAN: &str = "klk_arrow_scan";
 
-/// Registers [`ARROW_SCAN`] on this connection unless it already is.
+/// Registers [`ARROW_SCAN`] on this connection (registering it again is accepted, and
+/// cheaper than looking it up in `duckdb_functions()`).
 fn register_arrow_scan(conn: &Connection) -> duckdb::Result<()> {
-    let registered: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM duckdb_functions() WHERE function_name = ?",
-        [ARROW_SCAN],
-        |r| r.get(0),
-    )?;
-    if !registered {
-        conn.register_table_function::<ArrowVTab>(ARROW_SCAN)?;
-    }
-    Ok(())
+    conn.register_table_function::<ArrowVTab>(ARROW_SCAN)
 }
 
 /// `{insert} SELECT * FROM` the batch; the rows DuckDB says it wrote.
