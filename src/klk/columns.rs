@@ -391,7 +391,6 @@ impl DaysFromCe for NaiveDate {
 /// freed chunk by chunk while DuckDB's copy of the window grows; glibc keeps such freed
 /// blocks in its heap (its mmap threshold rises as large blocks are freed), so without this
 /// the peak would be the lines plus DuckDB's copy instead of about the larger of the two.
-/// Also called after parsing, which frees many short-lived blocks on the worker threads.
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.

@@ -33,7 +33,6 @@ pub use stock::stock_item_from_value;
 pub fn parse_sales(reader: impl Read) -> Result<SalesBatch, ErrorKind> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let (envelope, collector) = fast::parse_sales_parallel(reader, workers);
-    crate::klk::release_freed_memory();
     sales_batch(envelope?, collector)
 }
 
