@@ -729,9 +729,13 @@ impl SalesChunk {
             tasa_usd,
         ] = chunk.numbers;
         let fecha: Vec<i32> = chunk.fecha.iter().map(|d| d - UNIX_EPOCH_FROM_CE).collect();
-        // As the row appender converted chrono times: microseconds, truncated.
-        let micros =
-            |packed: u64| (packed >> 32) as i64 * 1_000_000 + (packed as u32 / 1_000) as i64;
+        // As the row appender converted chrono times: microseconds, truncated. A leap second
+        // (only possible through `fecha_hora_completa`) is kept inside its second, as its
+        // last microsecond, so that the TIME is never past 24:00:00.
+        let micros = |packed: u64| {
+            let nanos = (packed as u32).min(999_999_999);
+            (packed >> 32) as i64 * 1_000_000 + i64::from(nanos / 1_000)
+        };
         let hora: Vec<i64> = chunk.hora.iter().map(|&packed| micros(packed)).collect();
         let fecha_hora: Vec<i64> = fecha
             .iter()
@@ -1116,6 +1120,33 @@ pub(crate) mod tests {
                 loaded_at.and_utc().timestamp_micros()
             );
         }
+    }
+
+    #[test]
+    fn a_leap_second_stays_inside_its_second() {
+        use duckdb::arrow::array::AsArray;
+        use duckdb::arrow::datatypes::Time64MicrosecondType;
+
+        let mut line = varied_line(1, 0);
+        line.hora = NaiveTime::from_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap();
+        line.fecha_hora = line.fecha.and_time(line.hora);
+        let lines = SalesLines::from(vec![line.clone()]);
+        assert_eq!(lines.get(0), Some(line), "kept exactly in the collection");
+        let at = NaiveDate::from_ymd_opt(2025, 11, 17)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let batch = lines
+            .into_chunks()
+            .next()
+            .unwrap()
+            .into_batch("t", 1, at)
+            .unwrap();
+        let hora = batch
+            .column(4)
+            .as_primitive::<Time64MicrosecondType>()
+            .value(0);
+        assert_eq!(hora, 86_400_000_000 - 1);
     }
 
     #[test]
