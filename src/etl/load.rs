@@ -6,8 +6,8 @@
 //! record batches without copying, which DuckDB scans with a table function. The window's
 //! keys are looked up first (two columns, cheap) to find which lines are already in
 //! `ventas`; the others, usually nearly all, are inserted straight into `ventas` (its primary
-//! key would refuse a duplicate), one chunk at a time, each freed once inserted; only the
-//! ones already there go through `INSERT OR REPLACE`. The result is the same as upserting
+//! key would refuse a duplicate) and only the ones already there go through `INSERT OR
+//! REPLACE`, one chunk at a time, each freed once written. The result is the same as upserting
 //! every line, without copying the window twice.
 
 use std::collections::HashMap;
@@ -58,8 +58,10 @@ pub fn load_sales(
     let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
     conn.execute_batch("SET threads = 1")?;
     let result = upsert_sales(conn, ubicacion_id, ejecucion_id, loaded_at, lines);
-    conn.execute("SET threads = ?", [threads])?;
-    result
+    let restored = conn.execute("SET threads = ?", [threads]);
+    let report = result?;
+    restored?;
+    Ok(report)
 }
 
 fn upsert_sales(
@@ -80,10 +82,11 @@ fn upsert_sales(
             .is_some_and(|lineas| lineas.contains(&linea))
     };
 
-    // New keys: straight into ventas (its primary key would refuse a duplicate), one chunk
-    // (at most CHUNK_ROWS rows) per statement. Keys already there: kept aside, replaced below.
+    // New keys: straight into ventas (its primary key would refuse a duplicate); keys
+    // already there: replaced. One chunk (at most CHUNK_ROWS rows) at a time, freed before
+    // the next, so a re-pull of a window already loaded does not hold it twice either.
     let mut new = 0;
-    let mut existing = Vec::new();
+    let mut replaced = 0;
     for chunk in lines.into_chunks() {
         let rows = chunk.rows();
         let mut to_insert = Vec::with_capacity(rows);
@@ -102,10 +105,12 @@ fn upsert_sales(
             .map_err(arrow_failure)?;
         if !to_replace.is_empty() {
             to_replace.resize(rows, false);
-            existing.push(
-                filter_record_batch(&batch, &BooleanArray::from(to_replace))
-                    .map_err(arrow_failure)?,
-            );
+            let existing = filter_record_batch(&batch, &BooleanArray::from(to_replace))
+                .map_err(arrow_failure)?;
+            let staged = existing.num_rows();
+            let written = insert_batch("INSERT OR REPLACE INTO ventas", conn, existing)?;
+            check_written("ventas (replaced)", written, staged)?;
+            replaced += written;
         }
         let batch = if to_insert.iter().all(|&insert| insert) {
             batch
@@ -121,15 +126,6 @@ fn upsert_sales(
         // Hands the chunk's memory back to the system, for DuckDB's growing share of the
         // window to reuse rather than add to.
         crate::klk::release_freed_memory();
-    }
-
-    // Keys already there: replaced.
-    let mut replaced = 0;
-    for batch in existing {
-        let staged = batch.num_rows();
-        let written = insert_batch("INSERT OR REPLACE INTO ventas", conn, batch)?;
-        check_written("ventas (replaced)", written, staged)?;
-        replaced += written;
     }
     check_written("ventas", new + replaced, expected)?;
     // What the table now holds from this execution, counted by DuckDB itself: rows lost on
