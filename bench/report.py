@@ -43,6 +43,11 @@ print()
 print(f"(a) split: parse {ma['parse_s']:.2f} s, open {ma['open_s']:.2f} s, "
       f"load {ma['load_s']:.2f} s, commit {ma['commit_s']:.2f} s, close {ma['close_s']:.2f} s; "
       f"all runs: " + ", ".join(f"{r['lines_per_s']:,.0f}" for r in a) + " lines/s")
+if "parse_cpu_s" in ma:
+    print(f"(a) parse CPU {ma['parse_cpu_s']:.2f} s; parsed lines held "
+          f"{mb(ma['lines_heap_bytes'])} ({ma['lines_heap_bytes'] / ma['lines']:,.0f} B/line); "
+          f"peak RSS after parse {mb(ma['rss_after_parse_bytes'])}, "
+          f"after load {mb(ma['rss_after_load_bytes'])}, at start {mb(ma['rss_before_bytes'])}")
 print(f"(b) all runs: " + ", ".join(f"{r['lines_per_s']:,.0f}" for r in b) + " lines/s")
 print()
 ratio = c["ratio_jobs19_to_slowest_single"]

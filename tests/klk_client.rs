@@ -106,7 +106,7 @@ fn duplicated_lines_of_a_busy_day_are_removed_and_counted() {
     );
     assert_eq!(batch.lines, truth::sales_for_request(sim.data(), &request));
     let sum: f64 = batch.lines.iter().map(|l| l.venta_total_usd).sum();
-    let totals = truth::totals(&batch.lines);
+    let totals = truth::totals(&batch.lines.to_vec());
     assert_eq!(totals.lines, batch.lines.len());
     assert!((totals.venta_total_usd - sum).abs() < 1e-6);
 }

@@ -62,7 +62,7 @@ fn peak_rss_bytes() -> u64 {
 }
 
 #[test]
-fn a_50_mb_response_parses_in_well_under_three_times_its_size() {
+fn a_50_mb_response_parses_in_less_memory_than_its_size() {
     let body = tempfile::tempfile().unwrap();
     let lines = write_body(&body);
     let body_len = body.metadata().unwrap().len();
@@ -121,8 +121,10 @@ fn a_50_mb_response_parses_in_well_under_three_times_its_size() {
         body_len as f64 / 1e6,
         peak as f64 / 1e6
     );
+    // The lines are kept column by column (`SalesLines`): about 0.7x here, where a
+    // `Vec<SalesLine>` alone took about the body's size.
     assert!(
-        ratio < 2.0,
+        ratio < 1.0,
         "peak RSS {peak} bytes is {ratio:.2}x a {body_len}-byte body"
     );
 }

@@ -31,7 +31,7 @@ fn vendor_sales_sample_parses_to_typed_fields() {
         Some("SUC001")
     );
     assert_eq!(batch.meta.as_ref().unwrap().total_registros, Some(2));
-    let line = &batch.lines[0];
+    let line = &batch.lines.get(0).unwrap();
     assert_eq!(line.numero_factura, "C10-01-00008064");
     assert_eq!(line.linea, 1);
     assert_eq!(line.fecha, NaiveDate::from_ymd_opt(2025, 11, 17).unwrap());
@@ -103,7 +103,7 @@ fn hora_accepts_zero_to_seven_fractional_digits() {
         line["hora"] = json!(hora);
         let batch = parse_sales(body_with(vec![line]).as_slice()).unwrap();
         assert_eq!(
-            batch.lines[0].hora,
+            batch.lines.get(0).unwrap().hora,
             NaiveTime::from_hms_micro_opt(12, 19, 56, micros).unwrap(),
             "{hora}"
         );
@@ -123,8 +123,16 @@ fn duplicates_are_removed_and_conflicting_copies_counted() {
     assert_eq!(batch.lines.len(), 2);
     assert_eq!(batch.duplicates_removed, 2);
     assert_eq!(batch.conflicting_duplicates, 1);
-    assert_eq!(batch.lines[0].linea, 1, "first position is kept");
-    assert_eq!(batch.lines[0].venta_total_usd, 9.5, "the last copy wins");
+    assert_eq!(
+        batch.lines.get(0).unwrap().linea,
+        1,
+        "first position is kept"
+    );
+    assert_eq!(
+        batch.lines.get(0).unwrap().venta_total_usd,
+        9.5,
+        "the last copy wins"
+    );
 }
 
 fn rejection(line: Value) -> (String, String) {

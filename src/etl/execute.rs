@@ -123,7 +123,7 @@ pub struct Execution {
 }
 
 enum Fetched {
-    Sales(SalesBatch),
+    Sales(Box<SalesBatch>),
     Stock {
         batches: Vec<StockBatch>,
         failures: Vec<ApiError>,
@@ -153,7 +153,9 @@ fn fetch(client: &Client, task: &Task) -> Result<Fetched, ApiError> {
                     SalesRequest::hours(&task.store.sucursal, task.window.date(), from, to)
                 }
             };
-            client.fetch_sales(&request).map(Fetched::Sales)
+            client
+                .fetch_sales(&request)
+                .map(|batch| Fetched::Sales(Box::new(batch)))
         }
         EtlTipo::Inventario => {
             let mut batches = Vec::new();
@@ -458,22 +460,27 @@ fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done
             report.extraidos = batch.received;
             report.duplicados = batch.duplicates_removed;
             let extracted = batch.received as i64;
+            let received = batch.received;
+            let facturas = batch.lines.distinct_invoices();
+            let total_usd = batch.lines.total_usd();
+            // The lines are handed to the loader, which frees each chunk once appended.
+            let lines = batch.lines;
             load_in_transaction(
                 db,
                 id,
                 now,
-                |conn| load::load_sales(conn, &task.ubicacion_id, id, now, &batch.lines),
+                |conn| load::load_sales(conn, &task.ubicacion_id, id, now, lines),
                 |load| Outcome::Success {
                     extracted,
                     loaded: load.loaded as i64,
                 },
             )
             .map(|load| {
-                report.facturas = distinct_invoices(&batch);
-                report.total_usd = batch.lines.iter().map(|l| l.venta_total_usd).sum();
+                report.facturas = facturas;
+                report.total_usd = total_usd;
                 (load, None)
             })
-            .map_err(|message| (ErrorTipo::DbError, message, batch.received))
+            .map_err(|message| (ErrorTipo::DbError, message, received))
         }
         Ok(Fetched::Stock { batches, failures }) => {
             report.intentos_http = batches.iter().map(|b| b.attempts).sum::<u32>()
@@ -585,15 +592,4 @@ fn load_in_transaction(
     executions::finish(&tx, id, &outcome(&report), now).map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
     Ok(report)
-}
-
-fn distinct_invoices(batch: &SalesBatch) -> usize {
-    let mut invoices: Vec<&str> = batch
-        .lines
-        .iter()
-        .map(|l| l.numero_factura.as_str())
-        .collect();
-    invoices.sort_unstable();
-    invoices.dedup();
-    invoices.len()
 }

@@ -2,19 +2,26 @@
 //! execution `exitoso`): an upsert on the natural key. Nothing is ever deleted from `ventas`:
 //! a line loaded once is never lost by a later run, and a line fetched twice is stored once.
 //!
-//! Sales: the window's keys are staged first (two columns, cheap) to find which lines are
-//! already in `ventas`; the others, usually nearly all, are appended straight into `ventas`
-//! (its primary key would refuse a duplicate), and only the ones already there go through a
-//! staging table and `INSERT OR REPLACE`. The result is the same as upserting every line,
-//! without copying the whole window twice.
+//! Sales: the lines arrive column by column ([`SalesLines`]), in chunks that become Arrow
+//! record batches without copying, which DuckDB scans with a table function. The window's
+//! keys are looked up first (two columns, cheap) to find which lines are already in
+//! `ventas`; the others, usually nearly all, are inserted straight into `ventas` (its primary
+//! key would refuse a duplicate) and only the ones already there go through `INSERT OR
+//! REPLACE`, one chunk at a time, each freed once written. The result is the same as upserting
+//! every line, without copying the window twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use duckdb::{Appender, Connection, params};
+use duckdb::arrow::array::BooleanArray;
+use duckdb::arrow::compute::filter_record_batch;
+use duckdb::arrow::error::ArrowError;
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
+use duckdb::{Connection, params};
 use serde::Serialize;
 
-use crate::klk::{SalesLine, StockItem};
+use crate::klk::{SalesLines, StockItem};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LoadReport {
@@ -24,170 +31,157 @@ pub struct LoadReport {
     pub new: usize,
 }
 
-/// Rows per appender flush. DuckDB 2.0 loses the rows of a single appender flush of a whole
-/// row group (122,880 rows) or more into a table created in the same transaction (which
-/// the staging tables always are): scans of it return nothing. Flushing well below a row
-/// group avoids that; [`check_written`] catches it should it happen anyway.
-const FLUSH_ROWS: usize = 24 * 2048;
+/// Rows per appender flush (stock) and per statement (sales: one chunk of [`SalesLines`]).
+/// DuckDB 2.0 loses the rows of a single appender flush of a whole row group (122,880 rows)
+/// or more into a table created in the same transaction (which the staging tables always
+/// are): scans of it return nothing. Writing well below a row group at a time avoids that;
+/// [`check_written`] and the count of stored rows catch it should it happen anyway.
+const FLUSH_ROWS: usize = crate::klk::CHUNK_ROWS;
 
-const SALES_KEYS: &str = "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas_claves \
-     (numero_factura VARCHAR NOT NULL, linea INTEGER NOT NULL)";
-const SALES_STAGING: &str =
-    "CREATE TEMP TABLE IF NOT EXISTS klk_staging_ventas AS SELECT * FROM ventas LIMIT 0";
 const STOCK_STAGING: &str =
     "CREATE TEMP TABLE IF NOT EXISTS klk_staging_inventario AS SELECT * FROM inventario LIMIT 0";
 
 /// Upserts one window's sales lines of one store. `lines` must be unique on
-/// (numero_factura, linea) (the client deduplicates).
+/// (numero_factura, linea) (the client deduplicates). Each chunk of `lines` is inserted
+/// column by column and freed before the next.
+///
+/// DuckDB runs this on one thread (restored before returning, so the commit's checkpoint
+/// still uses every core): on two shared cores its task scheduler spends more time waiting
+/// for the second than it saves, and the other core is left to the fetch workers.
 pub fn load_sales(
     conn: &Connection,
     ubicacion_id: &str,
     ejecucion_id: i64,
     loaded_at: NaiveDateTime,
-    lines: &[SalesLine],
+    lines: SalesLines,
 ) -> duckdb::Result<LoadReport> {
-    let existing = existing_keys(conn, ubicacion_id, lines)?;
-    let is_existing =
-        |line: &SalesLine| existing.contains(&(line.numero_factura.as_str(), line.linea));
+    let threads: i64 = conn.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+    conn.execute_batch("SET threads = 1")?;
+    let result = upsert_sales(conn, ubicacion_id, ejecucion_id, loaded_at, lines);
+    let restored = conn.execute("SET threads = ?", [threads]);
+    let report = result?;
+    restored?;
+    Ok(report)
+}
 
-    // New keys: straight into ventas.
-    let mut appender = conn.appender("ventas")?;
+fn upsert_sales(
+    conn: &Connection,
+    ubicacion_id: &str,
+    ejecucion_id: i64,
+    loaded_at: NaiveDateTime,
+    lines: SalesLines,
+) -> duckdb::Result<LoadReport> {
+    let expected = lines.len();
+    let ejecucion = i32::try_from(ejecucion_id)
+        .map_err(|_| failure(format!("ejecucion_id {ejecucion_id} is out of range")))?;
+    register_arrow_scan(conn)?;
+    let found = existing_keys(conn, ubicacion_id, &lines)?;
+    let is_existing = |(numero_factura, linea): (&str, i64)| {
+        found
+            .get(numero_factura)
+            .is_some_and(|lineas| lineas.contains(&linea))
+    };
+
+    // New keys: straight into ventas (its primary key would refuse a duplicate); keys
+    // already there: replaced. One chunk (at most CHUNK_ROWS rows) at a time, freed before
+    // the next, so a re-pull of a window already loaded does not hold it twice either.
     let mut new = 0;
-    for line in lines.iter().filter(|line| !is_existing(line)) {
-        if new > 0 && new % FLUSH_ROWS == 0 {
-            appender.flush()?;
-        }
-        append_sales_row(&mut appender, ubicacion_id, ejecucion_id, loaded_at, line)?;
-        new += 1;
-    }
-    // Explicitly: the Appender's Drop would swallow an error.
-    appender.flush()?;
-    drop(appender);
-
-    // Keys already there: replaced.
     let mut replaced = 0;
-    if !existing.is_empty() {
-        conn.execute_batch(SALES_STAGING)?;
-        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-        let mut appender = conn.appender_to_catalog_and_db("klk_staging_ventas", "temp", "main")?;
-        for (i, line) in lines.iter().filter(|line| is_existing(line)).enumerate() {
-            if i > 0 && i % FLUSH_ROWS == 0 {
-                appender.flush()?;
+    for chunk in lines.into_chunks() {
+        let rows = chunk.rows();
+        let mut to_insert = Vec::with_capacity(rows);
+        let mut to_replace = Vec::new();
+        for row in 0..rows {
+            let live = chunk.is_live(row);
+            let there = live && !found.is_empty() && is_existing(chunk.key(row));
+            to_insert.push(live && !there);
+            if there {
+                to_replace.resize(row, false);
+                to_replace.push(true);
             }
-            append_sales_row(&mut appender, ubicacion_id, ejecucion_id, loaded_at, line)?;
         }
-        appender.flush()?;
-        drop(appender);
-        replaced = conn.execute(
-            "INSERT OR REPLACE INTO ventas SELECT * FROM klk_staging_ventas",
-            [],
-        )?;
-        conn.execute_batch("DELETE FROM klk_staging_ventas")?;
-        check_written("ventas (replaced)", replaced, existing.len())?;
+        let batch = chunk
+            .into_batch(ubicacion_id, ejecucion, loaded_at)
+            .map_err(arrow_failure)?;
+        if !to_replace.is_empty() {
+            to_replace.resize(rows, false);
+            let existing = filter_record_batch(&batch, &BooleanArray::from(to_replace))
+                .map_err(arrow_failure)?;
+            let staged = existing.num_rows();
+            let written = insert_batch("INSERT OR REPLACE INTO ventas", conn, existing)?;
+            check_written("ventas (replaced)", written, staged)?;
+            replaced += written;
+        }
+        let batch = if to_insert.iter().all(|&insert| insert) {
+            batch
+        } else {
+            filter_record_batch(&batch, &BooleanArray::from(to_insert)).map_err(arrow_failure)?
+        };
+        if batch.num_rows() > 0 {
+            let staged = batch.num_rows();
+            let inserted = insert_batch("INSERT INTO ventas", conn, batch)?;
+            check_written("ventas", inserted, staged)?;
+            new += inserted;
+        }
+        // Hands the chunk's memory back to the system, for DuckDB's growing share of the
+        // window to reuse rather than add to.
+        crate::klk::release_freed_memory();
     }
-    check_written("ventas", new + replaced, lines.len())?;
+    check_written("ventas", new + replaced, expected)?;
+    // What the table now holds from this execution, counted by DuckDB itself: rows lost on
+    // the way show here.
+    let stored: i64 = conn.query_row(
+        "SELECT count(*) FROM ventas WHERE ejecucion_id = ? AND ubicacion_id = ?",
+        params![ejecucion_id, ubicacion_id],
+        |row| row.get(0),
+    )?;
+    check_written("ventas (stored)", stored as usize, expected)?;
     Ok(LoadReport {
         loaded: new + replaced,
         new,
     })
 }
 
-/// The keys of `lines` already in `ventas` for this store.
-fn existing_keys<'a>(
+/// The table function that scans a registered Arrow record batch.
+const ARROW_SCAN: &str = "klk_arrow_scan";
+
+/// Registers [`ARROW_SCAN`] on this connection (registering it again is accepted, and
+/// cheaper than looking it up in `duckdb_functions()`).
+fn register_arrow_scan(conn: &Connection) -> duckdb::Result<()> {
+    conn.register_table_function::<ArrowVTab>(ARROW_SCAN)
+}
+
+/// `{insert} SELECT * FROM` the batch; the rows DuckDB says it wrote.
+fn insert_batch(insert: &str, conn: &Connection, batch: RecordBatch) -> duckdb::Result<usize> {
+    let registration = ArrowBatchRegistration::new(batch);
+    conn.execute(
+        &format!("{insert} SELECT * FROM {ARROW_SCAN}(?)"),
+        [&registration],
+    )
+}
+
+/// Invoice number to the lines of it already in `ventas` for this store, among `lines`' keys.
+/// A key missed here would have its line inserted, and the primary key of ventas would
+/// refuse it: nothing is skipped silently.
+fn existing_keys(
     conn: &Connection,
     ubicacion_id: &str,
-    lines: &'a [SalesLine],
-) -> duckdb::Result<HashSet<(&'a str, i64)>> {
-    conn.execute_batch(SALES_KEYS)?;
-    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
-    {
-        let mut appender =
-            conn.appender_to_catalog_and_db("klk_staging_ventas_claves", "temp", "main")?;
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 && i % FLUSH_ROWS == 0 {
-                appender.flush()?;
-            }
-            appender.append_row(params![line.numero_factura, line.linea])?;
-        }
-        appender.flush()?;
-    }
-    // Invoice number to the lines of it already there.
+    lines: &SalesLines,
+) -> duckdb::Result<HashMap<String, Vec<i64>>> {
     let mut found: HashMap<String, Vec<i64>> = HashMap::new();
-    {
-        let mut statement = conn.prepare(
-            "SELECT k.numero_factura, k.linea FROM klk_staging_ventas_claves k \
-             SEMI JOIN ventas v ON v.ubicacion_id = ? \
-             AND v.numero_factura = k.numero_factura AND v.linea = k.linea",
-        )?;
-        let mut rows = statement.query([ubicacion_id])?;
+    let mut statement = conn.prepare(&format!(
+        "SELECT k.numero_factura, k.linea FROM {ARROW_SCAN}(?) k \
+         SEMI JOIN ventas v ON v.ubicacion_id = ? \
+         AND v.numero_factura = k.numero_factura AND v.linea = k.linea"
+    ))?;
+    for batch in lines.key_batches() {
+        let registration = ArrowBatchRegistration::new(batch.map_err(arrow_failure)?);
+        let mut rows = statement.query(params![&registration, ubicacion_id])?;
         while let Some(row) = rows.next()? {
             found.entry(row.get(0)?).or_default().push(row.get(1)?);
         }
     }
-    conn.execute_batch("DELETE FROM klk_staging_ventas_claves")?;
-    // A key the staging lost would not be found: its line would then be appended, and the
-    // primary key of ventas would refuse it. Nothing is skipped silently.
-    Ok(lines
-        .iter()
-        .filter(|line| {
-            found
-                .get(line.numero_factura.as_str())
-                .is_some_and(|lineas| lineas.contains(&line.linea))
-        })
-        .map(|line| (line.numero_factura.as_str(), line.linea))
-        .collect())
-}
-
-fn append_sales_row(
-    appender: &mut Appender<'_>,
-    ubicacion_id: &str,
-    ejecucion_id: i64,
-    loaded_at: NaiveDateTime,
-    l: &SalesLine,
-) -> duckdb::Result<()> {
-    appender.append_row(params![
-        ubicacion_id,
-        l.numero_factura,
-        l.linea,
-        l.fecha,
-        l.hora,
-        l.fecha_hora,
-        l.codigo_almacen,
-        l.nombre_almacen,
-        l.codigo_producto,
-        l.descripcion_producto,
-        l.marca_producto,
-        l.modelo_producto,
-        l.categoria_producto,
-        l.grupo_articulo,
-        l.subgrupo_producto,
-        l.codigo_barras,
-        l.cantidad_vendida,
-        l.peso_unitario,
-        l.unidad_medida_venta,
-        l.factor_unidad_medida,
-        l.costo_unitario_bs,
-        l.costo_unitario_usd,
-        l.precio_unitario_bs,
-        l.precio_unitario_usd,
-        l.impuesto_porcentaje,
-        l.impuesto_monto,
-        l.porcentaje_descuento,
-        l.monto_descuento,
-        l.venta_total_bs,
-        l.venta_total_usd,
-        l.costo_total_bs,
-        l.costo_total_usd,
-        l.utilidad_bruta_bs,
-        l.utilidad_bruta_usd,
-        l.total_factura,
-        l.tasa_usd,
-        l.es_no_fiscal,
-        l.tiene_promocion,
-        l.codigo_promocion,
-        ejecucion_id,
-        loaded_at,
-    ])
+    Ok(found)
 }
 
 /// Replaces one warehouse's stock snapshot: upserts the articles, then drops the ones the
@@ -257,12 +251,20 @@ fn check_written(table: &str, written: usize, expected: usize) -> duckdb::Result
     if written == expected {
         return Ok(());
     }
-    Err(duckdb::Error::DuckDBFailure(
+    Err(failure(format!(
+        "{table}: {written} rows written for {expected} staged"
+    )))
+}
+
+fn failure(message: String) -> duckdb::Error {
+    duckdb::Error::DuckDBFailure(
         duckdb::ffi::Error::new(duckdb::ffi::DuckDBError),
-        Some(format!(
-            "{table}: {written} rows written for {expected} staged"
-        )),
-    ))
+        Some(message),
+    )
+}
+
+fn arrow_failure(err: ArrowError) -> duckdb::Error {
+    failure(format!("building the columns to append: {err}"))
 }
 
 #[cfg(test)]
@@ -271,6 +273,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
+    use crate::klk::SalesLine;
     use crate::tracker::{Access, Db};
 
     fn line(factura: usize, linea: i64, usd: f64) -> SalesLine {
@@ -336,7 +339,7 @@ mod tests {
             .and_hms_opt(13, 0, 0)
             .unwrap();
         let tx = db.conn_mut().transaction().unwrap();
-        let report = load_sales(&tx, store, execution, at, lines).unwrap();
+        let report = load_sales(&tx, store, execution, at, lines.to_vec().into()).unwrap();
         tx.commit().unwrap();
         report
     }
@@ -441,5 +444,97 @@ mod tests {
             LoadReport { loaded: 15, new: 0 }
         );
         assert_eq!(totals(&db, "tienda_01").0, 20);
+    }
+
+    #[test]
+    fn every_column_is_stored_as_parsed() {
+        use crate::klk::columns::tests::varied_line;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = database(&dir);
+        // Three chunks, and the same keys again with other values (replaced).
+        let lines: Vec<SalesLine> = (0..crate::klk::CHUNK_ROWS * 2 + 7)
+            .map(|seed| varied_line(seed, 0))
+            .collect();
+        load(&mut db, "tienda_01", 1, &lines);
+        let again: Vec<SalesLine> = lines
+            .iter()
+            .step_by(5)
+            .enumerate()
+            .map(|(i, l)| SalesLine {
+                venta_total_usd: i as f64,
+                tasa_usd: None,
+                descripcion_producto: Some(format!("otra {i}")),
+                ..l.clone()
+            })
+            .collect();
+        let report = load(&mut db, "tienda_01", 2, &again);
+        assert_eq!(
+            report,
+            LoadReport {
+                loaded: again.len(),
+                new: 0
+            }
+        );
+        let mut expected: HashMap<(String, i64), SalesLine> = lines
+            .into_iter()
+            .map(|l| ((l.numero_factura.clone(), l.linea), l))
+            .collect();
+        for l in again {
+            expected.insert((l.numero_factura.clone(), l.linea), l);
+        }
+
+        let mut statement = db
+            .conn()
+            .prepare("SELECT * EXCLUDE (ubicacion_id, ejecucion_id, cargado_en) FROM ventas")
+            .unwrap();
+        let mut rows = statement.query([]).unwrap();
+        let mut seen = 0;
+        while let Some(r) = rows.next().unwrap() {
+            let stored = SalesLine {
+                numero_factura: r.get(0).unwrap(),
+                linea: r.get(1).unwrap(),
+                fecha: r.get(2).unwrap(),
+                hora: r.get(3).unwrap(),
+                fecha_hora: r.get(4).unwrap(),
+                codigo_almacen: r.get(5).unwrap(),
+                nombre_almacen: r.get(6).unwrap(),
+                codigo_producto: r.get(7).unwrap(),
+                descripcion_producto: r.get(8).unwrap(),
+                marca_producto: r.get(9).unwrap(),
+                modelo_producto: r.get(10).unwrap(),
+                categoria_producto: r.get(11).unwrap(),
+                grupo_articulo: r.get(12).unwrap(),
+                subgrupo_producto: r.get(13).unwrap(),
+                codigo_barras: r.get(14).unwrap(),
+                cantidad_vendida: r.get(15).unwrap(),
+                peso_unitario: r.get(16).unwrap(),
+                unidad_medida_venta: r.get(17).unwrap(),
+                factor_unidad_medida: r.get(18).unwrap(),
+                costo_unitario_bs: r.get(19).unwrap(),
+                costo_unitario_usd: r.get(20).unwrap(),
+                precio_unitario_bs: r.get(21).unwrap(),
+                precio_unitario_usd: r.get(22).unwrap(),
+                impuesto_porcentaje: r.get(23).unwrap(),
+                impuesto_monto: r.get(24).unwrap(),
+                porcentaje_descuento: r.get(25).unwrap(),
+                monto_descuento: r.get(26).unwrap(),
+                venta_total_bs: r.get(27).unwrap(),
+                venta_total_usd: r.get(28).unwrap(),
+                costo_total_bs: r.get(29).unwrap(),
+                costo_total_usd: r.get(30).unwrap(),
+                utilidad_bruta_bs: r.get(31).unwrap(),
+                utilidad_bruta_usd: r.get(32).unwrap(),
+                total_factura: r.get(33).unwrap(),
+                tasa_usd: r.get(34).unwrap(),
+                es_no_fiscal: r.get(35).unwrap(),
+                tiene_promocion: r.get(36).unwrap(),
+                codigo_promocion: r.get(37).unwrap(),
+            };
+            let key = (stored.numero_factura.clone(), stored.linea);
+            assert_eq!(Some(&stored), expected.get(&key), "{key:?}");
+            seen += 1;
+        }
+        assert_eq!(seen, expected.len());
     }
 }

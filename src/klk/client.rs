@@ -119,17 +119,13 @@ impl Client {
             }
         })?;
         batch.attempts = attempts;
-        batch.outside_window = batch
-            .lines
-            .iter()
-            .filter(|line| {
-                let wrong_warehouse = request
-                    .almacen
-                    .as_ref()
-                    .is_some_and(|almacen| *almacen != line.codigo_almacen);
-                wrong_warehouse || !request.contains(line.fecha, line.hora)
-            })
-            .count();
+        batch.outside_window = batch.lines.count_where(|fecha, hora, codigo_almacen| {
+            let wrong_warehouse = request
+                .almacen
+                .as_ref()
+                .is_some_and(|almacen| almacen != codigo_almacen);
+            wrong_warehouse || !request.contains(fecha, hora)
+        });
         Ok(batch)
     }
 

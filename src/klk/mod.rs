@@ -12,6 +12,7 @@
 //! docs/klk-client.md describes the behaviour in prose.
 
 mod client;
+pub(crate) mod columns;
 mod error;
 mod model;
 mod options;
@@ -20,6 +21,7 @@ mod redact;
 mod retry;
 
 pub use client::{Client, InvalidOptions};
+pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines, release_freed_memory};
 pub use error::{ApiError, ErrorKind, LineError, TimeoutPhase};
 pub use model::{
     ResponseFormat, SalesBatch, SalesLine, SalesMeta, SalesRequest, StockBatch, StockItem,

@@ -1,6 +1,8 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
+use crate::klk::columns::SalesLines;
+
 /// `POST /ventas`: the sales lines of one store (`sucursal`) in a window.
 ///
 /// Hours are only allowed when `fecha_desde == fecha_hasta` and `hora_desde < hora_hasta`
@@ -224,7 +226,9 @@ pub enum ResponseFormat {
 /// `conflicting_duplicates`: the caller decides whether that is acceptable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SalesBatch {
-    pub lines: Vec<SalesLine>,
+    /// Kept column by column ([`SalesLines`]): about a third of the memory of a
+    /// `Vec<SalesLine>`; each line is built on demand.
+    pub lines: SalesLines,
     /// Elements in the response, duplicates included.
     pub received: usize,
     pub duplicates_removed: usize,

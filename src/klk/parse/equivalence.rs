@@ -9,22 +9,45 @@ use super::envelope::{ElementSink, read_envelope};
 use super::sales::{SalesCollector, sales_line_from_value};
 use super::{parse_sales, parse_sales_streaming, sales_batch};
 use crate::klk::error::{ErrorKind, LineError};
-use crate::klk::model::SalesBatch;
+use crate::klk::model::{SalesBatch, SalesLine};
 
-/// The parser as it was: each element read as a `serde_json::Value`, then converted.
+/// The parser as it was: each element read as a `serde_json::Value`, then converted, and
+/// collected into a plain `Vec<SalesLine>` (a later copy replaces the earlier one in place),
+/// so the columnar [`crate::klk::SalesLines`] of the other two is checked against it too.
 fn parse_sales_by_value(body: &[u8]) -> Result<SalesBatch, ErrorKind> {
-    struct ByValue(SalesCollector);
+    #[derive(Default)]
+    struct ByValue {
+        lines: Vec<SalesLine>,
+        duplicates_removed: usize,
+        conflicting_duplicates: usize,
+    }
     impl ElementSink for ByValue {
         fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError> {
             let line =
                 sales_line_from_value(&element).map_err(|error| LineError { index, ..error })?;
-            self.0.collect(line);
+            let same_key = |other: &SalesLine| {
+                other.numero_factura == line.numero_factura && other.linea == line.linea
+            };
+            match self.lines.iter().position(same_key) {
+                Some(position) => {
+                    self.duplicates_removed += 1;
+                    if self.lines[position] != line {
+                        self.conflicting_duplicates += 1;
+                    }
+                    self.lines[position] = line;
+                }
+                None => self.lines.push(line),
+            }
             Ok(())
         }
     }
-    let mut sink = ByValue(SalesCollector::default());
+    let mut sink = ByValue::default();
     let envelope = read_envelope(body, "ventas", &mut sink)?;
-    sales_batch(envelope, sink.0)
+    let mut collector = SalesCollector::default();
+    collector.lines = sink.lines.into();
+    collector.duplicates_removed = sink.duplicates_removed;
+    collector.conflicting_duplicates = sink.conflicting_duplicates;
+    sales_batch(envelope, collector)
 }
 
 fn outcome(result: Result<SalesBatch, ErrorKind>) -> Result<SalesBatch, (String, String)> {

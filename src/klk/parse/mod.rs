@@ -47,8 +47,9 @@ pub(crate) fn parse_sales_streaming(reader: impl Read) -> Result<SalesBatch, Err
 
 fn sales_batch(
     envelope: envelope::Envelope,
-    collector: sales::SalesCollector,
+    mut collector: sales::SalesCollector,
 ) -> Result<SalesBatch, ErrorKind> {
+    collector.lines.shrink_to_fit();
     Ok(SalesBatch {
         lines: collector.lines,
         received: envelope.received,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::envelope::ElementSink;
 use super::fields::{self, Object, Source};
 use super::typed::{LineSeed, PartView, TypedLine};
+use crate::klk::columns::SalesLines;
 use crate::klk::error::LineError;
 use crate::klk::model::SalesLine;
 
@@ -158,7 +159,7 @@ fn sales_line_from_object<L: LineSource>(line: &L) -> Result<SalesLine, String> 
 /// one in place and is counted; a copy that differs is also counted as a conflict.
 #[derive(Default)]
 pub(crate) struct SalesCollector {
-    pub lines: Vec<SalesLine>,
+    pub lines: SalesLines,
     pub duplicates_removed: usize,
     pub conflicting_duplicates: usize,
     keys: KeyIndex,
@@ -191,14 +192,16 @@ impl SalesCollector {
 
     pub(crate) fn collect(&mut self, line: SalesLine) {
         match self.keys.find_or_insert(&self.lines, &line) {
-            Some(position) => {
+            Some(first) => {
                 self.duplicates_removed += 1;
-                if self.lines[position] != line {
+                if self.lines.row(self.lines.latest_row(first)) != line {
                     self.conflicting_duplicates += 1;
                 }
-                self.lines[position] = line;
+                self.lines.replace(first, &line);
             }
-            None => self.lines.push(line),
+            None => {
+                self.lines.push(&line);
+            }
         }
     }
 }
@@ -225,8 +228,8 @@ impl ElementSink for SalesCollector {
     }
 }
 
-/// Positions of the lines by (`numero_factura`, `linea`), without copying the invoice
-/// numbers: a hash of the key points to the line, whose key is then compared. Keys whose
+/// Rows of the lines' first copies by (`numero_factura`, `linea`), without copying the
+/// invoice numbers: a hash of the key points to the row, whose key is then compared. Keys whose
 /// hash is already taken by another key (a 64-bit collision) go to `collided`.
 #[derive(Default)]
 struct KeyIndex {
@@ -236,19 +239,17 @@ struct KeyIndex {
 }
 
 impl KeyIndex {
-    /// Where a line with `line`'s key already is, or `None` after recording that it will be
+    /// The row of the first copy of `line`'s key, or `None` after recording that it will be
     /// pushed at the end of `lines`.
-    fn find_or_insert(&mut self, lines: &[SalesLine], line: &SalesLine) -> Option<usize> {
+    fn find_or_insert(&mut self, lines: &SalesLines, line: &SalesLine) -> Option<usize> {
         let hash = self
             .hasher
             .hash_one((line.numero_factura.as_str(), line.linea));
-        let same_key = |position: usize| {
-            let other = &lines[position];
-            other.linea == line.linea && other.numero_factura == line.numero_factura
-        };
+        let same_key = |row: usize| lines.key_at(row) == (line.numero_factura.as_str(), line.linea);
+        let next_row = lines.rows();
         match self.by_hash.get(&hash) {
             None => {
-                self.by_hash.insert(hash, lines.len());
+                self.by_hash.insert(hash, next_row);
                 None
             }
             Some(&position) if same_key(position) => Some(position),
@@ -257,7 +258,7 @@ impl KeyIndex {
                 match self.collided.get(&key) {
                     Some(&position) => Some(position),
                     None => {
-                        self.collided.insert(key, lines.len());
+                        self.collided.insert(key, next_row);
                         None
                     }
                 }
