@@ -823,7 +823,7 @@ fn parse_then_load(bytes: &[u8], target: &LoadTarget) -> Option<String> {
                     .unwrap()
                     .and_hms_opt(12, 35, 0)
                     .unwrap(),
-                &batch.lines,
+                batch.lines,
             );
             drop(tx);
             loaded.err().map(|e| {
