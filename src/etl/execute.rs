@@ -348,8 +348,14 @@ impl Coordinator<'_> {
             match done_rx.recv_timeout(wait) {
                 Ok(done) => {
                     self.ready.push(done);
-                    // Results arriving close together share one write phase.
-                    let gather_until = Instant::now() + GATHER;
+                    // Results arriving close together share one open of the file (with
+                    // the file still open, there is nothing to share: commit at once).
+                    let gather = if self.db.is_some() {
+                        Duration::ZERO
+                    } else {
+                        GATHER
+                    };
+                    let gather_until = Instant::now() + gather;
                     while let Some(left) = gather_until.checked_duration_since(Instant::now()) {
                         match done_rx.recv_timeout(left) {
                             Ok(more) => self.ready.push(more),
