@@ -850,7 +850,7 @@ fn sigkill_during_load_commit_and_checkpoint() {
         LabSpec {
             stores: 1,
             lines_per_hour: 120,
-            volume: 1.5,
+            volume: 6.0,
             ..LabSpec::default()
         },
     );
