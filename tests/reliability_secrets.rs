@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::TestEnv;
 use klk_etl::sim::{FaultRule, SimData, SimOptions, SimStore, Simulator};
@@ -57,26 +56,7 @@ fn serve(
             let respond = Arc::clone(&respond);
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    request.extend_from_slice(&buf[..n]);
-                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        if request.len() >= end + 4 + length {
-                            break;
-                        }
-                    }
-                }
+                let request = common::read_request(&mut stream);
                 let text = String::from_utf8_lossy(&request).into_owned();
                 log.lock().unwrap().push(text.clone());
                 let (status, body) = respond(&text);

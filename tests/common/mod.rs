@@ -274,3 +274,30 @@ pub fn text(gap: &serde_json::Value, name: &str) -> String {
         .map(str::to_string)
         .unwrap_or_else(|| field(gap, name).to_string())
 }
+
+/// Reads one HTTP/1.1 request from `stream`: the head, then as much body as its
+/// `Content-Length` announces (5 s read timeout). For the small test servers on 127.0.0.1.
+pub fn read_request(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    request
+}
