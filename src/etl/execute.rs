@@ -340,12 +340,8 @@ impl Coordinator<'_> {
             if self.in_flight.is_empty() && self.queue.is_empty() {
                 return Ok(());
             }
-            let wait = if self.db.is_some() {
-                LINGER
-            } else {
-                Duration::from_millis(100)
-            };
-            match done_rx.recv_timeout(wait) {
+            // Also how often the interrupt flag is looked at while requests are in flight.
+            match done_rx.recv_timeout(LINGER) {
                 Ok(done) => {
                     self.ready.push(done);
                     // Results arriving close together share one open of the file (with
