@@ -283,11 +283,7 @@ impl Db {
         if let Ok(columns) = columns {
             return Ok(columns > 0);
         }
-        Ok(self.conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
-            [table],
-            |r| r.get(0),
-        )?)
+        Ok(schema::table_exists(&self.conn, table)?)
     }
 
     fn detect_id_sequence(&self) -> Result<Option<&'static str>, TrackerError> {

@@ -851,13 +851,18 @@ pub fn check_adoptable(conn: &Connection, current_version: i32) -> Result<(), Mi
     Ok(())
 }
 
-fn adopt_seed_table(conn: &Connection) -> Result<(), MigrationError> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'etl_ejecuciones' AND schema_name = 'main'",
-        [],
+/// Whether the table `main.<table>` exists (from the catalog listing: safe inside a
+/// transaction, about 10 ms on a new connection).
+pub fn table_exists(conn: &Connection, table: &str) -> duckdb::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+        [table],
         |r| r.get(0),
-    )?;
-    if !exists {
+    )
+}
+
+fn adopt_seed_table(conn: &Connection) -> Result<(), MigrationError> {
+    if !table_exists(conn, "etl_ejecuciones")? {
         return Ok(conn.execute_batch(SEED_TABLE)?);
     }
     refuse_foreign_seed_table(conn)?;
