@@ -4,10 +4,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::tracker::gate::flock_until;
 use crate::tracker::vocab::EtlTipo;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum RunLockError {
         holder: String,
         waited_secs: f64,
     },
-    #[error("cannot create the run lock {path}: {source}")]
+    #[error("cannot create or lock the run lock {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -50,6 +50,7 @@ impl RunLock {
         ordered.sort_by_key(|t| t.as_str());
         ordered.dedup();
         let started = Instant::now();
+        let deadline = started + wait;
         let mut files = Vec::new();
         if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| RunLockError::Io {
@@ -69,22 +70,19 @@ impl RunLock {
                     path: path.clone(),
                     source,
                 })?;
-            loop {
-                // SAFETY: flock on a file descriptor we own.
-                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-                if rc == 0 {
-                    break;
-                }
-                if started.elapsed() >= wait {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    return Err(RunLockError::Busy {
-                        tipo,
-                        holder: holder.trim().to_string(),
-                        waited_secs: started.elapsed().as_secs_f64(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            let locked = flock_until(&file, libc::LOCK_EX, deadline, Duration::from_millis(100))
+                .map_err(|source| RunLockError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            if !locked {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(RunLockError::Busy {
+                    tipo,
+                    holder: holder.trim().to_string(),
+                    waited_secs: started.elapsed().as_secs_f64(),
+                });
             }
             let _ = file.set_len(0);
             let _ = file.rewind();

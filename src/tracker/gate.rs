@@ -73,31 +73,46 @@ pub fn enter_exclusive(
     wait_for(file, deadline, libc::LOCK_EX)
 }
 
-/// `flock` (as `etl::runlock`; `File::try_lock` needs a newer Rust than the MSRV).
 fn wait_for(
     file: File,
     deadline: Instant,
     mode: libc::c_int,
 ) -> Result<Option<GateGuard>, GateClosed> {
+    match flock_until(&file, mode, deadline, POLL) {
+        Ok(true) => Ok(Some(GateGuard { _file: file })),
+        Ok(false) => Err(GateClosed),
+        // No locks here (e.g. some network file systems): no gate.
+        Err(_) => Ok(None),
+    }
+}
+
+/// Waits for an advisory lock (`flock`, `mode` `LOCK_SH` or `LOCK_EX`) on `file` until
+/// `deadline`, trying again every `poll`. `Ok(false)`: another holder kept it until the
+/// deadline. `Err`: the file cannot be locked at all (a file system without locks).
+/// (`File::try_lock` needs a newer Rust than the MSRV.) Also the run lock's wait.
+pub fn flock_until(
+    file: &File,
+    mode: libc::c_int,
+    deadline: Instant,
+    poll: Duration,
+) -> std::io::Result<bool> {
     loop {
-        // SAFETY: flock on a file descriptor we own.
+        // SAFETY: flock on a file descriptor the caller owns, for the call's duration.
         let rc = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
         if rc == 0 {
-            return Ok(Some(GateGuard { _file: file }));
+            return Ok(true);
         }
         let err = std::io::Error::last_os_error();
-        if err.kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        if err.kind() != std::io::ErrorKind::WouldBlock {
-            // No locks here (e.g. some network file systems): no gate.
-            return Ok(None);
+        match err.kind() {
+            std::io::ErrorKind::Interrupted => continue,
+            std::io::ErrorKind::WouldBlock => {}
+            _ => return Err(err),
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(GateClosed);
+            return Ok(false);
         }
-        std::thread::sleep(POLL.min(deadline - now));
+        std::thread::sleep(poll.min(deadline - now));
     }
 }
 
