@@ -27,6 +27,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess};
 use serde_json::Value;
 
 use super::envelope::{ElementSink, Envelope, classify_json_error_at, read_envelope_at};
+use super::quick;
 use super::sales::{SalesCollector, sales_line_from_typed};
 use super::typed::{LineSeed, TypedLine};
 use crate::klk::error::{ErrorKind, LineError};
@@ -175,13 +176,16 @@ fn parse_batches(batches: &Mutex<Receiver<Batch>>, outcomes: &Sender<(u64, Vec<O
 }
 
 fn parse_element(bytes: &[u8], start: Position, scratch: &mut TypedLine) -> Outcome {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    match (LineSeed { line: scratch }).deserialize(&mut de) {
-        Ok(()) => match sales_line_from_typed(scratch) {
-            Ok(line) => Outcome::Line(line),
-            Err(error) => Outcome::Rejected(error),
-        },
-        Err(_) => Outcome::Malformed(streaming_failure(bytes, start, scratch)),
+    let read = quick::read_line(bytes, scratch) || {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        (LineSeed { line: scratch }).deserialize(&mut de).is_ok()
+    };
+    if !read {
+        return Outcome::Malformed(streaming_failure(bytes, start, scratch));
+    }
+    match sales_line_from_typed(scratch) {
+        Ok(line) => Outcome::Line(line),
+        Err(error) => Outcome::Rejected(error),
     }
 }
 
@@ -787,6 +791,20 @@ impl<'a, R: Read> Cutter<'a, R> {
             let mut i = self.at;
             let end = self.input.len();
             while i < end {
+                // Inside an object or array, 64 bytes at a time while there is no backslash.
+                if !self.escaped && !at_start && !self.nesting.is_empty() && end - i >= BLOCK {
+                    match self.follow_block(i) {
+                        Block::Ended(after) => {
+                            self.at = after;
+                            return Ok(());
+                        }
+                        Block::Followed => {
+                            i += BLOCK;
+                            continue;
+                        }
+                        Block::HasBackslash => {}
+                    }
+                }
                 if self.in_string {
                     if self.escaped {
                         self.escaped = false;
@@ -848,6 +866,58 @@ impl<'a, R: Read> Cutter<'a, R> {
                 at_start = false;
             }
             self.at = i;
+        }
+    }
+
+    /// Follows the 64 bytes at `input[i..]` as `follow_on` does byte by byte, from bit
+    /// masks: which bytes are inside strings (the quotes, prefix-XORed) and which brackets
+    /// are outside them. A block with a backslash is left to the byte loop.
+    fn follow_block(&mut self, i: usize) -> Block {
+        let Some(block) = self
+            .input
+            .get(i..i + BLOCK)
+            .and_then(|bytes| <&[u8; BLOCK]>::try_from(bytes).ok())
+        else {
+            return Block::HasBackslash;
+        };
+        let masks = BlockMasks::of(block);
+        if masks.backslash != 0 {
+            return Block::HasBackslash;
+        }
+        let carried = if self.in_string { u64::MAX } else { 0 };
+        let inside = prefix_xor(masks.quote) ^ carried;
+        let mut brackets = (masks.open | masks.close) & !inside;
+        while brackets != 0 {
+            let bit = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let byte = block[bit];
+            if masks.open & (1 << bit) != 0 {
+                self.nesting.push(byte);
+                self.deepest = self.deepest.max(self.nesting.len());
+                continue;
+            }
+            let innermost = self.nesting.pop().unwrap_or(byte);
+            if (innermost == b'{') != (byte == b'}') {
+                self.nesting.clear();
+            }
+            if self.nesting.is_empty() {
+                let up_to_bit = u64::MAX >> (63 - bit);
+                self.count_newlines(i, masks.newline & up_to_bit);
+                self.in_string = false;
+                return Block::Ended(i + bit + 1);
+            }
+        }
+        self.count_newlines(i, masks.newline);
+        self.in_string = inside >> 63 == 1;
+        Block::Followed
+    }
+
+    /// Newlines at the set bits of `newlines`, a mask of the block at `input[i..]`.
+    fn count_newlines(&mut self, i: usize, newlines: u64) {
+        if newlines != 0 {
+            self.line += newlines.count_ones() as usize;
+            let last = 63 - newlines.leading_zeros() as usize;
+            self.line_start = self.base + i + last + 1;
         }
     }
 
@@ -934,6 +1004,101 @@ impl<'a, R: Read> Cutter<'a, R> {
     }
 }
 
+/// Bytes looked at together by [`Cutter::follow_block`].
+const BLOCK: usize = 64;
+
+enum Block {
+    /// The element ended in the block; it continues at this input index.
+    Ended(usize),
+    /// Followed to the block's end.
+    Followed,
+    /// Not followed: the byte loop handles backslashes.
+    HasBackslash,
+}
+
+/// Where the bytes that matter to the cutter are in a 64-byte block: bit `i` is byte `i`.
+#[derive(Debug, PartialEq, Eq)]
+struct BlockMasks {
+    quote: u64,
+    backslash: u64,
+    newline: u64,
+    /// `{` and `[`.
+    open: u64,
+    /// `}` and `]`.
+    close: u64,
+}
+
+impl BlockMasks {
+    const EMPTY: BlockMasks = BlockMasks {
+        quote: 0,
+        backslash: 0,
+        newline: 0,
+        open: 0,
+        close: 0,
+    };
+
+    #[cfg(target_arch = "x86_64")]
+    fn of(block: &[u8; BLOCK]) -> BlockMasks {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        let mut masks = BlockMasks::EMPTY;
+        // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block`.
+        unsafe {
+            // `[` and `{` differ only in bit 0x20, as do `]` and `}`.
+            let case = _mm_set1_epi8(0x20);
+            let [quote, backslash, newline, open, close] =
+                [b'"', b'\\', b'\n', b'{', b'}'].map(|byte| _mm_set1_epi8(byte as i8));
+            for part in 0..BLOCK / 16 {
+                let bytes = _mm_loadu_si128(block.as_ptr().add(16 * part).cast::<__m128i>());
+                let folded = _mm_or_si128(bytes, case);
+                let bits = |vector, needle| {
+                    let found = _mm_movemask_epi8(_mm_cmpeq_epi8(vector, needle)) as u16;
+                    u64::from(found) << (16 * part)
+                };
+                masks.quote |= bits(bytes, quote);
+                masks.backslash |= bits(bytes, backslash);
+                masks.newline |= bits(bytes, newline);
+                masks.open |= bits(folded, open);
+                masks.close |= bits(folded, close);
+            }
+        }
+        masks
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(block: &[u8; BLOCK]) -> BlockMasks {
+        BlockMasks::of_bytes(block)
+    }
+
+    /// The same masks, one byte at a time.
+    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+    fn of_bytes(block: &[u8; BLOCK]) -> BlockMasks {
+        let mut masks = BlockMasks::EMPTY;
+        for (i, &byte) in block.iter().enumerate() {
+            let bit = 1u64 << i;
+            match byte {
+                b'"' => masks.quote |= bit,
+                b'\\' => masks.backslash |= bit,
+                b'\n' => masks.newline |= bit,
+                b'{' | b'[' => masks.open |= bit,
+                b'}' | b']' => masks.close |= bit,
+                _ => {}
+            }
+        }
+        masks
+    }
+}
+
+/// Bit `i` of the result is the XOR of bits `0..=i` of `bits`: set inside quoted spans.
+fn prefix_xor(mut bits: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        bits ^= bits << shift;
+    }
+    bits
+}
+
 /// The first `"`, `\` or newline in `bytes`, eight bytes at a time.
 fn find_string_special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -962,7 +1127,37 @@ fn find_string_special(bytes: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::find_string_special;
+    use super::{BLOCK, BlockMasks, find_string_special, prefix_xor};
+
+    #[test]
+    fn block_masks_match_the_byte_by_byte_masks() {
+        // The bytes that matter, their neighbours (0x5a/0x7a/0x7c/0x7e fold onto brackets'
+        // neighbours with 0x20) and non-ASCII bytes, whose signed compares must not match.
+        let alphabet = b"\"\\\n{}[]:,a0 zZ|~;\x5a\x7a\x7c\x7e\x3b\x1b\x7f\xc3\xa9\xfb\xdb\xdd\xfd";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..5_000 {
+            let mut block = [0u8; BLOCK];
+            for byte in &mut block {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *byte = alphabet[(seed % alphabet.len() as u64) as usize];
+            }
+            assert_eq!(
+                BlockMasks::of(&block),
+                BlockMasks::of_bytes(&block),
+                "{block:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefix_xor_marks_the_quoted_spans() {
+        assert_eq!(prefix_xor(0), 0);
+        assert_eq!(prefix_xor(0b1), u64::MAX);
+        assert_eq!(prefix_xor(0b1001_0010), (u64::MAX << 7) | 0b1110);
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
+    }
 
     #[test]
     fn finds_the_first_special_byte_at_any_offset() {

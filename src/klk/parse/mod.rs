@@ -9,6 +9,7 @@ mod envelope;
 mod equivalence;
 mod fast;
 mod fields;
+mod quick;
 mod sales;
 mod stock;
 mod typed;

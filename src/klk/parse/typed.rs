@@ -50,7 +50,7 @@ enum Repr {
 const INLINE: usize = 30;
 
 impl Text {
-    fn new(text: &str) -> Text {
+    pub(super) fn new(text: &str) -> Text {
         if text.len() <= INLINE {
             let mut bytes = [0u8; INLINE];
             bytes[..text.len()].copy_from_slice(text.as_bytes());
@@ -249,7 +249,7 @@ impl Part {
         }
     }
 
-    fn slot(self, key: &str) -> Option<usize> {
+    pub(super) fn slot(self, key: &str) -> Option<usize> {
         let index = match self {
             Part::Line => line_key(key),
             Part::Producto => producto_key(key),
@@ -260,7 +260,7 @@ impl Part {
         Some(self.first_slot() + index)
     }
 
-    fn nested(key: &str) -> Option<Part> {
+    pub(super) fn nested(key: &str) -> Option<Part> {
         match key {
             "producto" => Some(Part::Producto),
             "cantidad" => Some(Part::Cantidad),
@@ -354,8 +354,8 @@ pub(crate) enum Nested {
 pub(crate) struct TypedLine {
     /// False when the element is not a JSON object.
     pub is_object: bool,
-    slots: [Option<Scalar>; SLOTS],
-    nested: [Nested; 3],
+    pub(super) slots: [Option<Scalar>; SLOTS],
+    pub(super) nested: [Nested; 3],
 }
 
 impl Default for TypedLine {
@@ -369,6 +369,13 @@ impl Default for TypedLine {
 }
 
 impl TypedLine {
+    /// Empty, as before reading an element.
+    pub(super) fn reset(&mut self) {
+        self.is_object = false;
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+        self.nested = Default::default();
+    }
+
     fn clear_part(&mut self, part: Part) {
         let first = part.first_slot();
         for slot in &mut self.slots[first..first + part.keys().len()] {
@@ -434,9 +441,7 @@ impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let line = self.line;
-        line.is_object = false;
-        line.slots.iter_mut().for_each(|slot| *slot = None);
-        line.nested = Default::default();
+        line.reset();
         deserializer.deserialize_any(ElementVisitor { line })
     }
 }
