@@ -4,7 +4,8 @@
 # Builds what it needs (release profile only: the bundled DuckDB is compiled once), makes a
 # deterministic /ventas body with the simulator, then prints one table:
 #   (a) klk-etl's parse + load of that body into `ventas`, committed (bench_load);
-#   (b) DuckDB's own read_json of the same lines as NDJSON (Python's duckdb);
+#   (b) DuckDB's own read_json of the same lines as NDJSON (Python's duckdb), and (b') the
+#       same into a table with ventas' primary key, one row per key: the job (a) does;
 #   (c) a 19-store incremental `klk-etl run` with slow API answers, --jobs 19 vs 1 vs one store.
 #
 # Environment (all optional):
@@ -59,6 +60,10 @@ for run in $(seq "$RUNS"); do
     say "(b) DuckDB read_json, run $run of $RUNS..."
     rm -f "$DIR/b.duckdb" "$DIR/b.duckdb.wal"
     printf '{"case": "b", "result": %s}\n' "$("$PYTHON" bench/read_json.py "$NDJSON" "$DIR/b.duckdb")" >>"$RESULTS"
+    say "(b') DuckDB read_json into a keyed table, run $run of $RUNS..."
+    rm -f "$DIR/b2.duckdb" "$DIR/b2.duckdb.wal"
+    printf '{"case": "b2", "result": %s}\n' \
+        "$("$PYTHON" bench/read_json.py "$NDJSON" "$DIR/b2.duckdb" --keyed)" >>"$RESULTS"
 done
 printf '{"case": "load", "result": {"after": "%s"}}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
 say "(c) 19-store cycle with $LATENCY per request (takes about a minute and a half)..."
