@@ -30,6 +30,18 @@ struct Quick<'a> {
     at: usize,
 }
 
+/// The slot of a key of `part`, trying first the key that followed the previous one in
+/// the part's list (KLK sends them in that order); `next` then moves past it.
+fn slot_of(part: Part, key: &str, next: &mut usize) -> Option<usize> {
+    let keys = part.keys();
+    let index = match keys.get(*next) {
+        Some(&expected) if expected == key => *next,
+        _ => part.slot(key)? - part.first_slot(),
+    };
+    *next = index + 1;
+    Some(part.first_slot() + index)
+}
+
 impl<'a> Quick<'a> {
     fn peek(&mut self) -> Option<u8> {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.at) {
@@ -64,9 +76,10 @@ impl<'a> Quick<'a> {
             return Some(());
         }
         let mut nested_seen = [false; 3];
+        let mut next = 0;
         loop {
             let key = self.key()?;
-            if let Some(slot) = Part::Line.slot(key) {
+            if let Some(slot) = slot_of(Part::Line, key, &mut next) {
                 line.slots[slot] = Some(self.scalar()?);
             } else {
                 // A repeated nested key replaces the earlier one's slots: left to serde_json.
@@ -92,8 +105,9 @@ impl<'a> Quick<'a> {
         if self.eat(b'}').is_some() {
             return Some(());
         }
+        let mut next = 0;
         loop {
-            let slot = part.slot(self.key()?)?;
+            let slot = slot_of(part, self.key()?, &mut next)?;
             line.slots[slot] = Some(self.scalar()?);
             if !self.more_members()? {
                 return Some(());
@@ -111,14 +125,26 @@ impl<'a> Quick<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let rest = &self.bytes[self.at..];
-        let length = rest
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+        let (length, ascii) = match ascii_run(rest) {
+            length if rest.get(length) == Some(&b'"') => (length, true),
+            _ => {
+                let length = rest
+                    .iter()
+                    .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+                (length, false)
+            }
+        };
         if rest[length] != b'"' {
             return None;
         }
         self.at += length + 1;
-        std::str::from_utf8(&rest[..length]).ok()
+        let text = &rest[..length];
+        if ascii {
+            // SAFETY: every byte of `text` is below 0x80 (`ascii_run`): ASCII is UTF-8.
+            Some(unsafe { std::str::from_utf8_unchecked(text) })
+        } else {
+            std::str::from_utf8(text).ok()
+        }
     }
 
     fn scalar(&mut self) -> Option<Scalar> {
@@ -188,11 +214,59 @@ impl<'a> Quick<'a> {
     }
 }
 
+/// Length of the run of ASCII bytes from 0x20 up, other than `"` and `\`, that starts
+/// `bytes`, eight bytes at a time.
+fn ascii_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Flags bytes below `n` (n <= 0x80); the lowest flag is always a true one.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
+    let mut words = bytes.chunks_exact(8);
+    let mut length = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let stops = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20)
+            | (word & HIGHS);
+        if stops != 0 {
+            return length + (stops.trailing_zeros() / 8) as usize;
+        }
+        length += 8;
+    }
+    length
+        + words
+            .remainder()
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || !(0x20..0x80).contains(&byte))
+            .unwrap_or(words.remainder().len())
+}
+
 #[cfg(test)]
 mod tests {
     use serde::de::DeserializeSeed;
 
-    use super::read_line;
+    use super::{ascii_run, read_line};
+
+    #[test]
+    fn an_ascii_run_stops_at_the_first_quote_backslash_control_or_non_ascii_byte() {
+        for length in 0..40 {
+            for stop in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xc3, 0xff] {
+                for at in 0..length {
+                    let mut bytes: Vec<u8> = (0..length)
+                        .map(|i| [b'!', b'#', b'[', b']', b' ', b'~', 0x7f, b'a'][i % 8])
+                        .collect();
+                    bytes[at] = stop;
+                    if at + 2 < length {
+                        bytes[at + 2] = b'"';
+                    }
+                    assert_eq!(ascii_run(&bytes), at, "{bytes:?}");
+                }
+            }
+            let plain = vec![b'z'; length];
+            assert_eq!(ascii_run(&plain), length);
+        }
+    }
     use crate::klk::parse::typed::{LineSeed, TypedLine};
 
     fn by_serde(bytes: &[u8]) -> TypedLine {

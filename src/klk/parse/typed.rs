@@ -231,7 +231,7 @@ const SLOTS: usize =
     LINE_KEYS.len() + PRODUCTO_KEYS.len() + CANTIDAD_KEYS.len() + FINANCIERO_KEYS.len();
 
 impl Part {
-    fn keys(self) -> &'static [&'static str] {
+    pub(super) fn keys(self) -> &'static [&'static str] {
         match self {
             Part::Line => &LINE_KEYS,
             Part::Producto => &PRODUCTO_KEYS,
@@ -240,7 +240,7 @@ impl Part {
         }
     }
 
-    fn first_slot(self) -> usize {
+    pub(super) fn first_slot(self) -> usize {
         match self {
             Part::Line => 0,
             Part::Producto => LINE_KEYS.len(),
