@@ -149,7 +149,7 @@ impl StockRequest {
 /// One sales line, flattened: the single `producto`, `cantidad` and `financiero` elements
 /// of the wire format become fields. Text fields that were missing, `null` or `"N/A"` are
 /// `None`; an empty string stays empty.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SalesLine {
     pub numero_factura: String,
     pub linea: i64,

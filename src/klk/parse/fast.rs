@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use super::envelope::{ElementSink, Envelope, classify_json_error_at, read_envelope_at};
 use super::quick;
-use super::sales::{SalesCollector, sales_line_from_typed};
+use super::sales::{SalesCollector, fill_sales_line_from_typed};
 use super::typed::{LineSeed, TypedLine};
 use crate::klk::error::{ErrorKind, LineError};
 use crate::klk::model::SalesLine;
@@ -120,19 +120,22 @@ pub(crate) fn parse_sales_parallel<R: Read>(
     let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(QUEUE_DEPTH);
     let (outcome_tx, outcome_rx) = mpsc::channel::<(u64, Vec<Outcome>)>();
     let (skeleton_tx, skeleton_rx) = mpsc::sync_channel::<Message>(QUEUE_DEPTH);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<SalesLine>>();
     let batch_rx = Arc::new(Mutex::new(batch_rx));
+    let recycle_rx = Arc::new(Mutex::new(recycle_rx));
     let stop = AtomicBool::new(false);
 
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             let batch_rx = Arc::clone(&batch_rx);
+            let recycle_rx = Arc::clone(&recycle_rx);
             let outcome_tx = outcome_tx.clone();
-            scope.spawn(move || parse_batches(&batch_rx, &outcome_tx));
+            scope.spawn(move || parse_batches(&batch_rx, &outcome_tx, &recycle_rx));
         }
         drop(outcome_tx);
         let stop = &stop;
         let envelope = scope.spawn(move || {
-            let result = read_skeleton(skeleton_rx, outcome_rx);
+            let result = read_skeleton(skeleton_rx, outcome_rx, recycle_tx);
             stop.store(true, Ordering::SeqCst);
             result
         });
@@ -149,14 +152,33 @@ pub(crate) fn parse_sales_parallel<R: Read>(
 // ---------------------------------------------------------------------------------------
 // Workers
 
-fn parse_batches(batches: &Mutex<Receiver<Batch>>, outcomes: &Sender<(u64, Vec<Outcome>)>) {
+/// Sales lines already collected, sent back to the workers to be filled again: their strings
+/// keep their room, so a line costs no allocation (and no free on another thread).
+type Recycled = Mutex<Receiver<Vec<SalesLine>>>;
+
+fn parse_batches(
+    batches: &Mutex<Receiver<Batch>>,
+    outcomes: &Sender<(u64, Vec<Outcome>)>,
+    recycled: &Recycled,
+) {
     let mut scratch = TypedLine::default();
+    let mut spares: Vec<SalesLine> = Vec::new();
     loop {
         let batch = match batches.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         let Ok(batch) = batch else { return };
+        if spares.len() < batch.elements.len()
+            && let Ok(receiver) = recycled.lock()
+        {
+            while let Ok(mut lines) = receiver.try_recv() {
+                spares.append(&mut lines);
+                if spares.len() >= batch.elements.len() {
+                    break;
+                }
+            }
+        }
         // A panic must reach the caller as one, not leave the envelope thread waiting for
         // this batch: it is handed over in place of the batch's outcomes.
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -164,7 +186,12 @@ fn parse_batches(batches: &Mutex<Receiver<Batch>>, outcomes: &Sender<(u64, Vec<O
                 .elements
                 .iter()
                 .map(|&(start, end, position)| {
-                    parse_element(&batch.bytes[start..end], position, &mut scratch)
+                    parse_element(
+                        &batch.bytes[start..end],
+                        position,
+                        &mut scratch,
+                        &mut spares,
+                    )
                 })
                 .collect()
         }))
@@ -175,7 +202,12 @@ fn parse_batches(batches: &Mutex<Receiver<Batch>>, outcomes: &Sender<(u64, Vec<O
     }
 }
 
-fn parse_element(bytes: &[u8], start: Position, scratch: &mut TypedLine) -> Outcome {
+fn parse_element(
+    bytes: &[u8],
+    start: Position,
+    scratch: &mut TypedLine,
+    spares: &mut Vec<SalesLine>,
+) -> Outcome {
     let read = quick::read_line(bytes, scratch) || {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         (LineSeed { line: scratch }).deserialize(&mut de).is_ok()
@@ -183,9 +215,13 @@ fn parse_element(bytes: &[u8], start: Position, scratch: &mut TypedLine) -> Outc
     if !read {
         return Outcome::Malformed(streaming_failure(bytes, start, scratch));
     }
-    match sales_line_from_typed(scratch) {
-        Ok(line) => Outcome::Line(line),
-        Err(error) => Outcome::Rejected(error),
+    let mut line = spares.pop().unwrap_or_default();
+    match fill_sales_line_from_typed(scratch, &mut line) {
+        Ok(()) => Outcome::Line(line),
+        Err(error) => {
+            spares.push(line);
+            Outcome::Rejected(error)
+        }
     }
 }
 
@@ -255,6 +291,7 @@ impl Shared {
 fn read_skeleton(
     skeleton: Receiver<Message>,
     outcomes: Receiver<(u64, Vec<Outcome>)>,
+    recycle: Sender<Vec<SalesLine>>,
 ) -> (Result<Envelope, ErrorKind>, SalesCollector) {
     let shared = std::rc::Rc::new(std::cell::RefCell::new(Shared {
         marks: VecDeque::new(),
@@ -278,6 +315,8 @@ fn read_skeleton(
         current: Vec::new().into_iter(),
         next_ordinal: 0,
         body_error: None,
+        collected: Vec::with_capacity(BATCH_ELEMENTS),
+        recycle,
     };
     let result = read_envelope_at(reader, "ventas", &mut sink, |line, column| {
         shared.borrow().body_position(line, column)
@@ -361,6 +400,9 @@ struct CutSink {
     current: std::vec::IntoIter<Outcome>,
     next_ordinal: u64,
     body_error: Option<ErrorKind>,
+    /// Lines collected, to be sent back to the workers a batch at a time.
+    collected: Vec<SalesLine>,
+    recycle: Sender<Vec<SalesLine>>,
 }
 
 impl CutSink {
@@ -414,7 +456,14 @@ impl ElementSink for CutSink {
         }
         match self.next_outcome() {
             Some(Outcome::Line(line)) => {
-                self.collector.collect(line);
+                self.collector.collect(&line);
+                self.collected.push(line);
+                if self.collected.len() >= BATCH_ELEMENTS {
+                    let lines =
+                        std::mem::replace(&mut self.collected, Vec::with_capacity(BATCH_ELEMENTS));
+                    // The workers may be gone (the body is read): the lines are then dropped.
+                    let _ = self.recycle.send(lines);
+                }
                 Ok(Some(Ok(())))
             }
             Some(Outcome::Rejected(error)) => Ok(Some(Err(LineError { index, ..error }))),

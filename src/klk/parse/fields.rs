@@ -2,6 +2,8 @@
 //! `null` are absent, numbers may come as numeric strings, codes may come as numbers.
 //! Every failure is a short reason naming the field.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::{Map, Number, Value};
 
@@ -68,22 +70,56 @@ pub(crate) fn describe(value: FieldRef<'_>) -> String {
     super::envelope::single_line_excerpt(&text, 40)
 }
 
-pub(crate) fn opt_text(object: &impl Source, key: &str) -> Result<Option<String>, String> {
+/// Optional text as the object holds it (a number as its JSON text), not copied.
+fn opt_text_ref<'a>(object: &'a impl Source, key: &str) -> Result<Option<Cow<'a, str>>, String> {
     match present(object, key) {
         None => Ok(None),
-        Some(FieldRef::Str(text)) => Ok(Some(text.to_owned())),
-        Some(FieldRef::Number(number)) => Ok(Some(number.to_string())),
+        Some(FieldRef::Str(text)) => Ok(Some(Cow::Borrowed(text))),
+        Some(FieldRef::Number(number)) => Ok(Some(Cow::Owned(number.to_string()))),
         Some(other) => Err(format!("`{key}` should be text, found {}", describe(other))),
     }
 }
 
-/// Required text that is not blank.
-pub(crate) fn text(object: &impl Source, key: &str) -> Result<String, String> {
-    match opt_text(object, key)? {
+/// Required text that is not blank, not copied.
+fn text_ref<'a>(object: &'a impl Source, key: &str) -> Result<Cow<'a, str>, String> {
+    match opt_text_ref(object, key)? {
         Some(text) if !text.trim().is_empty() => Ok(text),
         Some(_) => Err(format!("`{key}` is empty")),
         None => Err(format!("`{key}` is missing")),
     }
+}
+
+pub(crate) fn opt_text(object: &impl Source, key: &str) -> Result<Option<String>, String> {
+    Ok(opt_text_ref(object, key)?.map(Cow::into_owned))
+}
+
+/// Required text that is not blank.
+pub(crate) fn text(object: &impl Source, key: &str) -> Result<String, String> {
+    text_ref(object, key).map(Cow::into_owned)
+}
+
+/// [`text`] into `out`, reusing its allocation.
+pub(crate) fn text_into(object: &impl Source, key: &str, out: &mut String) -> Result<(), String> {
+    let text = text_ref(object, key)?;
+    out.clear();
+    out.push_str(&text);
+    Ok(())
+}
+
+/// [`opt_text`] into `out`, reusing its allocation.
+pub(crate) fn opt_text_into(
+    object: &impl Source,
+    key: &str,
+    out: &mut Option<String>,
+) -> Result<(), String> {
+    match (opt_text_ref(object, key)?, out.as_mut()) {
+        (Some(text), Some(kept)) => {
+            kept.clear();
+            kept.push_str(&text);
+        }
+        (text, _) => *out = text.map(Cow::into_owned),
+    }
+    Ok(())
 }
 
 pub(crate) fn opt_f64(object: &impl Source, key: &str) -> Result<Option<f64>, String> {

@@ -59,6 +59,16 @@ pub fn sales_line_from_value(element: &Value) -> Result<SalesLine, LineError> {
 
 /// The same conversion for a line read straight from the stream.
 pub(crate) fn sales_line_from_typed(line: &TypedLine) -> Result<SalesLine, LineError> {
+    let mut out = SalesLine::default();
+    fill_sales_line_from_typed(line, &mut out)?;
+    Ok(out)
+}
+
+/// [`sales_line_from_typed`] into `out`, reusing its strings' room.
+pub(crate) fn fill_sales_line_from_typed(
+    line: &TypedLine,
+    out: &mut SalesLine,
+) -> Result<(), LineError> {
     let rejection = |identity: Option<String>, reason: String| LineError {
         index: 0,
         identity,
@@ -70,7 +80,7 @@ pub(crate) fn sales_line_from_typed(line: &TypedLine) -> Result<SalesLine, LineE
             "a sales line should be a JSON object".to_owned(),
         ));
     }
-    sales_line_from_object(line).map_err(|reason| rejection(describe_identity(line), reason))
+    fill_sales_line(line, out).map_err(|reason| rejection(describe_identity(line), reason))
 }
 
 fn describe_identity(line: &impl Source) -> Option<String> {
@@ -85,9 +95,60 @@ fn describe_identity(line: &impl Source) -> Option<String> {
 }
 
 fn sales_line_from_object<L: LineSource>(line: &L) -> Result<SalesLine, String> {
-    let fecha = fields::date(line, "fecha")?;
-    let hora = match fields::opt_time(line, "hora")? {
-        Some(hora) => hora,
+    let mut out = SalesLine::default();
+    fill_sales_line(line, &mut out)?;
+    Ok(out)
+}
+
+/// The conversion, into `out` (every field is written; its strings' room is reused). On an
+/// error `out` holds part of the line and is only good for reuse.
+fn fill_sales_line<L: LineSource>(line: &L, out: &mut SalesLine) -> Result<(), String> {
+    // Bound field by field, with no `..`: a field added to SalesLine must be filled here.
+    let SalesLine {
+        numero_factura,
+        linea,
+        fecha,
+        hora,
+        fecha_hora,
+        codigo_producto,
+        descripcion_producto,
+        marca_producto,
+        modelo_producto,
+        categoria_producto,
+        grupo_articulo,
+        subgrupo_producto,
+        codigo_barras,
+        codigo_almacen,
+        nombre_almacen,
+        cantidad_vendida,
+        peso_unitario,
+        unidad_medida_venta,
+        factor_unidad_medida,
+        costo_unitario_bs,
+        costo_unitario_usd,
+        precio_unitario_bs,
+        precio_unitario_usd,
+        impuesto_porcentaje,
+        impuesto_monto,
+        porcentaje_descuento,
+        monto_descuento,
+        venta_total_bs,
+        venta_total_usd,
+        costo_total_bs,
+        costo_total_usd,
+        utilidad_bruta_bs,
+        utilidad_bruta_usd,
+        total_factura,
+        tasa_usd,
+        es_no_fiscal,
+        tiene_promocion,
+        codigo_promocion,
+    } = out;
+
+    // Checked in this order, so that a line with several faults names the same one.
+    let day = fields::date(line, "fecha")?;
+    let time = match fields::opt_time(line, "hora")? {
+        Some(time) => time,
         None => fields::opt_datetime(line, "fecha_hora_completa")?
             .map(|fecha_hora| fecha_hora.time())
             .ok_or("`hora` is missing")?,
@@ -99,60 +160,59 @@ fn sales_line_from_object<L: LineSource>(line: &L) -> Result<SalesLine, String> 
     let in_cantidad = |reason: String| format!("cantidad: {reason}");
     let in_financiero = |reason: String| format!("financiero: {reason}");
     let money = |key: &str| fields::opt_f64(&financiero, key).map_err(in_financiero);
+    let producto_text = |key: &str, out: &mut Option<String>| {
+        fields::opt_text_into(&producto, key, out).map_err(in_producto)
+    };
 
-    Ok(SalesLine {
-        numero_factura: fields::text(line, "numero_factura")?,
-        linea: match fields::i64_field(line, "linea")? {
-            // `ventas.linea` is an INTEGER: a larger number could never be loaded.
-            linea if i32::try_from(linea).is_ok() => linea,
-            linea => return Err(format!("`linea` is out of range: {linea}")),
-        },
-        fecha,
-        hora,
-        fecha_hora: fecha.and_time(hora),
+    fields::text_into(line, "numero_factura", numero_factura)?;
+    *linea = match fields::i64_field(line, "linea")? {
+        // `ventas.linea` is an INTEGER: a larger number could never be loaded.
+        value if i32::try_from(value).is_ok() => value,
+        value => return Err(format!("`linea` is out of range: {value}")),
+    };
+    *fecha = day;
+    *hora = time;
+    *fecha_hora = day.and_time(time);
 
-        codigo_producto: fields::text(&producto, "codigo_producto").map_err(in_producto)?,
-        descripcion_producto: fields::opt_text(&producto, "descripcion_producto")
-            .map_err(in_producto)?,
-        marca_producto: fields::opt_text(&producto, "marca_producto").map_err(in_producto)?,
-        modelo_producto: fields::opt_text(&producto, "modelo_producto").map_err(in_producto)?,
-        categoria_producto: fields::opt_text(&producto, "categoria_producto")
-            .map_err(in_producto)?,
-        grupo_articulo: fields::opt_text(&producto, "grupo_articulo").map_err(in_producto)?,
-        subgrupo_producto: fields::opt_text(&producto, "subgrupo_producto").map_err(in_producto)?,
-        codigo_barras: fields::opt_text(&producto, "codigo_barras").map_err(in_producto)?,
+    fields::text_into(&producto, "codigo_producto", codigo_producto).map_err(in_producto)?;
+    producto_text("descripcion_producto", descripcion_producto)?;
+    producto_text("marca_producto", marca_producto)?;
+    producto_text("modelo_producto", modelo_producto)?;
+    producto_text("categoria_producto", categoria_producto)?;
+    producto_text("grupo_articulo", grupo_articulo)?;
+    producto_text("subgrupo_producto", subgrupo_producto)?;
+    producto_text("codigo_barras", codigo_barras)?;
 
-        codigo_almacen: fields::text(&cantidad, "codigo_almacen").map_err(in_cantidad)?,
-        nombre_almacen: fields::opt_text(&cantidad, "nombre_almacen").map_err(in_cantidad)?,
-        cantidad_vendida: fields::f64_field(&cantidad, "cantidad_vendida").map_err(in_cantidad)?,
-        peso_unitario: fields::opt_f64(&cantidad, "peso_unitario").map_err(in_cantidad)?,
-        unidad_medida_venta: fields::opt_text(&cantidad, "unidad_medida_venta")
-            .map_err(in_cantidad)?,
-        factor_unidad_medida: fields::opt_f64(&cantidad, "factor_unidad_medida")
-            .map_err(in_cantidad)?,
+    fields::text_into(&cantidad, "codigo_almacen", codigo_almacen).map_err(in_cantidad)?;
+    fields::opt_text_into(&cantidad, "nombre_almacen", nombre_almacen).map_err(in_cantidad)?;
+    *cantidad_vendida = fields::f64_field(&cantidad, "cantidad_vendida").map_err(in_cantidad)?;
+    *peso_unitario = fields::opt_f64(&cantidad, "peso_unitario").map_err(in_cantidad)?;
+    fields::opt_text_into(&cantidad, "unidad_medida_venta", unidad_medida_venta)
+        .map_err(in_cantidad)?;
+    *factor_unidad_medida =
+        fields::opt_f64(&cantidad, "factor_unidad_medida").map_err(in_cantidad)?;
 
-        costo_unitario_bs: money("costo_unitario_bs")?,
-        costo_unitario_usd: money("costo_unitario_usd")?,
-        precio_unitario_bs: money("precio_unitario_bs")?,
-        precio_unitario_usd: money("precio_unitario_usd")?,
-        impuesto_porcentaje: money("impuesto_porcentaje")?,
-        impuesto_monto: money("impuesto_monto")?,
-        porcentaje_descuento: money("porcentaje_descuento")?,
-        monto_descuento: money("monto_descuento")?,
-        venta_total_bs: fields::f64_field(&financiero, "venta_total_bs").map_err(in_financiero)?,
-        venta_total_usd: fields::f64_field(&financiero, "venta_total_usd")
-            .map_err(in_financiero)?,
-        costo_total_bs: money("costo_total_bs")?,
-        costo_total_usd: money("costo_total_usd")?,
-        utilidad_bruta_bs: money("utilidad_bruta_bs")?,
-        utilidad_bruta_usd: money("utilidad_bruta_usd")?,
+    *costo_unitario_bs = money("costo_unitario_bs")?;
+    *costo_unitario_usd = money("costo_unitario_usd")?;
+    *precio_unitario_bs = money("precio_unitario_bs")?;
+    *precio_unitario_usd = money("precio_unitario_usd")?;
+    *impuesto_porcentaje = money("impuesto_porcentaje")?;
+    *impuesto_monto = money("impuesto_monto")?;
+    *porcentaje_descuento = money("porcentaje_descuento")?;
+    *monto_descuento = money("monto_descuento")?;
+    *venta_total_bs = fields::f64_field(&financiero, "venta_total_bs").map_err(in_financiero)?;
+    *venta_total_usd = fields::f64_field(&financiero, "venta_total_usd").map_err(in_financiero)?;
+    *costo_total_bs = money("costo_total_bs")?;
+    *costo_total_usd = money("costo_total_usd")?;
+    *utilidad_bruta_bs = money("utilidad_bruta_bs")?;
+    *utilidad_bruta_usd = money("utilidad_bruta_usd")?;
 
-        total_factura: fields::opt_f64(line, "total_factura")?,
-        tasa_usd: fields::opt_f64(line, "tasa_usd")?,
-        es_no_fiscal: fields::opt_bool(line, "es_no_fiscal")?,
-        tiene_promocion: fields::opt_text(line, "tiene_promocion")?,
-        codigo_promocion: fields::opt_text(line, "codigo_promocion")?,
-    })
+    *total_factura = fields::opt_f64(line, "total_factura")?;
+    *tasa_usd = fields::opt_f64(line, "tasa_usd")?;
+    *es_no_fiscal = fields::opt_bool(line, "es_no_fiscal")?;
+    fields::opt_text_into(line, "tiene_promocion", tiene_promocion)?;
+    fields::opt_text_into(line, "codigo_promocion", codigo_promocion)?;
+    Ok(())
 }
 
 /// Collects lines unique on (`numero_factura`, `linea`): a later copy replaces the earlier
@@ -183,24 +243,24 @@ impl SalesCollector {
     pub(crate) fn take_scratch(&mut self, index: usize) -> Result<(), LineError> {
         match sales_line_from_typed(&self.scratch) {
             Ok(line) => {
-                self.collect(line);
+                self.collect(&line);
                 Ok(())
             }
             Err(error) => Err(LineError { index, ..error }),
         }
     }
 
-    pub(crate) fn collect(&mut self, line: SalesLine) {
-        match self.keys.find_or_insert(&self.lines, &line) {
+    pub(crate) fn collect(&mut self, line: &SalesLine) {
+        match self.keys.find_or_insert(&self.lines, line) {
             Some(first) => {
                 self.duplicates_removed += 1;
-                if self.lines.row(self.lines.latest_row(first)) != line {
+                if self.lines.row(self.lines.latest_row(first)) != *line {
                     self.conflicting_duplicates += 1;
                 }
-                self.lines.replace(first, &line);
+                self.lines.replace(first, line);
             }
             None => {
-                self.lines.push(&line);
+                self.lines.push(line);
             }
         }
     }
@@ -209,7 +269,7 @@ impl SalesCollector {
 impl ElementSink for SalesCollector {
     fn accept(&mut self, index: usize, element: Value) -> Result<(), LineError> {
         let line = sales_line_from_value(&element).map_err(|error| LineError { index, ..error })?;
-        self.collect(line);
+        self.collect(&line);
         Ok(())
     }
 
