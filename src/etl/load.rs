@@ -11,10 +11,11 @@
 //! every line, without copying the window twice.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use duckdb::arrow::array::BooleanArray;
-use duckdb::arrow::compute::filter_record_batch;
+use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
@@ -105,21 +106,14 @@ fn upsert_sales(
             .map_err(arrow_failure)?;
         if !to_replace.is_empty() {
             to_replace.resize(rows, false);
-            let existing = filter_record_batch(&batch, &BooleanArray::from(to_replace))
-                .map_err(arrow_failure)?;
-            let staged = existing.num_rows();
-            let written = insert_batch("INSERT OR REPLACE INTO ventas", conn, existing)?;
+            let staged = to_replace.iter().filter(|&&replace| replace).count();
+            let written = insert_rows("INSERT OR REPLACE INTO ventas", conn, &batch, to_replace)?;
             check_written("ventas (replaced)", written, staged)?;
             replaced += written;
         }
-        let batch = if to_insert.iter().all(|&insert| insert) {
-            batch
-        } else {
-            filter_record_batch(&batch, &BooleanArray::from(to_insert)).map_err(arrow_failure)?
-        };
-        if batch.num_rows() > 0 {
-            let staged = batch.num_rows();
-            let inserted = insert_batch("INSERT INTO ventas", conn, batch)?;
+        let staged = to_insert.iter().filter(|&&insert| insert).count();
+        if staged > 0 {
+            let inserted = insert_rows("INSERT INTO ventas", conn, &batch, to_insert)?;
             check_written("ventas", inserted, staged)?;
             new += inserted;
         }
@@ -151,14 +145,36 @@ fn register_arrow_scan(conn: &Connection) -> duckdb::Result<()> {
     conn.register_table_function::<ArrowVTab>(ARROW_SCAN)
 }
 
-/// `{insert} SELECT * FROM` the batch; the rows DuckDB says it wrote.
-fn insert_batch(insert: &str, conn: &Connection, batch: RecordBatch) -> duckdb::Result<usize> {
-    let registration = ArrowBatchRegistration::new(batch);
+/// `{insert} SELECT * FROM` the rows of the batch where `rows` is true; the rows DuckDB says
+/// it wrote. The rows are picked by DuckDB as it scans (a column of `rows`), not copied out.
+fn insert_rows(
+    insert: &str,
+    conn: &Connection,
+    batch: &RecordBatch,
+    rows: Vec<bool>,
+) -> duckdb::Result<usize> {
+    if rows.iter().all(|&row| row) {
+        let registration = ArrowBatchRegistration::new(batch.clone());
+        return conn.execute(
+            &format!("{insert} SELECT * FROM {ARROW_SCAN}(?)"),
+            [&registration],
+        );
+    }
+    let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(PICKED, DataType::Boolean, false)));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(BooleanArray::from(rows)));
+    let picked =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_failure)?;
+    let registration = ArrowBatchRegistration::new(picked);
     conn.execute(
-        &format!("{insert} SELECT * FROM {ARROW_SCAN}(?)"),
+        &format!("{insert} SELECT * EXCLUDE ({PICKED}) FROM {ARROW_SCAN}(?) WHERE {PICKED}"),
         [&registration],
     )
 }
+
+/// The column of [`insert_rows`]' batch that says which rows to write.
+const PICKED: &str = "klk_picked";
 
 /// Invoice number to the lines of it already in `ventas` for this store, among `lines`' keys.
 /// A key missed here would have its line inserted, and the primary key of ventas would
@@ -334,14 +350,39 @@ mod tests {
     }
 
     fn load(db: &mut Db, store: &str, execution: i64, lines: &[SalesLine]) -> LoadReport {
+        load_lines(db, store, execution, lines.to_vec().into())
+    }
+
+    fn load_lines(db: &mut Db, store: &str, execution: i64, lines: SalesLines) -> LoadReport {
         let at = NaiveDate::from_ymd_opt(2025, 11, 17)
             .unwrap()
             .and_hms_opt(13, 0, 0)
             .unwrap();
         let tx = db.conn_mut().transaction().unwrap();
-        let report = load_sales(&tx, store, execution, at, lines.to_vec().into()).unwrap();
+        let report = load_sales(&tx, store, execution, at, lines).unwrap();
         tx.commit().unwrap();
         report
+    }
+
+    #[test]
+    fn of_a_line_repeated_in_the_window_only_its_latest_copy_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = database(&dir);
+        load(&mut db, "tienda_01", 1, &[line(1, 1, 1.0), line(2, 1, 1.0)]);
+
+        // Key 1 is already stored and comes twice; key 4 is new and comes twice.
+        let mut lines = SalesLines::new();
+        let first_of_1 = lines.push(&line(1, 1, 5.0));
+        lines.push(&line(3, 1, 1.0));
+        let first_of_4 = lines.push(&line(4, 1, 1.0));
+        lines.replace(first_of_1, &line(1, 1, 7.0));
+        lines.replace(first_of_4, &line(4, 1, 9.0));
+        assert_eq!(
+            load_lines(&mut db, "tienda_01", 2, lines),
+            LoadReport { loaded: 3, new: 2 }
+        );
+        // Keys 1..=4 once each: 7 + 1 + 1 + 9.
+        assert_eq!(totals(&db, "tienda_01"), (4, 18.0, 2));
     }
 
     fn totals(db: &Db, store: &str) -> (i64, f64, i64) {
