@@ -173,27 +173,28 @@ impl<'a> Quick<'a> {
         let negative = bytes[self.at] == b'-';
         let mut i = self.at + usize::from(negative);
         let mut significand = 0u64;
-        let digits = |i: &mut usize, significand: &mut u64| {
+        // Digits into the significand, at most `budget` of them (so it cannot overflow).
+        let digits = |i: &mut usize, significand: &mut u64, budget: usize| {
             let start = *i;
             while let Some(&digit @ b'0'..=b'9') = bytes.get(*i) {
-                *significand = *significand * 10 + u64::from(digit - b'0');
-                *i += 1;
-                if *i - start > MAX_DIGITS {
+                if *i - start == budget {
                     return None;
                 }
+                *significand = *significand * 10 + u64::from(digit - b'0');
+                *i += 1;
             }
             Some(*i - start)
         };
         let integer_start = i;
-        let integer_digits = digits(&mut i, &mut significand)?;
+        let integer_digits = digits(&mut i, &mut significand, MAX_DIGITS)?;
         if integer_digits == 0 || (integer_digits > 1 && bytes[integer_start] == b'0') {
             return None;
         }
         let mut decimals = 0;
         if bytes.get(i) == Some(&b'.') {
             i += 1;
-            decimals = digits(&mut i, &mut significand)?;
-            if decimals == 0 || integer_digits + decimals > MAX_DIGITS {
+            decimals = digits(&mut i, &mut significand, MAX_DIGITS - integer_digits)?;
+            if decimals == 0 {
                 return None;
             }
         }
@@ -327,6 +328,8 @@ mod tests {
             r#"{"numero_factura":"A\"B"}"#,
             r#"{"tasa_usd":1e3}"#,
             r#"{"tasa_usd":1234567890123456789}"#,
+            r#"{"tasa_usd":123456789.1234567890123456789012345}"#,
+            r#"{"tasa_usd":0.00000000000000000000000000000000000001}"#,
             r#"{"tasa_usd":-0}"#,
             r#"{"tasa_usd":01}"#,
             r#"{"tasa_usd":1.}"#,
