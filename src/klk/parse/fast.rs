@@ -852,7 +852,7 @@ impl<'a, R: Read> Cutter<'a, R> {
                             i += BLOCK;
                             continue;
                         }
-                        Block::HasBackslash => {}
+                        Block::ToByteLoop => {}
                     }
                 }
                 if self.in_string {
@@ -928,11 +928,11 @@ impl<'a, R: Read> Cutter<'a, R> {
             .get(i..i + BLOCK)
             .and_then(|bytes| <&[u8; BLOCK]>::try_from(bytes).ok())
         else {
-            return Block::HasBackslash;
+            return Block::ToByteLoop;
         };
         let masks = BlockMasks::of(block);
         if masks.backslash != 0 {
-            return Block::HasBackslash;
+            return Block::ToByteLoop;
         }
         let carried = if self.in_string { u64::MAX } else { 0 };
         let inside = prefix_xor(masks.quote) ^ carried;
@@ -1062,8 +1062,8 @@ enum Block {
     Ended(usize),
     /// Followed to the block's end.
     Followed,
-    /// Not followed: the byte loop handles backslashes.
-    HasBackslash,
+    /// Not followed (a backslash in the block): left to the byte loop.
+    ToByteLoop,
 }
 
 /// Where the bytes that matter to the cutter are in a 64-byte block: bit `i` is byte `i`.
