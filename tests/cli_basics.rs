@@ -244,9 +244,8 @@ fn a_closed_pipe_is_not_an_error() {
         Some("10:30:00"),
         "2025-11-24 10:35:00",
     )]);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
-    cmd.current_dir(env.path())
-        .args(["--now", common::NOW, "executions"])
+    let mut cmd = env.process();
+    cmd.args(["--now", common::NOW, "executions"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();

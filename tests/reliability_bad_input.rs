@@ -32,18 +32,8 @@ fn corpus(dir: &str) -> PathBuf {
 }
 
 fn bin() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
-    for var in [
-        "KLK_ETL_CONFIG",
-        "KLK_ETL_DB",
-        "KLK_ETL_NOW",
-        "KLK_ETL_LOCK_TIMEOUT",
-        "KLK_ETL_API_URL",
-        "KLK_ETL_API_TOKEN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("TZ", "UTC").stdin(Stdio::null());
+    let mut cmd = common::process();
+    cmd.stdin(Stdio::null());
     cmd
 }
 

@@ -251,18 +251,7 @@ impl Lab {
     }
 
     fn bin(&self, api: Api) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
-        cmd.current_dir(self.env.path()).env("TZ", "UTC");
-        for var in [
-            "KLK_ETL_CONFIG",
-            "KLK_ETL_DB",
-            "KLK_ETL_NOW",
-            "KLK_ETL_LOCK_TIMEOUT",
-            "KLK_ETL_API_URL",
-            "KLK_ETL_API_TOKEN",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = self.env.process();
         match api {
             Api::Fast => {}
             Api::Slow => {

@@ -474,9 +474,8 @@ fn two_runs_of_the_same_tipo_never_overlap() {
         .replace("read_timeout = \"1s\"", "read_timeout = \"10s\"");
     std::fs::write(env.path().join("klk-etl.toml"), config).unwrap();
     env.migrate();
-    let mut slow = std::process::Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
-    slow.current_dir(env.path())
-        .args(["--now", &caracas(24, 10, 5), "run", "--tipo", "ventas"])
+    let mut slow = env.process();
+    slow.args(["--now", &caracas(24, 10, 5), "run", "--tipo", "ventas"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut slow = slow.spawn().unwrap();
@@ -516,8 +515,8 @@ fn sigterm_closes_the_execution_in_flight_as_interrupted_at_once() {
         .unwrap()
         .replace("read_timeout = \"1s\"", "read_timeout = \"60s\"");
     std::fs::write(env.path().join("klk-etl.toml"), config).unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("klk-etl"))
-        .current_dir(env.path())
+    let mut child = env
+        .process()
         .args(["--now", &caracas(24, 10, 5), "run", "--tipo", "ventas"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -60,11 +60,7 @@ fn setup(n: usize, faults: &[String], lines_per_hour: u32, volume: f64) -> (SimH
 }
 
 fn binary(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
-    cmd.current_dir(env.path())
-        .env("TZ", "UTC")
-        .env_remove("KLK_ETL_NOW");
-    cmd
+    env.process()
 }
 
 fn scalar(env: &TestEnv, sql: &str) -> i64 {

@@ -11,6 +11,28 @@ use tempfile::TempDir;
 /// 2025-11-24 16:00 in Caracas (UTC-4).
 pub const NOW: &str = "2025-11-24T20:00:00Z";
 
+/// Variables of the caller's environment that would change what the binary does in a test.
+const OUTSIDE_ENV: [&str; 7] = [
+    "KLK_ETL_CONFIG",
+    "KLK_ETL_DB",
+    "KLK_ETL_NOW",
+    "KLK_ETL_LOCK_TIMEOUT",
+    "KLK_ETL_API_URL",
+    "KLK_ETL_API_TOKEN",
+    "NO_COLOR",
+];
+
+/// The real binary as a `std::process::Command` (to spawn, kill or pipe it), with the same
+/// clean environment as [`TestEnv::cmd`].
+pub fn process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("klk-etl"));
+    for var in OUTSIDE_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("TZ", "UTC");
+    cmd
+}
+
 pub struct TestEnv {
     pub dir: TempDir,
 }
@@ -55,18 +77,17 @@ impl TestEnv {
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("klk-etl").expect("binary built");
         cmd.current_dir(self.dir.path());
-        for var in [
-            "KLK_ETL_CONFIG",
-            "KLK_ETL_DB",
-            "KLK_ETL_NOW",
-            "KLK_ETL_LOCK_TIMEOUT",
-            "KLK_ETL_API_URL",
-            "KLK_ETL_API_TOKEN",
-            "NO_COLOR",
-        ] {
+        for var in OUTSIDE_ENV {
             cmd.env_remove(var);
         }
         cmd.env("TZ", "UTC");
+        cmd
+    }
+
+    /// [`process`], run in the test directory.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = process();
+        cmd.current_dir(self.dir.path());
         cmd
     }
 
