@@ -413,7 +413,7 @@ mod tests {
             }
         );
         assert_eq!(totals(&db, "tienda_01"), (130_000, 130_000.0, 1));
-        // All of it again, changed: every line goes through the staging table.
+        // All of it again, changed: every line is already there and is replaced.
         let again: Vec<SalesLine> = lines
             .iter()
             .map(|l| SalesLine {
