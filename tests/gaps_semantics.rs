@@ -229,6 +229,42 @@ fn hours_since_failure_are_total_hours_not_the_hour_component() {
 }
 
 #[test]
+fn a_failure_stamped_just_after_now_is_zero_hours_old_in_the_table() {
+    // Runs with a pinned "now" stamp their executions a moment after it (the clock moves on
+    // from the pin), and an NTP step back can do the same in production.
+    let env = env_with(&[
+        Exec::ok(
+            "2025-11-24",
+            Some("00:00:00"),
+            Some("15:30:00"),
+            "2025-11-24 15:31:00",
+        ),
+        Exec::failed(
+            "2025-11-24",
+            Some("15:30:00"),
+            Some("16:00:00"),
+            "2025-11-24 16:00:00.4",
+        ),
+    ]);
+    let gaps = env.gaps("ventas", "tienda_01");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0]["horas_desde_fallo"].as_f64().unwrap() < 0.0);
+    let table = env
+        .at_now()
+        .args(["gaps", "--tipo", "ventas"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|line| line.contains("tienda_01"))
+        .unwrap_or_else(|| panic!("no tienda_01 row in:\n{table}"));
+    let cells: Vec<&str> = row.split('│').map(str::trim).collect();
+    assert!(cells.contains(&"0.0"), "{row}");
+    assert!(!row.contains("-0.0"), "{row}");
+}
+
+#[test]
 fn a_window_ending_235959_covers_the_last_slot_of_the_day() {
     let env = env_with(&[
         Exec::ok(

@@ -206,8 +206,16 @@ pub mod fmt {
         value.as_ref().map(datetime).unwrap_or_default()
     }
 
+    /// `value` rounded to `decimals`; a value that rounds to zero prints as zero, never
+    /// "-0.0" (a failure stamped a few microseconds after "now" is 0.0 hours old).
     pub fn float(value: f64, decimals: usize) -> String {
-        format!("{value:.decimals$}")
+        let text = format!("{value:.decimals$}");
+        match text.strip_prefix('-') {
+            Some(magnitude) if magnitude.bytes().all(|b| b == b'0' || b == b'.') => {
+                magnitude.to_owned()
+            }
+            _ => text,
+        }
     }
 
     pub fn opt_float(value: &Option<f64>, decimals: usize) -> String {
@@ -223,5 +231,20 @@ pub mod fmt {
             let cut: String = text.chars().take(max.saturating_sub(1)).collect();
             format!("{cut}…")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt::float;
+
+    #[test]
+    fn float_rounds_and_never_prints_a_negative_zero() {
+        assert_eq!(float(1.25, 1), "1.2");
+        assert_eq!(float(-0.00011, 1), "0.0");
+        assert_eq!(float(-0.0, 2), "0.00");
+        assert_eq!(float(-0.04, 0), "0");
+        assert_eq!(float(-0.05, 1), "-0.1");
+        assert_eq!(float(-12.5, 1), "-12.5");
     }
 }

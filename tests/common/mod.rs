@@ -243,8 +243,8 @@ impl Exec {
 
     pub fn insert(&self, conn: &duckdb::Connection) {
         let started =
-            chrono::NaiveDateTime::parse_from_str(&self.fecha_inicio, "%Y-%m-%d %H:%M:%S")
-                .expect("fecha_inicio as YYYY-MM-DD HH:MM:SS");
+            chrono::NaiveDateTime::parse_from_str(&self.fecha_inicio, "%Y-%m-%d %H:%M:%S%.f")
+                .expect("fecha_inicio as YYYY-MM-DD HH:MM:SS[.f]");
         let finished = self
             .duracion
             .map(|secs| started + chrono::Duration::milliseconds((secs * 1000.0) as i64));
