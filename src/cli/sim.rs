@@ -45,6 +45,13 @@ pub struct SimArgs {
 
     /// Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the
     /// scenario's rules)
+    ///
+    /// STORE: SUC003 or *. ENDPOINT: ventas, stock, almacenes, reposicion or *.
+    /// ACTION: latency=250ms, hang[=30s], refuse, reset, a 4xx/5xx status, 429[=SECS|none],
+    /// malformed, truncate, error[=TEXT], shape, empty, bad-line, conflict, bare-array,
+    /// trickle=2s. REQUESTS: * (default), 3 (the 3rd), 1-3, 4- (the 4th on).
+    /// WINDOW: 2025-11-17 or 2025-11-17T12:00/2025-11-17T13:00. Example:
+    /// --fault 'SUC003:ventas:503:1-3'. Details: docs/simulator.md.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
 }
