@@ -43,12 +43,16 @@ fn sim(faults: &[&str], lines_per_hour: u32) -> SimHandle {
 }
 
 fn env_for(sim: &SimHandle, stores: usize) -> TestEnv {
+    env_with_read_timeout(sim, stores, "1s")
+}
+
+fn env_with_read_timeout(sim: &SimHandle, stores: usize, read_timeout: &str) -> TestEnv {
     let mut config = format!(
         r#"database = "data/klk-etl.duckdb"
 [api]
 base_url = "{}"
 connect_timeout = "1s"
-read_timeout = "1s"
+read_timeout = "{read_timeout}"
 max_attempts = 2
 retry_max_elapsed = "3s"
 "#,
@@ -679,5 +683,39 @@ fn a_window_the_api_cannot_serve_does_not_hold_back_the_store_and_is_backed_off(
         plan.contains("Left for later: 1 gap(s)") && plan.contains("backoff"),
         "{plan}\n{gaps:#}\n{}",
         String::from_utf8_lossy(&json.stdout)
+    );
+}
+
+#[test]
+fn on_a_terminal_the_bar_names_the_window_a_slow_run_is_waiting_for() {
+    let sim = sim(&["SUC001:ventas:latency=2s"], 240);
+    let env = env_with_read_timeout(&sim, 3, "10s");
+    let mut run = env.process();
+    run.args([
+        "--now",
+        &caracas(24, 10, 5),
+        "run",
+        "--tipo",
+        "ventas",
+        "--jobs",
+        "3",
+    ]);
+    let output = common::on_terminal(&run)
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(output.status.success(), "{output:?}");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    let slow_done = screen
+        .find("ok   tienda_01 ")
+        .unwrap_or_else(|| panic!("no line for tienda_01 in:\n{screen}"));
+    let fast_done = ["ok   tienda_08 ", "ok   tienda_17 "].map(|line| {
+        screen
+            .find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in:\n{screen}"))
+    });
+    let waiting = &screen[fast_done.into_iter().max().unwrap()..slow_done];
+    assert!(
+        waiting.contains("tienda_01 ventas 2025-11-24 09:30-10:00"),
+        "while only tienda_01 is in flight, the bar should name it:\n{waiting}"
     );
 }

@@ -100,7 +100,8 @@ impl TaskReport {
 /// Told about each task as it starts and ends (progress bars, cron lines).
 pub trait Progress: Sync {
     fn planned(&self, _total: usize) {}
-    fn started(&self, _task: &Task) {}
+    /// `task` is now in flight as execution `ejecucion_id`, until `finished` reports it.
+    fn started(&self, _task: &Task, _ejecucion_id: i64) {}
     fn finished(&self, _report: &TaskReport) {}
 }
 
@@ -398,7 +399,7 @@ impl Coordinator<'_> {
         )?;
         report.ejecucion_id = Some(id);
         self.in_flight.insert(index, id);
-        self.progress.started(task);
+        self.progress.started(task, id);
         Ok(id)
     }
 

@@ -13,6 +13,8 @@ use crate::tracker::vocab::Estado;
 
 pub struct RunProgress {
     bar: Mutex<Option<ProgressBar>>,
+    /// Executions started and not yet finished, oldest first, with their bar text.
+    in_flight: Mutex<Vec<(i64, String)>>,
     terminal: bool,
     quiet: bool,
 }
@@ -21,8 +23,23 @@ impl RunProgress {
     pub fn new(terminal: bool, quiet: bool) -> RunProgress {
         RunProgress {
             bar: Mutex::new(None),
+            in_flight: Mutex::new(Vec::new()),
             terminal,
             quiet,
+        }
+    }
+
+    /// Changes the executions in flight, and shows them on the bar: the oldest first, since
+    /// it is the one a slow run waits for.
+    fn update_in_flight(&self, change: impl FnOnce(&mut Vec<(i64, String)>)) {
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            return;
+        };
+        change(&mut in_flight);
+        if let Ok(bar) = self.bar.lock()
+            && let Some(bar) = bar.as_ref()
+        {
+            bar.set_message(in_flight_text(&in_flight));
         }
     }
 
@@ -32,6 +49,15 @@ impl RunProgress {
         {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The bar's text for the executions in flight, oldest first.
+fn in_flight_text(in_flight: &[(i64, String)]) -> String {
+    match in_flight {
+        [] => String::new(),
+        [(_, only)] => only.clone(),
+        [(_, oldest), others @ ..] => format!("{oldest} and {} more", others.len()),
     }
 }
 
@@ -84,18 +110,15 @@ impl Progress for RunProgress {
         }
     }
 
-    fn started(&self, task: &Task) {
-        if let Ok(bar) = self.bar.lock()
-            && let Some(bar) = bar.as_ref()
-        {
-            bar.set_message(format!(
-                "{} {} {}",
-                task.ubicacion_id, task.tipo, task.window
-            ));
-        }
+    fn started(&self, task: &Task, ejecucion_id: i64) {
+        let text = format!("{} {} {}", task.ubicacion_id, task.tipo, task.window);
+        self.update_in_flight(|in_flight| in_flight.push((ejecucion_id, text)));
     }
 
     fn finished(&self, report: &TaskReport) {
+        if let Some(id) = report.ejecucion_id {
+            self.update_in_flight(|in_flight| in_flight.retain(|(started, _)| *started != id));
+        }
         if self.quiet {
             return;
         }
@@ -111,5 +134,22 @@ impl Progress for RunProgress {
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_flight_text;
+
+    #[test]
+    fn the_bar_names_the_oldest_execution_in_flight_and_counts_the_others() {
+        let flight = |ids: &[i64]| -> Vec<(i64, String)> {
+            ids.iter()
+                .map(|id| (*id, format!("tienda_{id:02}")))
+                .collect()
+        };
+        assert_eq!(in_flight_text(&flight(&[])), "");
+        assert_eq!(in_flight_text(&flight(&[7])), "tienda_07");
+        assert_eq!(in_flight_text(&flight(&[3, 9, 1])), "tienda_03 and 2 more");
     }
 }

@@ -33,6 +33,31 @@ pub fn process() -> std::process::Command {
     cmd
 }
 
+/// `cmd` run on a pseudo-terminal (util-linux `script`), for what only a terminal shows:
+/// same program, arguments, environment and directory; stdout gets everything the program
+/// wrote to the terminal.
+pub fn on_terminal(cmd: &std::process::Command) -> std::process::Command {
+    let quote =
+        |text: &std::ffi::OsStr| format!("'{}'", text.to_string_lossy().replace('\'', r"'\''"));
+    let mut line = quote(cmd.get_program());
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    let mut script = std::process::Command::new("script");
+    script.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        script.current_dir(dir);
+    }
+    script
+}
+
 pub struct TestEnv {
     pub dir: TempDir,
 }
