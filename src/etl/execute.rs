@@ -564,8 +564,9 @@ fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done
             };
             if let Err(err) = executions::finish(db.conn(), id, &failure, now) {
                 report.error_mensaje = Some(format!(
-                    "{}; and it could not be recorded: {err}",
-                    report.error_mensaje.clone().unwrap_or_default()
+                    "{}; and it could not be recorded: {}",
+                    report.error_mensaje.clone().unwrap_or_default(),
+                    crate::tracker::one_line(&err.to_string())
                 ));
             }
         }
@@ -585,14 +586,10 @@ fn load_in_transaction(
     load: impl FnOnce(&duckdb::Connection) -> duckdb::Result<LoadReport>,
     outcome: impl FnOnce(&LoadReport) -> Outcome,
 ) -> Result<LoadReport, String> {
-    let tx = db.conn_mut().transaction().map_err(|e| e.to_string())?;
-    let report = load(&tx).map_err(|e| {
-        format!(
-            "loading failed: {}",
-            crate::tracker::one_line(&e.to_string())
-        )
-    })?;
-    executions::finish(&tx, id, &outcome(&report), now).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
+    let one_line = |e: &dyn std::fmt::Display| crate::tracker::one_line(&e.to_string());
+    let tx = db.conn_mut().transaction().map_err(|e| one_line(&e))?;
+    let report = load(&tx).map_err(|e| format!("loading failed: {}", one_line(&e)))?;
+    executions::finish(&tx, id, &outcome(&report), now).map_err(|e| one_line(&e))?;
+    tx.commit().map_err(|e| one_line(&e))?;
     Ok(report)
 }

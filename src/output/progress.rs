@@ -86,8 +86,10 @@ pub fn task_line(report: &TaskReport) -> String {
     };
     match (&report.error_tipo, &report.error_mensaje) {
         (Some(tipo), Some(message)) if report.estado != Estado::Exitoso => format!(
-            "{head}: {tipo}: {message} ({} attempt(s), {:.1} s)",
-            report.intentos_http, report.duracion_segundos
+            "{head}: {tipo}: {} ({} attempt(s), {:.1} s)",
+            crate::tracker::one_line(message),
+            report.intentos_http,
+            report.duracion_segundos
         ),
         _ => format!("{head}: {what}, {:.1} s", report.duracion_segundos),
     }
@@ -139,7 +141,42 @@ impl Progress for RunProgress {
 
 #[cfg(test)]
 mod tests {
-    use super::in_flight_text;
+    use super::{in_flight_text, task_line};
+    use crate::etl::execute::TaskReport;
+    use crate::tracker::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
+
+    #[test]
+    fn a_failed_window_is_one_line_even_when_duckdb_says_it_on_several() {
+        let report = TaskReport {
+            ejecucion_id: Some(4),
+            etl_tipo: EtlTipo::Ventas,
+            ubicacion_id: "tienda_18".into(),
+            ubicacion_nombre: "PARAISO".into(),
+            fecha: chrono::NaiveDate::from_ymd_opt(2025, 11, 17).unwrap(),
+            hora_desde: None,
+            hora_hasta: None,
+            modo: Modo::Completo,
+            estado: Estado::Fallido,
+            error_tipo: Some(ErrorTipo::DbError),
+            error_mensaje: Some(
+                "FATAL Error: database has been invalidated.\nOriginal error: \"No space left on device\""
+                    .into(),
+            ),
+            extraidos: 0,
+            cargados: 0,
+            nuevos: 0,
+            duplicados: 0,
+            facturas: 0,
+            total_usd: 0.0,
+            intentos_http: 1,
+            duracion_segundos: 0.0,
+        };
+        assert_eq!(
+            task_line(&report),
+            "FAIL tienda_18 PARAISO ventas 2025-11-17 completo: db_error: FATAL Error: database \
+             has been invalidated. Original error: \"No space left on device\" (1 attempt(s), 0.0 s)"
+        );
+    }
 
     #[test]
     fn the_bar_names_the_oldest_execution_in_flight_and_counts_the_others() {
