@@ -41,27 +41,30 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("expected YYYY-MM-DD, got '{text}'"))
 }
 
-/// The scripted faults, by request count per store (so recoveries eventually succeed).
+/// The scripted faults and what the demo says of them. Sales faults are anchored to the half
+/// hour they hit (`{day}` is the demo's day): they count only the requests for that window,
+/// so they show at the run the description names and the next run recovers. Stock requests
+/// have no window: that rule counts PERIFERICO's stock requests (one per run and attempt).
 const FAULTS: &[(&str, &str)] = &[
     (
-        "SUC002:ventas:500:20-23",
-        "BOSQUE answers HTTP 500 four times around 10:00",
+        "SUC002:ventas:500:1-2@{day}T10:00/{day}T10:30",
+        "BOSQUE answers HTTP 500 to both attempts of the 10:35 run",
     ),
     (
-        "SUC003:ventas:refuse:30-31",
-        "ARTIGAS refuses two connections around 15:00",
+        "SUC003:ventas:refuse:1-2@{day}T15:00/{day}T15:30",
+        "ARTIGAS refuses both connections of the 15:35 run",
     ),
     (
-        "SUC004:ventas:malformed:12",
-        "PARAISO sends malformed JSON once",
+        "SUC004:ventas:malformed:1@{day}T04:00/{day}T04:30",
+        "PARAISO sends malformed JSON at 04:35",
     ),
     (
-        "SUC004:ventas:truncate:40",
-        "PARAISO cuts a body short once",
+        "SUC004:ventas:truncate:1@{day}T18:00/{day}T18:30",
+        "PARAISO cuts a body short at 18:35",
     ),
     (
         "SUC001:stock:reset:5-6",
-        "PERIFERICO's inventory resets twice",
+        "PERIFERICO's inventory connection is reset twice at 02:05",
     ),
 ];
 /// When the nightly full re-pull of yesterday runs (and fails for one store).
@@ -92,10 +95,11 @@ impl DemoArgs {
         };
         let yesterday = self.day - chrono::Days::new(1);
         let repull_fault = format!("SUC003:ventas:503:3-4@{yesterday}T00:00/{}T00:00", self.day);
+        let day = self.day.to_string();
         let faults = FAULTS
             .iter()
-            .map(|(rule, _)| *rule)
-            .chain([repull_fault.as_str()])
+            .map(|(rule, _)| rule.replace("{day}", &day))
+            .chain([repull_fault])
             .map(|rule| rule.parse::<FaultRule>().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let sim = Simulator::start(SimOptions {
