@@ -265,6 +265,12 @@ impl DemoArgs {
         }
 
         // The check that matters: every sale of the day, once.
+        say(
+            "\nA failed half hour is fetched again by the next run: each store's fetch starts \
+             where its loaded data ends.\n\"recovered\" counts the older gaps the recovery step \
+             fetched (the failed nightly re-pull)."
+                .to_string(),
+        )?;
         let db = Db::open(&config, Access::Read, ctx.now_utc())?;
         say("\nventas in the database versus the simulator's own lines:".to_string())?;
         let day_end = (self.day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
