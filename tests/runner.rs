@@ -470,6 +470,77 @@ fn dry_run_prints_the_plan_and_touches_nothing() {
 }
 
 #[test]
+fn recover_dry_run_shows_the_explicit_window_it_would_fetch_and_touches_nothing() {
+    let sim = sim(&[], 240);
+    let env = env_for(&sim, 2);
+    env.migrate();
+    let recover = |extra: &[&str]| {
+        env.cmd()
+            .args([
+                "--now",
+                &caracas(24, 16, 5),
+                "recover",
+                "--store",
+                "tienda_08",
+            ])
+            .args(["--date", "2025-11-24", "--from", "10:00", "--to", "12:00"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dry = recover(&["--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(text.contains("Would recover 1 gap(s)"), "{text}");
+    let planned = text
+        .lines()
+        .find(|line| line.contains("tienda_08"))
+        .unwrap_or_else(|| panic!("the window is not in the plan:\n{text}"));
+    assert!(
+        planned.contains("2025-11-24 10:00-12:00") && planned.contains("recuperacion"),
+        "{planned}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&recover(&["--dry-run", "--format", "json"]).stdout).unwrap();
+    let recoveries = json["plan"]["recoveries"].as_array().unwrap();
+    assert_eq!(recoveries.len(), 1, "{json:#}");
+    assert_eq!(recoveries[0]["ubicacion_id"], "tienda_08");
+    assert_eq!(sim.requests().len(), 0, "no request was sent");
+    let executions: i64 = env
+        .connect()
+        .query_row("SELECT count(*) FROM etl_ejecuciones", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(executions, 0);
+
+    // And the window the dry run showed is the one fetched.
+    let real = recover(&[]);
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    assert_same(
+        loaded(
+            &env,
+            "tienda_08",
+            local("2025-11-24 10:00"),
+            local("2025-11-24 12:00"),
+        ),
+        expected(
+            &sim,
+            "SUC002",
+            local("2025-11-24 10:00"),
+            local("2025-11-24 12:00"),
+        ),
+        "tienda_08",
+    );
+}
+
+#[test]
 fn two_runs_of_the_same_tipo_never_overlap() {
     let sim = sim(&["SUC001:ventas:latency=2s"], 240);
     let env = env_for(&sim, 1);

@@ -176,7 +176,7 @@ pub fn run(
         .collect::<Vec<_>>()
         .join(",");
     // One open for unstick and planning: each open of a large file costs tens of ms.
-    let (unstuck, invocation, plan) = if request.dry_run {
+    let (unstuck, invocation, mut plan) = if request.dry_run {
         let db = Db::open(config, Access::Read, clock.now_utc())?;
         let unstuck = unstick::find(db.conn(), &unstick_options)?;
         let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
@@ -193,6 +193,9 @@ pub fn run(
         let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
         (stuck, Some((invocation, db)), plan)
     };
+    // Explicit windows (`recover --date`) go first, ahead of the gaps, in the plan a dry run
+    // shows as in the one executed.
+    plan.recoveries.splice(0..0, request.extra.iter().cloned());
     if request.dry_run {
         return Ok(RunOutcome {
             dry_run: true,
@@ -204,18 +207,12 @@ pub fn run(
             interrupted: false,
         });
     }
-    let recoveries: Vec<Task> = request
-        .extra
-        .iter()
-        .cloned()
-        .chain(plan.recoveries.iter().cloned())
-        .collect();
     let (invocation, db) = invocation.unzip();
     let (executed, db) = execute::execute(
         config,
         clock,
         client,
-        recoveries,
+        plan.recoveries.clone(),
         plan.tasks.clone(),
         &ExecuteOptions {
             jobs: request.jobs,
