@@ -541,6 +541,40 @@ fn recover_dry_run_shows_the_explicit_window_it_would_fetch_and_touches_nothing(
 }
 
 #[test]
+fn the_summary_counts_windows_lines_invoices_usd_and_articles() {
+    let sim = sim(&["SUC002:ventas:500"], 240);
+    let env = env_for(&sim, 2);
+    let out = run(&env, &caracas(24, 10, 5), &[]);
+    assert_eq!(out.status.code(), Some(1), "tienda_08's sales fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary = stderr.lines().last().unwrap_or_default();
+
+    let lines = truth::sales_lines(
+        sim.data(),
+        "SUC001",
+        local("2025-11-24 09:30"),
+        local("2025-11-24 10:00"),
+    );
+    let totals = truth::totals(&lines);
+    let invoices: std::collections::HashSet<&str> = lines
+        .iter()
+        .map(|line| line.numero_factura.as_str())
+        .collect();
+    let articles = 2 * sim.data().articles_per_warehouse;
+    let expected = format!(
+        "3 window(s) ok, 1 failed; 0 gap(s) recovered, 0 left for later; unstuck 0; \
+         {} lines, {} invoices, {:.2} USD, {articles} articles; ",
+        totals.lines,
+        invoices.len(),
+        totals.venta_total_usd
+    );
+    assert!(
+        summary.starts_with(&expected) && summary.ends_with(" s"),
+        "{summary}\nexpected it to start with\n{expected}"
+    );
+}
+
+#[test]
 fn two_runs_of_the_same_tipo_never_overlap() {
     let sim = sim(&["SUC001:ventas:latency=2s"], 240);
     let env = env_for(&sim, 1);

@@ -390,18 +390,26 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Res
         .sum();
     let invoices: usize = outcome.reports.iter().map(|r| r.facturas).sum();
     let usd: f64 = outcome.reports.iter().map(|r| r.total_usd).sum();
+    let mut loaded = format!("{lines} lines, {invoices} invoices, {usd:.2} USD");
+    let stock: Vec<&TaskReport> = outcome
+        .reports
+        .iter()
+        .filter(|r| r.etl_tipo == EtlTipo::Inventario)
+        .collect();
+    if !stock.is_empty() {
+        let articles: usize = stock.iter().map(|r| r.cargados).sum();
+        loaded.push_str(&format!(", {articles} articles"));
+    }
     let later = outcome.deferred.len() + outcome.over_budget.len();
     ctx.out.note(&format!(
-        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {} lines, {} invoices, {:.2} USD; {:.1} s",
+        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {}; {:.1} s",
         if outcome.interrupted { "interrupted: " } else { "" },
         ok,
         failed,
         recovered,
         later,
         outcome.unstuck.len(),
-        lines,
-        invoices,
-        usd,
+        loaded,
         took.as_secs_f64()
     ));
     Ok(())
