@@ -244,22 +244,27 @@ fn a_closed_pipe_is_not_an_error() {
         Some("10:30:00"),
         "2025-11-24 10:35:00",
     )]);
-    let mut cmd = env.process();
-    cmd.args(["--now", common::NOW, "executions"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    drop(child.stdout.take()); // like `| head -0`: the reader is gone before anything is written
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
+    for format in ["table", "json", "csv"] {
+        let mut cmd = env.process();
+        cmd.args(["--now", common::NOW, "executions", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take()); // like `| head -0`: the reader is gone before anything is written
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "{format}: exit {status:?}, stderr: {stderr}"
+        );
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
 }
 
 #[test]

@@ -127,7 +127,7 @@ pub fn emit<T: Tabular + Serialize>(out: &Output, rows: &[T], empty: &str) -> io
     let mut w = stdout.lock();
     match out.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut w, rows).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut w, rows).map_err(io::Error::from)?;
             writeln!(w)?;
         }
         Format::Csv => write_csv(&mut w, rows)?,
@@ -168,7 +168,7 @@ fn csv_error(err: csv::Error) -> io::Error {
 pub fn emit_json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let stdout = io::stdout();
     let mut w = stdout.lock();
-    serde_json::to_writer_pretty(&mut w, value).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut w, value).map_err(io::Error::from)?;
     writeln!(w)?;
     w.flush()
 }
