@@ -35,6 +35,8 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-pull closed days whole now: those not verified yet, or explicit days')
+            [CompletionResult]::new('vanished', 'vanished', [CompletionResultType]::ParameterValue, 'Lines a re-pull no longer found (kept in ventas); --delete removes them')
             [CompletionResult]::new('gaps', 'gaps', [CompletionResultType]::ParameterValue, 'List the gaps: windows that should hold data and are not covered by a success')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Reliability per store and day: runs, success rate, durations, rows loaded')
             [CompletionResult]::new('executions', 'executions', [CompletionResultType]::ParameterValue, 'The latest executions (newest first)')
@@ -74,6 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be unstuck, recovered and fetched); change nothing')
             [CompletionResult]::new('--no-recover', '--no-recover', [CompletionResultType]::ParameterName, 'Do not recover gaps in this run')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Do not re-pull closed days in this run (see [verification] in the configuration)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -100,6 +103,53 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
             [CompletionResult]::new('--ignore-backoff', '--ignore-backoff', [CompletionResultType]::ParameterName, 'Also retry windows still in their backoff after repeated failures')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be unstuck, recovered and fetched); change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klk-etl;verify' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Only these stores (repeat or separate with commas)')
+            [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, 'Re-pull this closed day whole, verified or not (YYYY-MM-DD or `yesterday`)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'First closed day to re-pull (with --to)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Last closed day to re-pull (with --from, included)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Without dates: verify at most this many pending days [default: all]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Stores fetched in parallel')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another run of the same tipo before giving up (exit 3)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--ignore-backoff', '--ignore-backoff', [CompletionResultType]::ParameterName, 'Also retry days still in their backoff after repeated failed re-pulls')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be unstuck, recovered and fetched); change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'klk-etl;vanished' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Only these stores (repeat or separate with commas)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Only lines of days from this one (YYYY-MM-DD, today, yesterday)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Only lines of days up to this one, included')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also list lines already deleted from ventas')
+            [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete the listed lines from ventas (the API no longer returns them)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --delete: show what would be deleted; change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'With --delete: do not ask (required when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'With --delete: do not ask (required when stdin is not a terminal)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -466,6 +516,8 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
         'klk-etl;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-pull closed days whole now: those not verified yet, or explicit days')
+            [CompletionResult]::new('vanished', 'vanished', [CompletionResultType]::ParameterValue, 'Lines a re-pull no longer found (kept in ventas); --delete removes them')
             [CompletionResult]::new('gaps', 'gaps', [CompletionResultType]::ParameterValue, 'List the gaps: windows that should hold data and are not covered by a success')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Reliability per store and day: runs, success rate, durations, rows loaded')
             [CompletionResult]::new('executions', 'executions', [CompletionResultType]::ParameterValue, 'The latest executions (newest first)')
@@ -487,6 +539,12 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help;recover' {
+            break
+        }
+        'klk-etl;help;verify' {
+            break
+        }
+        'klk-etl;help;vanished' {
             break
         }
         'klk-etl;help;gaps' {

@@ -67,6 +67,12 @@ _klk__etl() {
             klk__etl,unstick)
                 cmd="klk__etl__subcmd__unstick"
                 ;;
+            klk__etl,vanished)
+                cmd="klk__etl__subcmd__vanished"
+                ;;
+            klk__etl,verify)
+                cmd="klk__etl__subcmd__verify"
+                ;;
             klk__etl__subcmd__alerts,check)
                 cmd="klk__etl__subcmd__alerts__subcmd__check"
                 ;;
@@ -160,6 +166,12 @@ _klk__etl() {
             klk__etl__subcmd__help,unstick)
                 cmd="klk__etl__subcmd__help__subcmd__unstick"
                 ;;
+            klk__etl__subcmd__help,vanished)
+                cmd="klk__etl__subcmd__help__subcmd__vanished"
+                ;;
+            klk__etl__subcmd__help,verify)
+                cmd="klk__etl__subcmd__help__subcmd__verify"
+                ;;
             klk__etl__subcmd__help__subcmd__alerts,check)
                 cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__check"
                 ;;
@@ -179,7 +191,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,7 +897,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help)
-            opts="run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1192,6 +1204,34 @@ _klk__etl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        klk__subcmd__etl__subcmd__help__subcmd__vanished)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         klk__subcmd__etl__subcmd__metrics)
             opts="-q -h -V --days --tipo --store --summary --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1363,7 +1403,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__run)
-            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --max-gaps --recovery-budget --settle-lag --overlap --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --no-verify --max-gaps --recovery-budget --settle-lag --overlap --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1602,6 +1642,122 @@ _klk__etl() {
             fi
             case "${prev}" in
                 --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__vanished)
+            opts="-y -q -h -V --store --from --to --all --delete --dry-run --yes --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__verify)
+            opts="-q -h -V --store --date --from --to --limit --ignore-backoff --jobs --dry-run --wait --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --date)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

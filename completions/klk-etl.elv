@@ -32,6 +32,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --version 'Print version'
             cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
+            cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
+            cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
             cand gaps 'List the gaps: windows that should hold data and are not covered by a success'
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
@@ -70,6 +72,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --full 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to'
             cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
             cand --no-recover 'Do not recover gaps in this run'
+            cand --no-verify 'Do not re-pull closed days in this run (see [verification] in the configuration)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
             cand -h 'Print help (see more with ''--help'')'
@@ -95,6 +98,51 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
             cand --ignore-backoff 'Also retry windows still in their backoff after repeated failures'
             cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;verify'= {
+            cand --store 'Only these stores (repeat or separate with commas)'
+            cand --date 'Re-pull this closed day whole, verified or not (YYYY-MM-DD or `yesterday`)'
+            cand --from 'First closed day to re-pull (with --to)'
+            cand --to 'Last closed day to re-pull (with --from, included)'
+            cand --limit 'Without dates: verify at most this many pending days [default: all]'
+            cand --jobs 'Stores fetched in parallel'
+            cand --wait 'How long to wait for another run of the same tipo before giving up (exit 3)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --ignore-backoff 'Also retry days still in their backoff after repeated failed re-pulls'
+            cand --dry-run 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;vanished'= {
+            cand --store 'Only these stores (repeat or separate with commas)'
+            cand --from 'Only lines of days from this one (YYYY-MM-DD, today, yesterday)'
+            cand --to 'Only lines of days up to this one, included'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --all 'Also list lines already deleted from ventas'
+            cand --delete 'Delete the listed lines from ventas (the API no longer returns them)'
+            cand --dry-run 'With --delete: show what would be deleted; change nothing'
+            cand -y 'With --delete: do not ask (required when stdin is not a terminal)'
+            cand --yes 'With --delete: do not ask (required when stdin is not a terminal)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
             cand -h 'Print help (see more with ''--help'')'
@@ -432,6 +480,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help'= {
             cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
+            cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
+            cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
             cand gaps 'List the gaps: windows that should hold data and are not covered by a success'
             cand metrics 'Reliability per store and day: runs, success rate, durations, rows loaded'
             cand executions 'The latest executions (newest first)'
@@ -451,6 +501,10 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;run'= {
         }
         &'klk-etl;help;recover'= {
+        }
+        &'klk-etl;help;verify'= {
+        }
+        &'klk-etl;help;vanished'= {
         }
         &'klk-etl;help;gaps'= {
         }

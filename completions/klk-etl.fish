@@ -40,6 +40,8 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print hel
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "executions" -d 'The latest executions (newest first)'
@@ -82,6 +84,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l now -d 'Pin "now
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l full -d 'Whole days instead of the incremental windows (modo completo); with --date or --from/--to'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l no-recover -d 'Do not recover gaps in this run'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l no-verify -d 'Do not re-pull closed days in this run (see [verification] in the configuration)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -s V -l version -d 'Print version'
@@ -111,6 +114,50 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l dry-run -d '
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l date -d 'Re-pull this closed day whole, verified or not (YYYY-MM-DD or `yesterday`)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l from -d 'First closed day to re-pull (with --to)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l to -d 'Last closed day to re-pull (with --from, included)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l limit -d 'Without dates: verify at most this many pending days [default: all]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l jobs -d 'Stores fetched in parallel' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l ignore-backoff -d 'Also retry days still in their backoff after repeated failed re-pulls'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l dry-run -d 'Print the plan (what would be unstuck, recovered and fetched); change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l store -d 'Only these stores (repeat or separate with commas)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l from -d 'Only lines of days from this one (YYYY-MM-DD, today, yesterday)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l to -d 'Only lines of days up to this one, included' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l all -d 'Also list lines already deleted from ventas'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l delete -d 'Delete the listed lines from ventas (the API no longer returns them)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l dry-run -d 'With --delete: show what would be deleted; change nothing'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -s y -l yes -d 'With --delete: do not ask (required when stdin is not a terminal)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l tipo -d 'Only this tipo' -r -f -a "ventas\t''
 inventario\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l store -d 'Only these stores (repeat or separate with commas)' -r
@@ -422,23 +469,25 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_sub
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "executions" -d 'The latest executions (newest first)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "stores" -d 'List the configured stores'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "db" -d 'Database schema: migrate, info'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'

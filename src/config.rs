@@ -39,6 +39,8 @@ struct FileConfig {
     #[serde(default)]
     tracking: FileTracking,
     #[serde(default)]
+    verification: FileVerification,
+    #[serde(default)]
     monitoring: FileMonitoring,
     #[serde(default)]
     alerts: FileAlerts,
@@ -101,6 +103,16 @@ struct FileTracking {
     gap_grace: Option<HumanDuration>,
     inventory_stale_after: Option<HumanDuration>,
     lock_timeout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileVerification {
+    enabled: Option<bool>,
+    closes_after: Option<HumanDuration>,
+    deadline: Option<HumanDuration>,
+    max_per_run: Option<u32>,
+    budget: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -282,6 +294,36 @@ pub struct TrackingSettings {
     pub inventory_stale_after: Duration,
     /// How long to retry when another process holds the database lock.
     pub lock_timeout: Duration,
+    pub verification: VerificationSettings,
+}
+
+/// Verifying closed days (`[verification]`): once a day is closed, `run` re-pulls each
+/// store's day whole, once; a day not verified by its deadline is a gap (`sin_verificar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationSettings {
+    /// Off: closed days are neither re-pulled nor reported unverified.
+    pub enabled: bool,
+    /// How long after midnight (store time) a day counts as closed and is re-pulled: late
+    /// lines from the POS have had this long to arrive.
+    pub closes_after: Duration,
+    /// How long after midnight an unverified day becomes a gap.
+    pub deadline: Duration,
+    /// Store-days re-pulled at most per run (the rest wait for the next run).
+    pub max_per_run: u32,
+    /// Verifications are not started after the run has lasted this long.
+    pub budget: Duration,
+}
+
+impl Default for VerificationSettings {
+    fn default() -> Self {
+        VerificationSettings {
+            enabled: true,
+            closes_after: Duration::from_secs(3 * 3600),
+            deadline: Duration::from_secs(9 * 3600),
+            max_per_run: 10,
+            budget: Duration::from_secs(10 * 60),
+        }
+    }
 }
 
 impl Default for TrackingSettings {
@@ -294,6 +336,7 @@ impl Default for TrackingSettings {
             gap_grace: Duration::from_secs(30 * 60),
             inventory_stale_after: Duration::from_secs(2 * 3600),
             lock_timeout: Duration::from_secs(30),
+            verification: VerificationSettings::default(),
         }
     }
 }
@@ -497,6 +540,7 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
             .inventory_stale_after
             .map_or(d.inventory_stale_after, |x| x.0),
         lock_timeout: t.lock_timeout.map_or(d.lock_timeout, |x| x.0),
+        verification: resolve_verification(file.verification)?,
     };
     let slot = tracking.slot_minutes;
     if slot == 0 || 1440 % slot != 0 {
@@ -605,6 +649,32 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         alerts,
         stores,
     })
+}
+
+fn resolve_verification(v: FileVerification) -> Result<VerificationSettings, String> {
+    let d = VerificationSettings::default();
+    let settings = VerificationSettings {
+        enabled: v.enabled.unwrap_or(d.enabled),
+        closes_after: v.closes_after.map_or(d.closes_after, |x| x.0),
+        deadline: v.deadline.map_or(d.deadline, |x| x.0),
+        max_per_run: v.max_per_run.unwrap_or(d.max_per_run),
+        budget: v.budget.map_or(d.budget, |x| x.0),
+    };
+    let day = Duration::from_secs(86400);
+    if settings.closes_after >= day {
+        return Err(format!(
+            "verification.closes_after must be less than 24h (a time after midnight); got {}",
+            crate::duration::format_duration(settings.closes_after)
+        ));
+    }
+    if settings.deadline <= settings.closes_after {
+        return Err(format!(
+            "verification.deadline ({}) must be later than verification.closes_after ({})",
+            crate::duration::format_duration(settings.deadline),
+            crate::duration::format_duration(settings.closes_after)
+        ));
+    }
+    Ok(settings)
 }
 
 /// `"07:00-22:00"`, `"06:30-24:00"` or `"24h"`.

@@ -690,9 +690,11 @@ fn an_api_unreachable_for_every_store_is_exit_4_and_gaps() {
 
 #[test]
 fn a_window_the_api_cannot_serve_does_not_hold_back_the_store_and_is_backed_off() {
-    // Every request overlapping 10:00-10:30 gets a line with two `producto` elements.
+    // A line with two `producto` elements at 10:15: every request reaching 10:10-10:20
+    // gets it. (Requests reach a second past their window, so a rule on 10:00-10:30 would
+    // also poison the neighbours' requests.)
     let sim = sim(
-        &["SUC001:ventas:bad-line@2025-11-24T10:00/2025-11-24T10:30"],
+        &["SUC001:ventas:bad-line@2025-11-24T10:10/2025-11-24T10:20"],
         240,
     );
     let env = env_for(&sim, 1);

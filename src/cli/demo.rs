@@ -41,25 +41,27 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("expected YYYY-MM-DD, got '{text}'"))
 }
 
-/// The scripted faults and what the demo says of them. Sales faults are anchored to the half
-/// hour they hit (`{day}` is the demo's day): they count only the requests for that window,
-/// so they show at the run the description names and the next run recovers. Stock requests
+/// The scripted faults and what the demo says of them. Sales faults are anchored inside the
+/// half hour they hit (`{day}` is the demo's day; a request reaches a second beyond its
+/// window, so a rule on the whole half hour would also count the neighbours' requests): they
+/// count only the requests for that window, so they show at the run the description names
+/// and the next run recovers. Stock requests
 /// have no window: that rule counts PERIFERICO's stock requests (one per run and attempt).
 const FAULTS: &[(&str, &str)] = &[
     (
-        "SUC002:ventas:500:1-2@{day}T10:00/{day}T10:30",
+        "SUC002:ventas:500:1-2@{day}T10:10/{day}T10:20",
         "BOSQUE answers HTTP 500 to both attempts of the 10:35 run",
     ),
     (
-        "SUC003:ventas:refuse:1-2@{day}T15:00/{day}T15:30",
+        "SUC003:ventas:refuse:1-2@{day}T15:10/{day}T15:20",
         "ARTIGAS refuses both connections of the 15:35 run",
     ),
     (
-        "SUC004:ventas:malformed:1@{day}T04:00/{day}T04:30",
+        "SUC004:ventas:malformed:1@{day}T04:10/{day}T04:20",
         "PARAISO sends malformed JSON at 04:35",
     ),
     (
-        "SUC004:ventas:truncate:1@{day}T18:00/{day}T18:30",
+        "SUC004:ventas:truncate:1@{day}T18:10/{day}T18:20",
         "PARAISO cuts a body short at 18:35",
     ),
     (
@@ -360,9 +362,11 @@ fn demo_request() -> RunRequest {
             settle_lag: chrono::Duration::minutes(2),
             overlap: chrono::Duration::minutes(30),
             gaps_since: None,
+            max_verifications: crate::config::VerificationSettings::default().max_per_run as usize,
         },
         jobs: 4,
         recovery_budget: Duration::from_secs(15 * 60),
+        verification_budget: crate::config::VerificationSettings::default().budget,
         lock_wait: Duration::from_secs(10),
         dry_run: false,
         extra: Vec::new(),

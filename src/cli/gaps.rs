@@ -73,7 +73,9 @@ impl Tabular for Gap {
     }
 
     fn color(&self, column: usize) -> Option<Color> {
-        (column == 7).then_some(if self.causa == "sin_ejecucion" {
+        let not_attempted = self.causa == "sin_ejecucion"
+            || (self.causa == gaps::CAUSA_SIN_VERIFICAR && self.intentos == 0);
+        (column == 7).then_some(if not_attempted {
             Color::Yellow
         } else {
             Color::Red

@@ -40,6 +40,10 @@ impl Tabular for DayMetrics {
             "mean s",
             "p95 s",
             "rows loaded",
+            "late",
+            "changed",
+            "vanished",
+            "verified",
         ]
     }
 
@@ -54,17 +58,24 @@ impl Tabular for DayMetrics {
             self.ejecuciones_fallidas.to_string(),
             self.ejecuciones_parciales.to_string(),
             self.ejecuciones_en_proceso.to_string(),
-            fmt::float(self.tasa_exito_pct, 1),
+            fmt::opt_float(&self.tasa_exito_pct, 1),
             fmt::opt_float(&self.duracion_promedio_seg, 1),
             fmt::opt_float(&self.duracion_p95_seg, 1),
             self.total_registros_cargados.to_string(),
+            fmt::opt(&self.lineas_tardias),
+            fmt::opt(&self.lineas_cambiadas),
+            fmt::opt(&self.lineas_desaparecidas),
+            fmt::opt_datetime(&self.verificado_en),
         ]
     }
 
     fn color(&self, column: usize) -> Option<comfy_table::Color> {
-        (column == 9)
-            .then(|| rate_color(self.tasa_exito_pct))
-            .flatten()
+        match column {
+            9 => self.tasa_exito_pct.and_then(rate_color),
+            13 => found_color(self.lineas_tardias.unwrap_or(0)),
+            15 => found_color(self.lineas_desaparecidas.unwrap_or(0)),
+            _ => None,
+        }
     }
 }
 
@@ -82,6 +93,11 @@ impl Tabular for StoreSummary {
             "mean s",
             "p95 s",
             "rows loaded",
+            "verified days",
+            "late lines",
+            "days late",
+            "changed",
+            "vanished",
         ]
     }
 
@@ -98,14 +114,27 @@ impl Tabular for StoreSummary {
             fmt::opt_float(&self.duracion_promedio_seg, 1),
             fmt::opt_float(&self.duracion_p95_seg, 1),
             self.total_registros_cargados.to_string(),
+            self.dias_verificados.to_string(),
+            self.lineas_tardias.to_string(),
+            self.dias_con_tardias.to_string(),
+            self.lineas_cambiadas.to_string(),
+            self.lineas_desaparecidas.to_string(),
         ]
     }
 
     fn color(&self, column: usize) -> Option<comfy_table::Color> {
-        (column == 7)
-            .then(|| rate_color(self.tasa_exito_pct))
-            .flatten()
+        match column {
+            7 => rate_color(self.tasa_exito_pct),
+            12 | 13 => found_color(self.dias_con_tardias),
+            15 => found_color(self.lineas_desaparecidas),
+            _ => None,
+        }
     }
+}
+
+/// Lines a verification found late or vanished: the incremental runs are missing something.
+fn found_color(count: i64) -> Option<comfy_table::Color> {
+    (count > 0).then_some(comfy_table::Color::Yellow)
 }
 
 /// The seed alerts under 90 %.

@@ -17,6 +17,7 @@ mod sim;
 mod status;
 mod stores;
 mod unstick;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -87,6 +88,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Recover gaps now (all or filtered), or fetch one explicit window again
     Recover(recover::RecoverArgs),
+    /// Re-pull closed days whole now: those not verified yet, or explicit days
+    Verify(verify::VerifyArgs),
+    /// Lines a re-pull no longer found (kept in ventas); --delete removes them
+    Vanished(verify::VanishedArgs),
     /// List the gaps: windows that should hold data and are not covered by a success
     Gaps(gaps::GapsArgs),
     /// Reliability per store and day: runs, success rate, durations, rows loaded
@@ -275,6 +280,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let exit = match command {
         Command::Run(args) => args.exec(&ctx)?,
         Command::Recover(args) => args.exec(&ctx)?,
+        Command::Verify(args) => args.exec(&ctx)?,
+        Command::Vanished(args) => args.exec(&ctx)?,
         Command::Sim(args) => return args.exec(&ctx),
         Command::Demo(args) => args.exec(&ctx)?,
         Command::Health(args) => return args.exec(&ctx),

@@ -121,10 +121,17 @@ impl RecoverArgs {
                 settle_lag: chrono::Duration::zero(),
                 overlap: chrono::Duration::zero(),
                 gaps_since,
+                // Unverified days are gaps too: re-pulled here as in `run`.
+                max_verifications: if recover_gaps {
+                    ctx.config.tracking.verification.max_per_run as usize
+                } else {
+                    0
+                },
             },
             jobs: self.common.jobs as usize,
             // An operator asked: no time budget.
             recovery_budget: std::time::Duration::MAX,
+            verification_budget: std::time::Duration::MAX,
             lock_wait: self.common.wait,
             dry_run: self.common.dry_run,
             extra,

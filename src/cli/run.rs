@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Do not recover gaps in this run
     #[arg(long)]
     pub no_recover: bool,
+    /// Do not re-pull closed days in this run (see [verification] in the configuration)
+    #[arg(long)]
+    pub no_verify: bool,
     /// Gaps to recover at most in this run
     #[arg(long, default_value = "5", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_gaps: usize,
@@ -143,9 +146,15 @@ impl RunArgs {
                 settle_lag: chrono::Duration::from_std(self.settle_lag)?,
                 overlap: chrono::Duration::from_std(self.overlap)?,
                 gaps_since: None,
+                max_verifications: if self.no_verify {
+                    0
+                } else {
+                    ctx.config.tracking.verification.max_per_run as usize
+                },
             },
             jobs: self.common.jobs as usize,
             recovery_budget: self.recovery_budget.unwrap_or(slot / 2),
+            verification_budget: ctx.config.tracking.verification.budget,
             lock_wait: self.common.wait,
             dry_run: self.common.dry_run,
             extra: Vec::new(),
@@ -274,7 +283,7 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
         return Ok(());
     }
     let plan = &outcome.plan;
-    let tasks: Vec<Task> = plan.recoveries.iter().chain(&plan.tasks).cloned().collect();
+    let tasks: Vec<Task> = plan.queue();
     if ctx.out.format == Format::Csv {
         output::emit(&ctx.out, &tasks, "")?;
         return Ok(());
@@ -321,6 +330,30 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
     text.push_str(&format!("\nWould fetch {} window(s)\n", plan.tasks.len()));
     if !plan.tasks.is_empty() {
         text.push_str(&format!("{}\n", output::table(&ctx.out, &plan.tasks)));
+    }
+    if !plan.verifications.is_empty() || !plan.verifications_deferred.is_empty() {
+        text.push_str(&format!(
+            "\nWould verify {} closed day(s) (whole-day re-pull)\n",
+            plan.verifications.len()
+        ));
+        if !plan.verifications.is_empty() {
+            text.push_str(&format!(
+                "{}\n",
+                output::table(&ctx.out, &plan.verifications)
+            ));
+        }
+        if !plan.verifications_deferred.is_empty() {
+            text.push_str(&format!(
+                "\nLeft for later: {} day(s) to verify\n",
+                plan.verifications_deferred.len()
+            ));
+            for d in &plan.verifications_deferred {
+                text.push_str(&format!(
+                    "  {} ventas {}: {}\n",
+                    d.day.ubicacion_id, d.day.fecha, d.reason
+                ));
+            }
+        }
     }
     output::emit_text(&text)?;
     Ok(())
@@ -400,14 +433,33 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Res
         let articles: usize = stock.iter().map(|r| r.cargados).sum();
         loaded.push_str(&format!(", {articles} articles"));
     }
-    let later = outcome.deferred.len() + outcome.over_budget.len();
+    let later = outcome.deferred.len()
+        + outcome.plan.verifications_deferred.len()
+        + outcome.over_budget.len();
+    let verified: Vec<_> = outcome
+        .reports
+        .iter()
+        .filter_map(|r| r.verificacion)
+        .collect();
+    let verification = if verified.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} day(s) verified: {} line(s) found late, {} changed, {} vanished",
+            verified.len(),
+            verified.iter().map(|d| d.tardias).sum::<i64>(),
+            verified.iter().map(|d| d.cambiadas).sum::<i64>(),
+            verified.iter().map(|d| d.desaparecidas).sum::<i64>()
+        )
+    };
     ctx.out.note(&format!(
-        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later; unstuck {}; {}; {:.1} s",
+        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later{}; unstuck {}; {}; {:.1} s",
         if outcome.interrupted { "interrupted: " } else { "" },
         ok,
         failed,
         recovered,
         later,
+        verification,
         outcome.unstuck.len(),
         loaded,
         took.as_secs_f64()

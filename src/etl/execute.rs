@@ -15,9 +15,10 @@ use serde::Serialize;
 use super::load::{self, LoadReport};
 use super::tasks::Task;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, TrackingSettings};
 use crate::klk::{ApiError, Client, SalesBatch, SalesRequest, StockBatch, StockRequest};
 use crate::tracker::executions::{self, NewExecution, Outcome};
+use crate::tracker::verification::{self, VerificationDiff};
 use crate::tracker::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
 use crate::tracker::{Access, Db, TrackerError};
 
@@ -44,6 +45,9 @@ pub struct TaskReport {
     pub total_usd: f64,
     pub intentos_http: u32,
     pub duracion_segundos: f64,
+    /// A whole-day re-pull of a closed day: what it found against what the table held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verificacion: Option<VerificationDiff>,
 }
 
 impl TaskReport {
@@ -77,6 +81,7 @@ impl TaskReport {
             total_usd: 0.0,
             intentos_http: 0,
             duracion_segundos: 0.0,
+            verificacion: None,
         }
     }
 
@@ -113,12 +118,25 @@ pub struct ExecuteOptions {
     pub jobs: usize,
     /// Recovery tasks are not started after this much time.
     pub recovery_budget: Duration,
+    /// Verifications (whole-day re-pulls of closed days) are not started after this long.
+    pub verification_budget: Duration,
+}
+
+impl ExecuteOptions {
+    /// How long into the run a task of this modo may still start; `None`: always.
+    fn budget(&self, modo: Modo) -> Option<Duration> {
+        match modo {
+            Modo::Recuperacion => Some(self.recovery_budget),
+            Modo::Verificacion => Some(self.verification_budget),
+            Modo::Completo | Modo::Incremental => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
 pub struct Execution {
     pub reports: Vec<TaskReport>,
-    /// Recovery tasks not started because the time budget ran out.
+    /// Recovery and verification tasks not started because their time budget ran out.
     pub over_budget: Vec<Task>,
     pub interrupted: bool,
 }
@@ -146,17 +164,15 @@ struct Job {
 fn fetch(client: &Client, task: &Task) -> Result<Fetched, ApiError> {
     match task.tipo {
         EtlTipo::Ventas => {
-            let request = match task.window.hours() {
-                None => {
-                    SalesRequest::days(&task.store.sucursal, task.window.date(), task.window.date())
-                }
-                Some((from, to)) => {
-                    SalesRequest::hours(&task.store.sucursal, task.window.date(), from, to)
-                }
-            };
-            client
-                .fetch_sales(&request)
-                .map(|batch| Fetched::Sales(Box::new(batch)))
+            let (from, to) = task.window.request_hours();
+            let request =
+                SalesRequest::within_day(&task.store.sucursal, task.window.date(), from, to);
+            client.fetch_sales(&request).map(|mut batch| {
+                batch
+                    .lines
+                    .drop_where(|fecha, hora| task.window.in_margin(fecha, hora));
+                Fetched::Sales(Box::new(batch))
+            })
         }
         EtlTipo::Inventario => {
             let mut batches = Vec::new();
@@ -179,7 +195,9 @@ fn error_tipo(err: &ApiError) -> ErrorTipo {
     ErrorTipo::parse(err.error_tipo()).unwrap_or(ErrorTipo::Unknown)
 }
 
-/// Runs `recoveries` first (while the budget lasts), then `tasks`, `jobs` at a time.
+/// Runs `tasks` in order, `jobs` at a time; a recovery or verification task is not started
+/// once its budget (see [`ExecuteOptions`]) is spent: the caller queues recoveries first, then
+/// the normal windows, then verifications, so neither kind delays the half-hourly windows.
 /// `db`, if given, is the caller's open write connection, used for the first write phase;
 /// the connection still open at the end (if any) is handed back with the result.
 /// `interrupt` is set by SIGINT/SIGTERM: nothing new starts, what was fetched is committed,
@@ -190,15 +208,12 @@ pub fn execute(
     config: &Config,
     clock: &Clock,
     client: Arc<Client>,
-    recoveries: Vec<Task>,
-    tasks: Vec<Task>,
+    all: Vec<Task>,
     options: &ExecuteOptions,
     interrupt: &AtomicBool,
     progress: &dyn Progress,
     db: Option<Db>,
 ) -> (Result<Execution, TrackerError>, Option<Db>) {
-    let recovery_count = recoveries.len();
-    let all: Vec<Task> = recoveries.into_iter().chain(tasks).collect();
     progress.planned(all.len());
     let jobs = options.jobs.max(1);
 
@@ -219,8 +234,8 @@ pub fn execute(
         clock,
         progress,
         reports: all.iter().map(TaskReport::new).collect(),
+        verifying: vec![false; all.len()],
         all,
-        recovery_count,
         queue: VecDeque::new(),
         in_flight: HashMap::new(),
         ready: Vec::new(),
@@ -229,14 +244,7 @@ pub fn execute(
     };
     run.queue = (0..run.all.len()).collect();
     let started = Instant::now();
-    let result = run.drive(
-        jobs,
-        options.recovery_budget,
-        started,
-        interrupt,
-        &job_tx,
-        &done_rx,
-    );
+    let result = run.drive(jobs, options, started, interrupt, &job_tx, &done_rx);
     drop(job_tx);
     let db = run.db.take();
     if let Err(err) = result {
@@ -276,8 +284,9 @@ struct Coordinator<'a> {
     clock: &'a Clock,
     progress: &'a dyn Progress,
     all: Vec<Task>,
-    recovery_count: usize,
     reports: Vec<TaskReport>,
+    /// Per task: a whole-day re-pull of a day that was closed when it started.
+    verifying: Vec<bool>,
     queue: VecDeque<usize>,
     /// Task index to execution id.
     in_flight: HashMap<usize, i64>,
@@ -291,7 +300,7 @@ impl Coordinator<'_> {
     fn drive(
         &mut self,
         jobs: usize,
-        recovery_budget: Duration,
+        options: &ExecuteOptions,
         started: Instant,
         interrupt: &AtomicBool,
         job_tx: &Sender<Job>,
@@ -306,9 +315,11 @@ impl Coordinator<'_> {
                 self.db = Some(db);
                 return Ok(());
             }
-            // Recovery tasks still waiting when the budget is spent are left for the next run.
+            // Recovery and verification tasks still waiting when their budget is spent are
+            // left for the next run.
             while let Some(&next) = self.queue.front() {
-                if next < self.recovery_count && started.elapsed() >= recovery_budget {
+                let budget = options.budget(self.all[next].modo);
+                if budget.is_some_and(|budget| started.elapsed() >= budget) {
                     self.queue.pop_front();
                     self.outcome.over_budget.push(self.all[next].clone());
                 } else {
@@ -383,6 +394,8 @@ impl Coordinator<'_> {
     fn register(&mut self, db: &Db, index: usize) -> Result<i64, TrackerError> {
         let task = &self.all[index];
         let report = &mut self.reports[index];
+        let started_at = self.clock.now_local();
+        self.verifying[index] = verifies(task, started_at, &self.config.tracking);
         let id = executions::start(
             db,
             &NewExecution {
@@ -394,7 +407,7 @@ impl Coordinator<'_> {
                 hora_desde: report.hora_desde,
                 hora_hasta: report.hora_hasta,
                 modo: task.modo,
-                started_at: self.clock.now_local(),
+                started_at,
             },
         )?;
         report.ejecucion_id = Some(id);
@@ -411,6 +424,7 @@ impl Coordinator<'_> {
                 db,
                 self.clock,
                 &self.all[index],
+                self.verifying[index],
                 &mut self.reports[index],
                 done,
             );
@@ -450,7 +464,14 @@ impl Coordinator<'_> {
 /// Loads one fetched window and marks its execution in one transaction; a failure to fetch
 /// or to load marks it `fallido` with the reason. Never leaves the execution open unless the
 /// database itself refuses every write (then `unstick` closes it later).
-fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done: Done) {
+fn commit(
+    db: &mut Db,
+    clock: &Clock,
+    task: &Task,
+    verifying: bool,
+    report: &mut TaskReport,
+    done: Done,
+) {
     let now = clock.now_local();
     let id = done.id;
     let result = match done.fetched {
@@ -468,11 +489,27 @@ fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done
             let total_usd = batch.lines.total_usd();
             // The lines are handed to the loader, which frees each chunk once appended.
             let lines = batch.lines;
+            let mut found = None;
             load_in_transaction(
                 db,
                 id,
                 now,
-                |conn| load::load_sales(conn, &task.ubicacion_id, id, now, lines),
+                |conn| {
+                    if !verifying {
+                        return load::load_sales(conn, &task.ubicacion_id, id, now, lines);
+                    }
+                    let (load, diff) = load::load_sales_verifying(
+                        conn,
+                        &task.ubicacion_id,
+                        id,
+                        now,
+                        lines,
+                        task.window.date(),
+                    )?;
+                    verification::record_diff(conn, id, &diff).map_err(tracker_failure)?;
+                    found = Some(diff);
+                    Ok(load)
+                },
                 |load| Outcome::Success {
                     extracted,
                     loaded: load.loaded as i64,
@@ -481,6 +518,7 @@ fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done
             .map(|load| {
                 report.facturas = facturas;
                 report.total_usd = total_usd;
+                report.verificacion = found;
                 (load, None)
             })
             .map_err(|message| (ErrorTipo::DbError, message, received))
@@ -576,6 +614,27 @@ fn commit(db: &mut Db, clock: &Clock, task: &Task, report: &mut TaskReport, done
         .flatten()
         .and_then(|row| row.duracion_segundos)
         .unwrap_or_default();
+}
+
+/// Whether `task`, started at `started_at`, re-pulls a whole sales day that was closed then:
+/// such a load is a verification of the day, and records what it found.
+pub fn verifies(task: &Task, started_at: NaiveDateTime, tracking: &TrackingSettings) -> bool {
+    let settings = tracking.verification;
+    settings.enabled
+        && task.tipo == EtlTipo::Ventas
+        && task.window.is_whole_day()
+        && chrono::Duration::from_std(settings.closes_after)
+            .is_ok_and(|closes_after| started_at >= task.window.end + closes_after)
+}
+
+fn tracker_failure(err: TrackerError) -> duckdb::Error {
+    match err {
+        TrackerError::Sql(err) => err,
+        other => duckdb::Error::DuckDBFailure(
+            duckdb::ffi::Error::new(duckdb::ffi::DuckDBError),
+            Some(other.to_string()),
+        ),
+    }
 }
 
 /// `load` and the `exitoso`/`parcial` mark commit together or not at all.

@@ -23,6 +23,7 @@ use duckdb::{Connection, params};
 use serde::Serialize;
 
 use crate::klk::{SalesLines, StockItem};
+use crate::tracker::verification::VerificationDiff;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LoadReport {
@@ -134,6 +135,64 @@ fn upsert_sales(
         loaded: new + replaced,
         new,
     })
+}
+
+/// Loads a whole-day re-pull of a closed day (a verification) like [`load_sales`], and says
+/// what it found against what `ventas` held for that store and day before: lines new to the
+/// table, lines whose values changed, and lines the API no longer returns. Those are kept in
+/// `ventas` (an explicit `klk-etl vanished --delete` removes them) and listed in
+/// `etl_lineas_desaparecidas`; a listed line the API returns again is taken off the list.
+pub fn load_sales_verifying(
+    conn: &Connection,
+    ubicacion_id: &str,
+    ejecucion_id: i64,
+    loaded_at: NaiveDateTime,
+    lines: SalesLines,
+    fecha: chrono::NaiveDate,
+) -> duckdb::Result<(LoadReport, VerificationDiff)> {
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE klk_verificacion_antes AS \
+         SELECT * FROM ventas WHERE ubicacion_id = ? AND fecha = ?",
+        params![ubicacion_id, fecha],
+    )?;
+    let report = load_sales(conn, ubicacion_id, ejecucion_id, loaded_at, lines)?;
+    // The day's lines this re-pull rewrote whose values differ from before (the execution
+    // and load time aside).
+    let cambiadas: i64 = conn.query_row(
+        "SELECT count(*) FROM ( \
+             SELECT v.* EXCLUDE (ejecucion_id, cargado_en) FROM ventas v \
+             SEMI JOIN klk_verificacion_antes a USING (ubicacion_id, numero_factura, linea) \
+             WHERE v.ubicacion_id = ? AND v.ejecucion_id = ? \
+             EXCEPT \
+             SELECT * EXCLUDE (ejecucion_id, cargado_en) FROM klk_verificacion_antes)",
+        params![ubicacion_id, ejecucion_id],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "DELETE FROM etl_lineas_desaparecidas d WHERE d.ubicacion_id = ? AND d.eliminada_en IS NULL \
+         AND EXISTS (SELECT 1 FROM ventas v WHERE v.ubicacion_id = d.ubicacion_id \
+             AND v.numero_factura = d.numero_factura AND v.linea = d.linea AND v.ejecucion_id = ?)",
+        params![ubicacion_id, ejecucion_id],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO etl_lineas_desaparecidas \
+         SELECT ubicacion_id, numero_factura, linea, fecha, hora, venta_total_usd, ejecucion_id, \
+                ?, CAST(? AS TIMESTAMP), NULL \
+         FROM ventas WHERE ubicacion_id = ? AND fecha = ? AND ejecucion_id <> ?",
+        params![ejecucion_id, loaded_at, ubicacion_id, fecha, ejecucion_id],
+    )?;
+    let desaparecidas: i64 = conn.query_row(
+        "SELECT count(*) FROM ventas WHERE ubicacion_id = ? AND fecha = ? AND ejecucion_id <> ?",
+        params![ubicacion_id, fecha, ejecucion_id],
+        |r| r.get(0),
+    )?;
+    conn.execute_batch("DROP TABLE klk_verificacion_antes")?;
+    let diff = VerificationDiff {
+        tardias: report.new as i64,
+        cambiadas,
+        desaparecidas,
+    };
+    Ok((report, diff))
 }
 
 /// The table function that scans a registered Arrow record batch.

@@ -1,9 +1,10 @@
 //! Windows: what a run asks the API for. Pure functions of the slot grid and "now".
 //!
 //! A window is `[start, end)` in store-local time, inside one date (it never crosses
-//! midnight) and aligned to the slot grid. Sent to the API as one date with hours
-//! (`hora_hasta` 23:59:59 when the window runs to midnight, so no second is left out), or as
-//! a whole day without hours.
+//! midnight) and aligned to the slot grid. It is recorded with `hora_hasta` 23:59:59 when it
+//! runs to midnight (the seed's convention). It is *requested* so that no reading of the
+//! bounds can leave a line out (see [`Window::request_hours`]): a bound at midnight is not
+//! sent at all, and the others reach [`REQUEST_MARGIN`] beyond the window.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::Serialize;
@@ -18,6 +19,16 @@ pub const LAST_SECOND: NaiveTime = match NaiveTime::from_hms_opt(23, 59, 59) {
     Some(t) => t,
     None => panic!("23:59:59 is a valid time"),
 };
+
+/// How far beyond an inner window bound a request reaches. The vendor does not say whether
+/// `hora_desde`/`hora_hasta` are inclusive, whether fractions of a second are compared or
+/// truncated, or whether the seconds of a bound are read at all: with a second on each side,
+/// every line of the window is in the answer under any of those readings (a line at exactly
+/// 12:00:00.0000000 with `hora_hasta` 12:00:01 and `hora_desde` 11:59:59; one at
+/// 12:29:59.9999999 with `12:30:01` read as 12:30). The lines of the margins belong to the
+/// neighbouring windows, which fetch them the same way: they are dropped (see
+/// [`Window::in_margin`]).
+pub const REQUEST_MARGIN: Duration = Duration::seconds(1);
 
 impl Window {
     pub fn date(&self) -> NaiveDate {
@@ -43,6 +54,34 @@ impl Window {
 
     pub fn duration(&self) -> Duration {
         self.end - self.start
+    }
+
+    /// Whether a line at (`fecha`, `hora`) is one of the neighbouring windows' lines that a
+    /// request for this window also gets (within a minute outside it: any reading of the
+    /// margin's bounds). Lines further away are not the margin's: the API sent them for its
+    /// own reasons, and they are kept.
+    pub fn in_margin(&self, fecha: NaiveDate, hora: NaiveTime) -> bool {
+        let at = fecha.and_time(hora);
+        let near = Duration::minutes(1);
+        !(self.start..self.end).contains(&at)
+            && at >= self.start - near
+            && at < self.end + near
+            && fecha == self.date()
+    }
+
+    /// `(hora_desde, hora_hasta)` to send to the API. A bound at midnight is left out (the
+    /// day's first and last lines, e.g. one at 23:59:59.8, must not depend on how the API
+    /// compares a bound); an inner bound is moved [`REQUEST_MARGIN`] outwards. A whole day
+    /// sends neither.
+    pub fn request_hours(&self) -> (Option<NaiveTime>, Option<NaiveTime>) {
+        let day_start = self.start.date().and_time(NaiveTime::MIN);
+        let from = (self.start > day_start)
+            .then(|| (self.start - REQUEST_MARGIN).max(day_start))
+            .filter(|&from| from > day_start);
+        let to = (self.end < next_midnight(self.start))
+            .then(|| (self.end + REQUEST_MARGIN).min(next_midnight(self.start)))
+            .filter(|&to| to < next_midnight(self.start));
+        (from.map(|t| t.time()), to.map(|t| t.time()))
     }
 }
 
@@ -195,6 +234,58 @@ mod tests {
         let hours = windows[0].hours().unwrap();
         assert_eq!(hours.1, LAST_SECOND);
         assert_eq!(windows[0].to_string(), "2025-11-24 23:30-24:00");
+    }
+
+    #[test]
+    fn requests_reach_past_inner_bounds_and_send_none_at_midnight() {
+        let window = |from: &str, to: &str| Window {
+            start: ts(from),
+            end: ts(to),
+        };
+        let hms = |h, m, s| Some(NaiveTime::from_hms_opt(h, m, s).unwrap());
+        assert_eq!(
+            window("2025-11-24 12:00", "2025-11-24 12:30").request_hours(),
+            (hms(11, 59, 59), hms(12, 30, 1))
+        );
+        // The day's first and last windows: no bound that could cut 00:00:00.0 or 23:59:59.8.
+        assert_eq!(
+            window("2025-11-24 00:00", "2025-11-24 00:30").request_hours(),
+            (None, hms(0, 30, 1))
+        );
+        assert_eq!(
+            window("2025-11-24 23:30", "2025-11-25 00:00").request_hours(),
+            (hms(23, 29, 59), None)
+        );
+        assert_eq!(
+            window("2025-11-24 00:00", "2025-11-25 00:00").request_hours(),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn the_margins_hold_the_neighbours_lines_only() {
+        let window = Window {
+            start: ts("2025-11-24 12:00"),
+            end: ts("2025-11-24 12:30"),
+        };
+        let day = window.date();
+        let at = |h, m, s, nano| NaiveTime::from_hms_nano_opt(h, m, s, nano).unwrap();
+        assert!(window.in_margin(day, at(11, 59, 59, 500_000_000)));
+        assert!(window.in_margin(day, at(12, 30, 0, 0)));
+        assert!(window.in_margin(day, at(12, 30, 1, 0)));
+        assert!(
+            !window.in_margin(day, at(12, 0, 0, 0)),
+            "its own first line"
+        );
+        assert!(
+            !window.in_margin(day, at(12, 29, 59, 999_999_900)),
+            "its own last line"
+        );
+        assert!(
+            !window.in_margin(day, at(13, 0, 0, 0)),
+            "far away: the API's own doing"
+        );
+        assert!(!window.in_margin(day.succ_opt().unwrap(), at(12, 10, 0, 0)));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub struct RunRequest {
     pub plan: PlanOptions,
     pub jobs: usize,
     pub recovery_budget: Duration,
+    pub verification_budget: Duration,
     /// How long to wait for another run of the same tipo before giving up.
     pub lock_wait: Duration,
     pub dry_run: bool,
@@ -151,7 +152,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
     let client = Arc::new(Client::new(client_options(config))?);
-    let _lock = if request.dry_run {
+    let lock = if request.dry_run {
         None
     } else {
         Some(RunLock::acquire(
@@ -160,6 +161,24 @@ pub fn run(
             request.lock_wait,
         )?)
     };
+    let result = run_locked(config, clock, request, interrupt, progress, client);
+    match (lock, &result) {
+        (Some(lock), Err(RunError::Tracker(TrackerError::Unusable { .. }))) => {
+            lock.release_and_remove_created()
+        }
+        (lock, _) => drop(lock),
+    }
+    result
+}
+
+fn run_locked(
+    config: &Config,
+    clock: &Clock,
+    request: &RunRequest,
+    interrupt: &AtomicBool,
+    progress: &dyn Progress,
+    client: Arc<Client>,
+) -> Result<RunOutcome, RunError> {
     let now_local = clock.now_local();
 
     // 1. Executions left open by a process that is gone, or older than the threshold.
@@ -193,9 +212,15 @@ pub fn run(
         let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
         (stuck, Some((invocation, db)), plan)
     };
-    // Explicit windows (`recover --date`) go first, ahead of the gaps, in the plan a dry run
-    // shows as in the one executed.
-    plan.recoveries.splice(0..0, request.extra.iter().cloned());
+    // Explicit windows (`recover --date`, `verify --date`) go first, ahead of the gaps and the
+    // pending days, in the plan a dry run shows as in the one executed.
+    let (verify_first, recover_first): (Vec<Task>, Vec<Task>) = request
+        .extra
+        .iter()
+        .cloned()
+        .partition(|task| task.modo == Modo::Verificacion);
+    plan.recoveries.splice(0..0, recover_first);
+    plan.verifications.splice(0..0, verify_first);
     if request.dry_run {
         return Ok(RunOutcome {
             dry_run: true,
@@ -212,11 +237,11 @@ pub fn run(
         config,
         clock,
         client,
-        plan.recoveries.clone(),
-        plan.tasks.clone(),
+        plan.queue(),
         &ExecuteOptions {
             jobs: request.jobs,
             recovery_budget: request.recovery_budget,
+            verification_budget: request.verification_budget,
         },
         interrupt,
         progress,

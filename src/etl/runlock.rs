@@ -31,6 +31,8 @@ pub enum RunLockError {
 #[derive(Debug)]
 pub struct RunLock {
     _files: Vec<File>,
+    /// Lock files this acquisition created (none existed before).
+    created: Vec<PathBuf>,
 }
 
 fn lock_path(database: &Path, tipo: EtlTipo) -> PathBuf {
@@ -58,8 +60,12 @@ impl RunLock {
                 source,
             })?;
         }
+        let mut created = Vec::new();
         for tipo in ordered {
             let path = lock_path(database, tipo);
+            if !path.exists() {
+                created.push(path.clone());
+            }
             let mut file = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -90,7 +96,21 @@ impl RunLock {
             let _ = file.flush();
             files.push(file);
         }
-        Ok(RunLock { _files: files })
+        Ok(RunLock {
+            _files: files,
+            created,
+        })
+    }
+
+    /// Releases the lock and removes the lock files this acquisition created: for a database
+    /// path that turned out not to be usable, nothing is left beside it. (Another run that
+    /// opened such a file meanwhile fails on the same unusable database.)
+    pub fn release_and_remove_created(self) {
+        let RunLock { _files, created } = self;
+        for path in &created {
+            let _ = std::fs::remove_file(path);
+        }
+        drop(_files);
     }
 }
 

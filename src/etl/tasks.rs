@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::plan::{self, IncrementalSettings, Window, floor_to_slot, split_at_midnight};
 use crate::config::{Config, Store};
 use crate::tracker::gaps::{self, Gap, GapQuery};
+use crate::tracker::verification::{self, PendingDay};
 use crate::tracker::vocab::{EtlTipo, Modo};
 use crate::tracker::{TrackerError, coverage};
 
@@ -47,11 +48,34 @@ pub struct Deferred {
     pub reason: String,
 }
 
+/// A closed day whose verification waits for a later run, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeferredVerification {
+    #[serde(flatten)]
+    pub day: PendingDay,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
     pub recoveries: Vec<Task>,
     pub deferred: Vec<Deferred>,
     pub tasks: Vec<Task>,
+    /// Whole-day re-pulls of closed days (`modo = verificacion`), after the normal windows.
+    pub verifications: Vec<Task>,
+    pub verifications_deferred: Vec<DeferredVerification>,
+}
+
+impl Plan {
+    /// Every task in the order it runs: recoveries, the normal windows, verifications.
+    pub fn queue(&self) -> Vec<Task> {
+        self.recoveries
+            .iter()
+            .chain(&self.tasks)
+            .chain(&self.verifications)
+            .cloned()
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +101,8 @@ pub struct PlanOptions {
     pub overlap: Duration,
     /// Recover only gaps that failed at or after this (the seed's `--since`).
     pub gaps_since: Option<NaiveDateTime>,
+    /// Re-pull closed days not verified yet, at most this many (0: none).
+    pub max_verifications: usize,
 }
 
 /// After this many failed attempts a window is retried less and less often.
@@ -160,6 +186,32 @@ pub fn build(
         tasks,
         ..Plan::default()
     };
+    if options.max_verifications > 0 && options.tipos.contains(&EtlTipo::Ventas) {
+        let store_ids: Vec<String> = stores.iter().map(|s| s.id.clone()).collect();
+        let pending = verification::pending(conn, now_local, &config.tracking, &store_ids)?
+            .into_iter()
+            // A day this run re-pulls whole anyway (`run --full --date yesterday`) is verified
+            // by that re-pull.
+            .filter(|day| {
+                !plan.tasks.iter().any(|t| {
+                    t.tipo == EtlTipo::Ventas
+                        && t.ubicacion_id == day.ubicacion_id
+                        && t.window.is_whole_day()
+                        && t.window.date() == day.fecha
+                })
+            })
+            .collect();
+        let (chosen, deferred) = select_verifications(
+            pending,
+            &stores,
+            now_local,
+            options.max_verifications,
+            slot,
+            options.ignore_backoff,
+        );
+        plan.verifications = chosen;
+        plan.verifications_deferred = deferred;
+    }
     if options.recover {
         let found = gaps::list(
             conn,
@@ -180,8 +232,15 @@ pub fn build(
                     .is_none_or(|since| g.fecha_fallo >= since)
             })
             .collect();
+        // A day verified in this run needs no recovery of its slots: the re-pull covers them.
+        let covering: Vec<Task> = plan
+            .tasks
+            .iter()
+            .chain(&plan.verifications)
+            .cloned()
+            .collect();
         let (recoveries, deferred) =
-            select_recoveries(candidates, &stores, &plan.tasks, now_local, slot, options);
+            select_recoveries(candidates, &stores, &covering, now_local, slot, options);
         plan.recoveries = recoveries;
         plan.deferred = deferred;
     }
@@ -194,6 +253,51 @@ fn day_of(ts: NaiveDateTime) -> Window {
         start,
         end: plan::next_midnight(start),
     }
+}
+
+/// Oldest day first, at most `max`; a day whose re-pull failed repeatedly waits out its
+/// backoff (unless `ignore_backoff`).
+fn select_verifications(
+    pending: Vec<PendingDay>,
+    stores: &[&Store],
+    now_local: NaiveDateTime,
+    max: usize,
+    slot_minutes: u32,
+    ignore_backoff: bool,
+) -> (Vec<Task>, Vec<DeferredVerification>) {
+    let by_id: HashMap<&str, &Store> = stores.iter().map(|s| (s.id.as_str(), *s)).collect();
+    let mut chosen = Vec::new();
+    let mut deferred = Vec::new();
+    for day in pending {
+        let Some(store) = by_id.get(day.ubicacion_id.as_str()) else {
+            continue;
+        };
+        if !ignore_backoff && let Some(last) = day.ultimo_intento {
+            let wait = backoff(day.intentos, slot_minutes);
+            if last + wait > now_local {
+                let reason = format!(
+                    "backoff: {} failed re-pulls, next try after {}",
+                    day.intentos,
+                    (last + wait).format("%Y-%m-%d %H:%M")
+                );
+                deferred.push(DeferredVerification { day, reason });
+                continue;
+            }
+        }
+        if chosen.len() >= max {
+            let reason = format!("limit: at most {max} verifications per run");
+            deferred.push(DeferredVerification { day, reason });
+            continue;
+        }
+        let window = day_of(day.fecha.and_time(chrono::NaiveTime::MIN));
+        chosen.push(Task::new(
+            EtlTipo::Ventas,
+            store,
+            window,
+            Modo::Verificacion,
+        ));
+    }
+    (chosen, deferred)
 }
 
 /// The window a gap asks to fetch again.
@@ -229,6 +333,10 @@ fn select_recoveries(
     let mut queues: BTreeMap<usize, (String, VecDeque<Gap>)> = BTreeMap::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for gap in gaps {
+        if gap.causa == gaps::CAUSA_SIN_VERIFICAR {
+            // Verifying the day (the plan's verifications) is what closes it.
+            continue;
+        }
         let tipo = EtlTipo::parse(&gap.etl_tipo).unwrap_or(EtlTipo::Ventas);
         let window = gap_window(&gap);
         let already_covered = normal.iter().any(|t| {

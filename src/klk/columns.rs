@@ -415,8 +415,10 @@ pub struct SalesLines {
     latest: HashMap<usize, usize>,
     /// Rows holding a later copy of a line (they have no position of their own).
     later: HashSet<usize>,
-    /// Rows whose copy was replaced by a later one (not loaded).
+    /// Rows whose copy was replaced by a later one, or whose line was dropped (not loaded).
     dead: HashSet<usize>,
+    /// First rows of lines dropped after parsing (see [`SalesLines::drop_where`]).
+    dropped: HashSet<usize>,
 }
 
 impl SalesLines {
@@ -426,7 +428,7 @@ impl SalesLines {
 
     /// Lines (distinct keys).
     pub fn len(&self) -> usize {
-        self.rows - self.later.len()
+        self.rows - self.later.len() - self.dropped.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -494,9 +496,30 @@ impl SalesLines {
 
     /// The rows of the lines in order: each line's latest copy at its first position.
     fn logical_rows(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.rows)
-            .filter(|row| !self.later.contains(row))
-            .map(|row| self.latest_row(row))
+        self.first_rows().map(|row| self.latest_row(row))
+    }
+
+    /// The row where each line was first seen, in order.
+    fn first_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.rows).filter(|row| !self.later.contains(row) && !self.dropped.contains(row))
+    }
+
+    /// Drops the lines for which `drop` says true, given (fecha, hora): they are no longer
+    /// counted, listed or loaded. Returns how many.
+    pub fn drop_where(&mut self, drop: impl Fn(NaiveDate, NaiveTime) -> bool) -> usize {
+        let doomed: Vec<usize> = self
+            .first_rows()
+            .filter(|&first| {
+                let (chunk, index) = self.locate(self.latest_row(first));
+                drop(chunk.fecha(index), chunk.hora(index))
+            })
+            .collect();
+        for &first in &doomed {
+            let latest = self.latest_row(first);
+            self.dead.insert(latest);
+            self.dropped.insert(first);
+        }
+        doomed.len()
     }
 
     /// The lines, in order (each one built on the fly).
@@ -506,7 +529,7 @@ impl SalesLines {
 
     /// Line `index` (in order), built on the fly.
     pub fn get(&self, index: usize) -> Option<SalesLine> {
-        if self.later.is_empty() {
+        if self.later.is_empty() && self.dropped.is_empty() {
             return (index < self.rows).then(|| self.row(index));
         }
         self.iter().nth(index)
@@ -551,7 +574,11 @@ impl SalesLines {
     /// Heap bytes held (capacity), for memory tests and benchmarks.
     pub fn heap_bytes(&self) -> usize {
         self.chunks.iter().map(Chunk::bytes).sum::<usize>()
-            + (self.latest.capacity() + self.later.capacity() + self.dead.capacity()) * 24
+            + (self.latest.capacity()
+                + self.later.capacity()
+                + self.dead.capacity()
+                + self.dropped.capacity())
+                * 24
     }
 
     /// The keys of each chunk (see [`SalesChunk::keys_batch`]), without consuming it.

@@ -51,6 +51,21 @@ impl SalesRequest {
         }
     }
 
+    /// One date with optional bounds: a missing `hora_desde` starts at the beginning of the
+    /// day, a missing `hora_hasta` runs to its end (whatever the API does with bounds).
+    pub fn within_day(
+        sucursal: impl Into<String>,
+        fecha: NaiveDate,
+        hora_desde: Option<NaiveTime>,
+        hora_hasta: Option<NaiveTime>,
+    ) -> Self {
+        Self {
+            hora_desde,
+            hora_hasta,
+            ..Self::days(sucursal, fecha, fecha)
+        }
+    }
+
     /// Checks the rules the vendor's undefined semantics impose (see the type's doc).
     pub fn validate(&self) -> Result<(), String> {
         if self.sucursal.trim().is_empty() {

@@ -46,7 +46,8 @@ pub fn problems(snapshot: &Snapshot, config: &Config) -> Vec<Problem> {
                 fmt::time(&gap.hora_desde),
                 fmt::time(&gap.hora_hasta)
             ),
-            _ => "stock snapshot".to_string(),
+            _ if gap.etl_tipo == "inventario" => "stock snapshot".to_string(),
+            _ => format!("{} whole day", gap.fecha_desde),
         };
         let detail = format!(
             "{} {} ({}) {window}: {} ({}), {} attempt(s), since {}",

@@ -140,6 +140,59 @@ pub fn evaluate(snapshot: &Snapshot, settings: &MonitoringSettings) -> Health {
         ],
     });
 
+    // Closed days no whole-day re-pull verified by their deadline (also counted as gaps):
+    // named here so a failing or missing nightly verification is never silent.
+    let unverified: Vec<&crate::tracker::gaps::Gap> = snapshot
+        .gaps
+        .iter()
+        .filter(|g| g.causa == crate::tracker::gaps::CAUSA_SIN_VERIFICAR)
+        .collect();
+    let oldest_unverified = unverified
+        .iter()
+        .map(|g| g.horas_desde_fallo)
+        .fold(0.0f64, f64::max);
+    let unverified_count = unverified.len() as f64;
+    checks.push(Check {
+        name: "verification",
+        status: if unverified.is_empty() {
+            Status::Ok
+        } else {
+            at_least(unverified_count, f64::from(gw), f64::from(gc))
+                .worst(at_least(oldest_unverified, hours(aw), hours(ac)))
+                .worst(Status::Warning)
+        },
+        message: if unverified.is_empty() {
+            "every closed day verified (or not due yet)".to_string()
+        } else {
+            let mut named: Vec<String> = unverified
+                .iter()
+                .take(5)
+                .map(|g| {
+                    let why = if g.intentos > 0 {
+                        format!("re-pull failed {}x: {}", g.intentos, g.error_tipo)
+                    } else {
+                        "not re-pulled by its deadline".to_string()
+                    };
+                    format!("{} {} ({why})", g.ubicacion_id, g.fecha_desde)
+                })
+                .collect();
+            if unverified.len() > named.len() {
+                named.push(format!("and {} more", unverified.len() - named.len()));
+            }
+            format!(
+                "{} closed day(s) not verified: {}",
+                unverified.len(),
+                named.join(", ")
+            )
+        },
+        perf: vec![(
+            "unverified_days".into(),
+            unverified_count,
+            f64::from(gw),
+            f64::from(gc),
+        )],
+    });
+
     // Success rate per store over its latest executions (the seed alerted under 90 %).
     let (rw, rc) = settings.success_rate;
     let mut worst_rate: Option<(f64, String)> = None;

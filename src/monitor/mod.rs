@@ -42,7 +42,17 @@ pub struct StoreState {
     pub low_watermark: Option<NaiveDateTime>,
     /// inventario: age of the latest successful snapshot.
     pub inventory_age_seconds: Option<f64>,
+    /// ventas: closed days not verified by their deadline, or whose re-pull failed.
+    pub unverified_days: i64,
+    /// ventas, over the days verified in the last [`QUALITY_DAYS`]: lines the re-pulls found
+    /// late, changed and vanished.
+    pub late_lines: i64,
+    pub changed_lines: i64,
+    pub vanished_lines: i64,
 }
+
+/// The days (today included) the data-quality figures of a snapshot add up.
+pub const QUALITY_DAYS: u32 = 7;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
@@ -190,8 +200,39 @@ pub fn snapshot(
             state.rows_loaded += loaded;
         }
     }
+    let mut stmt = conn.prepare(
+        "SELECT ubicacion_id, CAST(coalesce(sum(lineas_tardias), 0) AS BIGINT), \
+         CAST(coalesce(sum(lineas_cambiadas), 0) AS BIGINT), \
+         CAST(coalesce(sum(lineas_desaparecidas), 0) AS BIGINT) \
+         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) WHERE etl_tipo = 'ventas' GROUP BY ubicacion_id",
+    )?;
+    let rows = stmt.query_map(
+        duckdb::params![
+            now_local.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            i64::from(QUALITY_DAYS)
+        ],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        },
+    )?;
+    for row in rows {
+        let (store, late, changed, vanished) = row?;
+        if let Some(state) = states.get_mut(&("ventas".to_string(), store)) {
+            state.late_lines = late;
+            state.changed_lines = changed;
+            state.vanished_lines = vanished;
+        }
+    }
     for gap in &gaps {
         if let Some(state) = states.get_mut(&(gap.etl_tipo.clone(), gap.ubicacion_id.clone())) {
+            if gap.causa == gaps::CAUSA_SIN_VERIFICAR {
+                state.unverified_days += 1;
+            }
             state.open_gaps += 1;
             state.oldest_gap_hours = Some(
                 state

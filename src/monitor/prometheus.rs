@@ -18,6 +18,11 @@ type PerStoreFamily = (
     fn(&super::StoreState) -> Option<f64>,
 );
 
+/// A sales-only figure: no sample for the store's inventario row.
+fn ventas_only(state: &super::StoreState, value: i64) -> Option<f64> {
+    (state.etl_tipo == "ventas").then_some(value as f64)
+}
+
 /// Label values escaped as the format requires (`\\`, `"`, newline).
 fn label(value: &str) -> String {
     value
@@ -83,7 +88,7 @@ pub fn render(snapshot: &Snapshot, health: &Health, timezone: chrono_tz::Tz) -> 
             );
         }
     }
-    let families: [PerStoreFamily; 7] = [
+    let families: [PerStoreFamily; 11] = [
         (
             "klk_etl_success_ratio",
             "gauge",
@@ -125,6 +130,30 @@ pub fn render(snapshot: &Snapshot, health: &Health, timezone: chrono_tz::Tz) -> 
             "gauge",
             "Duration of the store's latest finished execution.",
             |s| s.last_duration_seconds,
+        ),
+        (
+            "klk_etl_unverified_days",
+            "gauge",
+            "ventas: closed days not verified by their deadline, or whose whole-day re-pull failed.",
+            |s| ventas_only(s, s.unverified_days),
+        ),
+        (
+            "klk_etl_verification_late_lines",
+            "gauge",
+            "ventas: lines the re-pulls of the days verified in the last 7 days found that the incremental runs had missed.",
+            |s| ventas_only(s, s.late_lines),
+        ),
+        (
+            "klk_etl_verification_changed_lines",
+            "gauge",
+            "ventas: lines whose values the re-pulls of the last 7 days changed.",
+            |s| ventas_only(s, s.changed_lines),
+        ),
+        (
+            "klk_etl_verification_vanished_lines",
+            "gauge",
+            "ventas: lines the re-pulls of the last 7 days no longer found (kept in ventas).",
+            |s| ventas_only(s, s.vanished_lines),
         ),
     ];
     for (name, kind, help, value_of) in families {

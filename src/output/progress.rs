@@ -170,6 +170,7 @@ mod tests {
             total_usd: 0.0,
             intentos_http: 1,
             duracion_segundos: 0.0,
+            verificacion: None,
         };
         assert_eq!(
             task_line(&report),

@@ -222,6 +222,10 @@ pub struct ExecutionRow {
     pub error_mensaje: Option<String>,
     pub host: Option<String>,
     pub pid: Option<i64>,
+    /// A verifying whole-day re-pull: lines found late, changed and vanished.
+    pub lineas_tardias: Option<i64>,
+    pub lineas_cambiadas: Option<i64>,
+    pub lineas_desaparecidas: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -232,10 +236,12 @@ pub struct ExecutionFilter {
     pub limit: usize,
 }
 
-const SELECT_EXECUTION: &str = "SELECT id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
+/// The columns [`row_to_execution`] reads, in its order ([`EXECUTION_COLUMN_COUNT`] of them).
+pub(crate) const EXECUTION_COLUMNS: &str = "id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
      duracion_segundos, fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, modo, \
-     registros_extraidos, registros_cargados, error_tipo, error_mensaje, host, pid \
-     FROM etl_ejecuciones";
+     registros_extraidos, registros_cargados, error_tipo, error_mensaje, host, pid, \
+     lineas_tardias, lineas_cambiadas, lineas_desaparecidas";
+pub(crate) const EXECUTION_COLUMN_COUNT: usize = 22;
 
 pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -258,6 +264,9 @@ pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionR
         error_mensaje: r.get(16)?,
         host: r.get(17)?,
         pid: r.get(18)?,
+        lineas_tardias: r.get(19)?,
+        lineas_cambiadas: r.get(20)?,
+        lineas_desaparecidas: r.get(21)?,
     })
 }
 
@@ -278,7 +287,7 @@ pub fn list(
             ""
         };
         let sql = format!(
-            "{SELECT_EXECUTION} WHERE {recent}{} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
+            "SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE {recent}{} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
             clauses.sql(),
             filter.limit
         );
@@ -299,6 +308,6 @@ pub fn list(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {
-    let sql = format!("{SELECT_EXECUTION} WHERE id = ?");
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE id = ?");
     Ok(conn.query_row(&sql, [id], row_to_execution).optional()?)
 }

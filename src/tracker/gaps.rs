@@ -13,6 +13,9 @@ use super::sql::{Filter, timestamp};
 use super::vocab::EtlTipo;
 use crate::config::TrackingSettings;
 
+/// The `causa` of a closed day no whole-day re-pull verified by its deadline.
+pub const CAUSA_SIN_VERIFICAR: &str = "sin_verificar";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gap {
     pub etl_tipo: String,
@@ -29,8 +32,9 @@ pub struct Gap {
     pub error_tipo: String,
     pub error_mensaje: Option<String>,
     pub horas_desde_fallo: f64,
-    /// `fallido`, `parcial`, `atascado` (stuck `en_proceso`), `sin_ejecucion`, or
-    /// `desactualizado` (inventory older than the staleness threshold).
+    /// `fallido`, `parcial`, `atascado` (stuck `en_proceso`), `sin_ejecucion`,
+    /// `desactualizado` (inventory older than the staleness threshold), or `sin_verificar` (a
+    /// closed day no whole-day re-pull verified by its deadline, or whose re-pull failed).
     pub causa: String,
     /// Distinct executions that tried some of its slots and did not succeed.
     pub intentos: i64,
@@ -58,6 +62,19 @@ fn minutes(d: Duration) -> Value {
     Value::BigInt((d.as_secs() / 60) as i64)
 }
 
+/// A verification setting in minutes; the sentinel -1 turns verification off (a NULL would
+/// mean "the stored setting").
+pub(crate) fn verification_minutes(
+    tracking: &TrackingSettings,
+    setting: impl Fn(&crate::config::VerificationSettings) -> Duration,
+) -> Value {
+    if tracking.verification.enabled {
+        minutes(setting(&tracking.verification))
+    } else {
+        Value::BigInt(-1)
+    }
+}
+
 /// Gaps oldest first, as `klk-etl gaps` lists them.
 pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerError> {
     let mut filter = Filter::default();
@@ -67,7 +84,7 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha_desde, fecha_hasta, hora_desde, \
          hora_hasta, fecha_fallo, error_tipo, error_mensaje, horas_desde_fallo, causa, intentos, \
          slots, ultima_ejecucion_id, ultimo_intento, intentos_tras_exito \
-         FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?) WHERE {} \
+         FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?) WHERE {} \
          ORDER BY fecha_fallo, ubicacion_id, etl_tipo, fecha_desde, hora_desde",
         filter.sql()
     );
@@ -79,6 +96,8 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
         minutes(t.stuck_after),
         minutes(t.gap_grace),
         minutes(t.inventory_stale_after),
+        verification_minutes(t, |v| v.closes_after),
+        verification_minutes(t, |v| v.deadline),
     ]);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {

@@ -21,10 +21,18 @@ pub struct DayMetrics {
     pub ejecuciones_fallidas: i64,
     pub ejecuciones_parciales: i64,
     pub ejecuciones_en_proceso: i64,
-    pub tasa_exito_pct: f64,
+    /// `None` on a day with no executions started (only its verification shows).
+    pub tasa_exito_pct: Option<f64>,
     pub duracion_promedio_seg: Option<f64>,
     pub duracion_p95_seg: Option<f64>,
     pub total_registros_cargados: i64,
+    /// ventas, once the day was verified: lines the re-pull found that the incremental runs
+    /// had missed, lines whose values it changed, lines the API no longer returns.
+    pub lineas_tardias: Option<i64>,
+    pub lineas_cambiadas: Option<i64>,
+    pub lineas_desaparecidas: Option<i64>,
+    /// When the day's first verifying re-pull finished.
+    pub verificado_en: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +48,14 @@ pub struct StoreSummary {
     pub duracion_promedio_seg: Option<f64>,
     pub duracion_p95_seg: Option<f64>,
     pub total_registros_cargados: i64,
+    /// ventas: days of the period verified, the lines their re-pulls found late (and on how
+    /// many days any), changed and vanished. A store whose incremental runs keep missing
+    /// lines shows here.
+    pub dias_verificados: i64,
+    pub lineas_tardias: i64,
+    pub dias_con_tardias: i64,
+    pub lineas_cambiadas: i64,
+    pub lineas_desaparecidas: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +87,8 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
     let by_day_sql = format!(
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha, total_ejecuciones, \
          ejecuciones_exitosas, ejecuciones_fallidas, ejecuciones_parciales, ejecuciones_en_proceso, \
-         tasa_exito_pct, duracion_promedio_seg, duracion_p95_seg, total_registros_cargados \
+         tasa_exito_pct, duracion_promedio_seg, duracion_p95_seg, total_registros_cargados, \
+         lineas_tardias, lineas_cambiadas, lineas_desaparecidas, verificado_en \
          FROM klk_metricas(CAST(? AS TIMESTAMP), ?) WHERE {} \
          ORDER BY fecha DESC, etl_tipo, ubicacion_id",
         filter.sql()
@@ -95,6 +112,10 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
                     duracion_promedio_seg: r.get(10)?,
                     duracion_p95_seg: r.get(11)?,
                     total_registros_cargados: r.get(12)?,
+                    lineas_tardias: r.get(13)?,
+                    lineas_cambiadas: r.get(14)?,
+                    lineas_desaparecidas: r.get(15)?,
+                    verificado_en: r.get(16)?,
                 })
             },
         )?
@@ -102,40 +123,58 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
 
     // Same rows as the per-day macro, aggregated over the whole period (a p95 cannot be
     // derived from daily p95s, so this reads the executions again).
+    // The verification figures add up the per-day rows of the same macro.
     let summary_sql = format!(
-        "WITH p AS (SELECT CAST(? AS TIMESTAMP) AS now_ts, CAST(? AS BIGINT) AS days) \
-         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio), \
-           count(DISTINCT CAST(fecha_inicio AS DATE)), count(*), \
-           count(*) FILTER (WHERE estado = 'exitoso'), count(*) FILTER (WHERE estado = 'fallido'), \
-           round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2), \
-           round(avg(duracion_segundos), 3), round(quantile_cont(duracion_segundos, 0.95), 3), \
-           CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) \
+        "WITH p AS (SELECT CAST(? AS TIMESTAMP) AS now_ts, CAST(? AS BIGINT) AS days), \
+         s AS ( \
+         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio) AS ubicacion_nombre, \
+           count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
+           count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
+           round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2) AS tasa, \
+           round(avg(duracion_segundos), 3) AS media, round(quantile_cont(duracion_segundos, 0.95), 3) AS p95, \
+           CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) AS cargados \
          FROM etl_ejecuciones, p \
          WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
            AND fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP) AND {} \
-         GROUP BY etl_tipo, ubicacion_id ORDER BY 8, etl_tipo, ubicacion_id",
+         GROUP BY etl_tipo, ubicacion_id), \
+         v AS ( \
+         SELECT etl_tipo, ubicacion_id, count(verificado_en) AS dias_verificados, \
+           CAST(coalesce(sum(lineas_tardias), 0) AS BIGINT) AS tardias, \
+           count(*) FILTER (WHERE lineas_tardias > 0) AS dias_con_tardias, \
+           CAST(coalesce(sum(lineas_cambiadas), 0) AS BIGINT) AS cambiadas, \
+           CAST(coalesce(sum(lineas_desaparecidas), 0) AS BIGINT) AS desaparecidas \
+         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) GROUP BY etl_tipo, ubicacion_id) \
+         SELECT s.etl_tipo, s.ubicacion_id, s.ubicacion_nombre, s.dias, s.total, s.ok, s.fallidas, \
+           s.tasa, s.media, s.p95, s.cargados, coalesce(v.dias_verificados, 0), coalesce(v.tardias, 0), \
+           coalesce(v.dias_con_tardias, 0), coalesce(v.cambiadas, 0), coalesce(v.desaparecidas, 0) \
+         FROM s LEFT JOIN v USING (etl_tipo, ubicacion_id) \
+         ORDER BY s.tasa, s.etl_tipo, s.ubicacion_id",
         filter.sql()
     );
+    let mut params = filter.values_after(leading.clone());
+    params.extend(leading);
     let mut stmt = conn.prepare(&summary_sql)?;
     let por_tienda = stmt
-        .query_map(
-            duckdb::params_from_iter(filter.values_after(leading)),
-            |r| {
-                Ok(StoreSummary {
-                    etl_tipo: r.get(0)?,
-                    ubicacion_id: r.get(1)?,
-                    ubicacion_nombre: r.get(2)?,
-                    dias: r.get(3)?,
-                    total_ejecuciones: r.get(4)?,
-                    ejecuciones_exitosas: r.get(5)?,
-                    ejecuciones_fallidas: r.get(6)?,
-                    tasa_exito_pct: r.get(7)?,
-                    duracion_promedio_seg: r.get(8)?,
-                    duracion_p95_seg: r.get(9)?,
-                    total_registros_cargados: r.get(10)?,
-                })
-            },
-        )?
+        .query_map(duckdb::params_from_iter(params), |r| {
+            Ok(StoreSummary {
+                etl_tipo: r.get(0)?,
+                ubicacion_id: r.get(1)?,
+                ubicacion_nombre: r.get(2)?,
+                dias: r.get(3)?,
+                total_ejecuciones: r.get(4)?,
+                ejecuciones_exitosas: r.get(5)?,
+                ejecuciones_fallidas: r.get(6)?,
+                tasa_exito_pct: r.get(7)?,
+                duracion_promedio_seg: r.get(8)?,
+                duracion_p95_seg: r.get(9)?,
+                total_registros_cargados: r.get(10)?,
+                dias_verificados: r.get(11)?,
+                lineas_tardias: r.get(12)?,
+                dias_con_tardias: r.get(13)?,
+                lineas_cambiadas: r.get(14)?,
+                lineas_desaparecidas: r.get(15)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
 
     let hasta = query.now_local.date();

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod schema;
 mod sql;
 pub mod unstick;
+pub mod verification;
 pub mod vocab;
 
 use std::path::{Path, PathBuf};
@@ -348,6 +349,12 @@ impl Db {
                     })?;
                 applied.push((migration.version, migration.description));
             }
+            schema::install_logic(&self.conn).map_err(|err| {
+                TrackerError::unusable(
+                    &self.path,
+                    format!("installing the gap and metric logic failed: {err}"),
+                )
+            })?;
             Ok::<_, TrackerError>(())
         })();
         match result {

@@ -25,6 +25,9 @@ struct Settings {
     atascado_minutos: i32,
     gracia_minutos: i32,
     inventario_vencido_minutos: i32,
+    /// `None` when verification is off.
+    verificacion_cierre_minutos: Option<i32>,
+    verificacion_plazo_minutos: Option<i32>,
 }
 
 fn minutes(d: std::time::Duration) -> i32 {
@@ -41,12 +44,22 @@ fn desired_settings(config: &Config, now_utc: DateTime<Utc>) -> Settings {
         atascado_minutos: minutes(t.stuck_after),
         gracia_minutos: minutes(t.gap_grace),
         inventario_vencido_minutos: minutes(t.inventory_stale_after),
+        verificacion_cierre_minutos: t
+            .verification
+            .enabled
+            .then(|| minutes(t.verification.closes_after)),
+        verificacion_plazo_minutos: t
+            .verification
+            .enabled
+            .then(|| minutes(t.verification.deadline)),
     }
 }
 
 fn stored_settings(conn: &Connection) -> duckdb::Result<Option<Settings>> {
     let mut stmt = conn.prepare(
-        "SELECT zona_horaria, utc_offset_minutos, slot_minutos, horizonte_minutos, atascado_minutos, gracia_minutos, inventario_vencido_minutos FROM etl_configuracion WHERE id = 1",
+        "SELECT zona_horaria, utc_offset_minutos, slot_minutos, horizonte_minutos, atascado_minutos, \
+         gracia_minutos, inventario_vencido_minutos, verificacion_cierre_minutos, verificacion_plazo_minutos, \
+         FROM etl_configuracion WHERE id = 1",
     )?;
     let mut rows = stmt.query([])?;
     match rows.next()? {
@@ -58,9 +71,21 @@ fn stored_settings(conn: &Connection) -> duckdb::Result<Option<Settings>> {
             atascado_minutos: r.get(4)?,
             gracia_minutos: r.get(5)?,
             inventario_vencido_minutos: r.get(6)?,
+            verificacion_cierre_minutos: r.get(7)?,
+            verificacion_plazo_minutos: r.get(8)?,
         })),
         None => Ok(None),
     }
+}
+
+/// Whether `etl_configuracion` says since when closed days are verified (set on the first
+/// synchronisation after the verification migration).
+fn verification_started(conn: &Connection) -> duckdb::Result<bool> {
+    conn.query_row(
+        "SELECT coalesce(bool_or(verificacion_desde IS NOT NULL), false) FROM etl_configuracion",
+        [],
+        |r| r.get(0),
+    )
 }
 
 #[derive(Debug, PartialEq)]
@@ -115,6 +140,9 @@ pub fn needs_sync(
     config: &Config,
     now_utc: DateTime<Utc>,
 ) -> duckdb::Result<bool> {
+    if !verification_started(conn)? {
+        return Ok(true);
+    }
     match stored_settings(conn)? {
         None => return Ok(true),
         Some(stored) if config.source.is_some() && stored != desired_settings(config, now_utc) => {
@@ -160,10 +188,22 @@ pub fn sync(conn: &Connection, config: &Config, now_utc: DateTime<Utc>) -> duckd
 fn write_sync(conn: &Connection, config: &Config, now_utc: DateTime<Utc>) -> duckdb::Result<()> {
     let s = desired_settings(config, now_utc);
     let stored = stored_settings(conn)?;
+    let first_sync_since_verification = !verification_started(conn)?;
     // Without a config file, only fill in what is missing; never overwrite the user's values.
     if config.source.is_some() || stored.is_none() {
         conn.execute(
-            "INSERT OR REPLACE INTO etl_configuracion VALUES (1, ?, ?, ?, ?, ?, ?, ?, make_timestamp(epoch_us(now())))",
+            "INSERT INTO etl_configuracion (id, zona_horaria, utc_offset_minutos, slot_minutos, \
+             horizonte_minutos, atascado_minutos, gracia_minutos, inventario_vencido_minutos, \
+             verificacion_cierre_minutos, verificacion_plazo_minutos, actualizado) \
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, make_timestamp(epoch_us(now()))) \
+             ON CONFLICT (id) DO UPDATE SET zona_horaria = excluded.zona_horaria, \
+             utc_offset_minutos = excluded.utc_offset_minutos, slot_minutos = excluded.slot_minutos, \
+             horizonte_minutos = excluded.horizonte_minutos, atascado_minutos = excluded.atascado_minutos, \
+             gracia_minutos = excluded.gracia_minutos, \
+             inventario_vencido_minutos = excluded.inventario_vencido_minutos, \
+             verificacion_cierre_minutos = excluded.verificacion_cierre_minutos, \
+             verificacion_plazo_minutos = excluded.verificacion_plazo_minutos, \
+             actualizado = excluded.actualizado",
             params![
                 s.zona_horaria,
                 s.utc_offset_minutos,
@@ -171,8 +211,26 @@ fn write_sync(conn: &Connection, config: &Config, now_utc: DateTime<Utc>) -> duc
                 s.horizonte_minutos,
                 s.atascado_minutos,
                 s.gracia_minutos,
-                s.inventario_vencido_minutos
+                s.inventario_vencido_minutos,
+                s.verificacion_cierre_minutos,
+                s.verificacion_plazo_minutos
             ],
+        )?;
+    } else if first_sync_since_verification {
+        // A file upgraded without a config file: the views verify as klk-etl does.
+        conn.execute(
+            "UPDATE etl_configuracion SET verificacion_cierre_minutos = ?, verificacion_plazo_minutos = ? WHERE id = 1",
+            params![s.verificacion_cierre_minutos, s.verificacion_plazo_minutos],
+        )?;
+    }
+    if first_sync_since_verification {
+        // Days before the one before klk-etl first verified this file are not expected to be
+        // verified (an upgraded file would otherwise show every day of the horizon as a gap
+        // at once); `klk-etl verify --from ... --to ...` re-pulls them on demand.
+        let today = now_utc.with_timezone(&config.timezone).date_naive();
+        conn.execute(
+            "UPDATE etl_configuracion SET verificacion_desde = ? WHERE id = 1 AND verificacion_desde IS NULL",
+            params![today - chrono::Days::new(1)],
         )?;
     }
     if config.stores.is_empty() {

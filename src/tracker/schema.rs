@@ -178,6 +178,127 @@ DROP TABLE klk_resumen_nuevo;
 DROP TABLE klk_resumen_corte;
 "#;
 
+/// The stores gaps are computed for: the active ones of `etl_tiendas`, plus any store with
+/// executions that the registry does not know (an adopted file), with where each one's sales
+/// are expected from (`desde`, or its first sales window) and whether it has stock history.
+const STORES_MACRO: &str = r#"
+CREATE OR REPLACE MACRO klk_tiendas() AS TABLE
+WITH dir AS (
+    SELECT ubicacion_id,
+        arg_max(ubicacion_nombre, ultimo_inicio) AS ubicacion_nombre,
+        min(primera_ventana) FILTER (WHERE etl_tipo = 'ventas') AS primera_ventas,
+        bool_or(etl_tipo = 'inventario') AS con_inventario
+    FROM klk_resumen()
+    GROUP BY ubicacion_id
+),
+t AS (
+    SELECT t.ubicacion_id, t.ubicacion_nombre, t.hora_apertura, t.hora_cierre, t.desde,
+        d.primera_ventas, coalesce(d.con_inventario, false) AS con_inventario
+    FROM etl_tiendas t
+    LEFT JOIN dir d USING (ubicacion_id)
+    WHERE t.activa
+    UNION ALL
+    SELECT d.ubicacion_id, d.ubicacion_nombre, CAST(NULL AS TIME), CAST(NULL AS TIME),
+        CAST(NULL AS DATE), d.primera_ventas, d.con_inventario
+    FROM dir d
+    WHERE d.ubicacion_id NOT IN (SELECT ubicacion_id FROM etl_tiendas)
+)
+SELECT t.*, coalesce(CAST(t.desde AS TIMESTAMP), t.primera_ventas) AS esperado_desde
+FROM t
+"#;
+
+/// Every closed sales day of every expected store inside the horizon, and whether (and
+/// when) it was verified: a whole-day sales load of the store that succeeded and started
+/// after the day closed (`p_close_min` after its midnight), whatever its modo. Days before
+/// `etl_configuracion.verificacion_desde` (the day before klk-etl began verifying this
+/// file) are not listed; nor is anything when verification is off (no closing time stored,
+/// or a negative `p_close_min`).
+///
+/// `intentos` counts the failed re-pulls (a dead `en_proceso` one included) since the day
+/// closed; `vencido` says the deadline (`p_deadline_min` after its midnight) has passed;
+/// `en_curso` that a live execution is re-pulling it now.
+const VERIFICATIONS_MACRO: &str = r#"
+CREATE OR REPLACE MACRO klk_verificaciones(p_now, p_horizon_min, p_close_min, p_deadline_min, p_stuck_min) AS TABLE
+WITH
+p AS (
+    SELECT
+        CAST(coalesce(p_now, klk_now_local()) AS TIMESTAMP) AS now_ts,
+        CAST(coalesce(p_horizon_min, c.horizonte_minutos) AS BIGINT) AS horizon_min,
+        CAST(coalesce(p_close_min, c.verificacion_cierre_minutos) AS BIGINT) AS close_min,
+        CAST(coalesce(p_deadline_min, c.verificacion_plazo_minutos) AS BIGINT) AS deadline_min,
+        CAST(coalesce(p_stuck_min, c.atascado_minutos) AS BIGINT) AS stuck_min,
+        c.verificacion_desde AS desde
+    FROM etl_configuracion c
+),
+p2 AS (
+    SELECT *,
+        CAST(now_ts - to_minutes(horizon_min) AS DATE) AS first_day,
+        CAST(now_ts - to_minutes(close_min) AS DATE) - 1 AS last_day,
+        now_ts - to_minutes(stuck_min) AS live_since
+    FROM p
+    WHERE close_min IS NOT NULL AND close_min >= 0
+),
+dias AS (
+    SELECT d.ubicacion_id, d.ubicacion_nombre, CAST(d.dia AS DATE) AS fecha
+    FROM (
+        SELECT t.ubicacion_id, t.ubicacion_nombre,
+            unnest(range(
+                CAST(greatest(CAST(t.esperado_desde AS DATE), p2.first_day,
+                              coalesce(p2.desde, p2.first_day)) AS TIMESTAMP),
+                CAST(p2.last_day AS TIMESTAMP) + INTERVAL 1 DAY,
+                INTERVAL 1 DAY
+            )) AS dia
+        FROM klk_tiendas() t, p2
+        WHERE t.esperado_desde IS NOT NULL
+    ) d
+),
+ex AS (
+    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio,
+        e.fecha_fin, e.fecha_desde, e.fecha_hasta,
+        (e.estado = 'en_proceso' AND e.fecha_inicio >= p2.live_since) AS vivo
+    FROM etl_ejecuciones e, p2
+    WHERE e.etl_tipo = 'ventas' AND e.hora_desde IS NULL AND e.hora_hasta IS NULL
+      AND e.fecha_hasta >= p2.first_day AND e.fecha_desde <= p2.last_day
+),
+intentos AS (
+    SELECT d.ubicacion_id, d.fecha, x.id, x.estado, x.error_tipo, x.error_mensaje,
+        x.fecha_inicio, x.fecha_fin, x.vivo,
+        (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo)) AS fallo
+    FROM dias d
+    CROSS JOIN p2
+    JOIN ex x
+      ON x.ubicacion_id = d.ubicacion_id AND x.fecha_desde <= d.fecha AND x.fecha_hasta >= d.fecha
+     AND x.fecha_inicio >= CAST(d.fecha + 1 AS TIMESTAMP) + to_minutes(p2.close_min)
+),
+por_dia AS (
+    SELECT ubicacion_id, fecha,
+        min(coalesce(fecha_fin, fecha_inicio)) FILTER (WHERE estado = 'exitoso') AS verificado_en,
+        coalesce(bool_or(vivo), false) AS en_curso,
+        count(*) FILTER (WHERE fallo) AS intentos,
+        min(fecha_inicio) FILTER (WHERE fallo) AS primer_fallo,
+        max(fecha_inicio) FILTER (WHERE fallo) AS ultimo_intento,
+        arg_max(estado, fecha_inicio) FILTER (WHERE fallo) AS ultimo_estado,
+        arg_max(error_tipo, fecha_inicio) FILTER (WHERE fallo) AS ultimo_error_tipo,
+        arg_max(error_mensaje, fecha_inicio) FILTER (WHERE fallo) AS ultimo_error_mensaje,
+        max(id) FILTER (WHERE fallo) AS ultima_ejecucion_id
+    FROM intentos
+    GROUP BY ubicacion_id, fecha
+)
+SELECT
+    d.ubicacion_id, d.ubicacion_nombre, d.fecha,
+    CAST(d.fecha + 1 AS TIMESTAMP) + to_minutes(p2.close_min) AS cierre,
+    CAST(d.fecha + 1 AS TIMESTAMP) + to_minutes(p2.deadline_min) AS plazo,
+    v.verificado_en,
+    coalesce(v.en_curso, false) AS en_curso,
+    coalesce(v.intentos, 0) AS intentos,
+    v.primer_fallo, v.ultimo_intento, v.ultimo_estado, v.ultimo_error_tipo,
+    v.ultimo_error_mensaje, v.ultima_ejecucion_id,
+    p2.now_ts >= CAST(d.fecha + 1 AS TIMESTAMP) + to_minutes(p2.deadline_min) AS vencido
+FROM dias d
+CROSS JOIN p2
+LEFT JOIN por_dia v USING (ubicacion_id, fecha)
+"#;
+
 /// Gaps of both tipos. NULL arguments take the values stored in `etl_configuracion`, which
 /// is what the view does; `klk-etl gaps` passes its own (pinned) now and settings.
 ///
@@ -187,13 +308,15 @@ DROP TABLE klk_resumen_corte;
 /// slots are merged into maximal runs per store and date.
 /// inventario: a store whose attempts since its last success failed, or whose last success
 /// is older than the staleness threshold.
+/// verificacion (`causa = 'sin_verificar'`, a whole day): a closed sales day that no whole-day
+/// re-pull has verified by its deadline, or whose re-pull failed (see `klk_verificaciones`).
 ///
 /// Cost: only executions whose window reaches into the horizon are read (the table is in
 /// time order, so DuckDB skips the rest by its min/max per row group); which stores exist and
 /// where each one's sales start come from `klk_resumen`; a store's older inventory history
 /// is read only when its latest success is not inside the horizon.
 const GAPS_MACRO: &str = r#"
-CREATE OR REPLACE MACRO klk_gaps(p_now, p_horizon_min, p_slot_min, p_stuck_min, p_grace_min, p_stale_min) AS TABLE
+CREATE OR REPLACE MACRO klk_gaps(p_now, p_horizon_min, p_slot_min, p_stuck_min, p_grace_min, p_stale_min, p_close_min, p_deadline_min) AS TABLE
 WITH
 p AS (
     SELECT
@@ -214,22 +337,8 @@ p2 AS (
         least(now_ts - to_minutes(horizon_min), now_ts - to_minutes(stuck_min)) AS i_cut
     FROM p
 ),
-dir AS (
-    SELECT ubicacion_id,
-        arg_max(ubicacion_nombre, ultimo_inicio) AS ubicacion_nombre,
-        min(primera_ventana) FILTER (WHERE etl_tipo = 'ventas') AS primera_ventas,
-        bool_or(etl_tipo = 'inventario') AS con_inventario
-    FROM klk_resumen()
-    GROUP BY ubicacion_id
-),
 tiendas AS (
-    SELECT t.ubicacion_id, t.ubicacion_nombre, t.hora_apertura, t.hora_cierre, t.desde
-    FROM etl_tiendas t
-    WHERE t.activa
-    UNION ALL
-    SELECT d.ubicacion_id, d.ubicacion_nombre, NULL, NULL, NULL
-    FROM dir d
-    WHERE d.ubicacion_id NOT IN (SELECT ubicacion_id FROM etl_tiendas)
+    SELECT * FROM klk_tiendas()
 ),
 -- ventas ------------------------------------------------------------------------------
 v_ex AS (
@@ -246,10 +355,7 @@ v_ex AS (
       AND e.fecha_desde <= CAST(p2.now_ts AS DATE)
 ),
 v_inicio AS (
-    SELECT t.*, coalesce(CAST(t.desde AS TIMESTAMP), d.primera_ventas) AS esperado_desde
-    FROM tiendas t
-    LEFT JOIN dir d USING (ubicacion_id)
-    WHERE coalesce(CAST(t.desde AS TIMESTAMP), d.primera_ventas) IS NOT NULL
+    SELECT t.* FROM tiendas t WHERE t.esperado_desde IS NOT NULL
 ),
 v_slots AS (
     SELECT
@@ -409,8 +515,8 @@ i_old AS (
     WHERE e.etl_tipo = 'inventario' AND e.fecha_inicio < p2.i_cut
       AND (e.fecha_fin IS NULL OR e.fecha_fin < p2.i_cut)
       AND e.ubicacion_id IN (
-          SELECT t.ubicacion_id FROM tiendas t JOIN dir d USING (ubicacion_id)
-          WHERE d.con_inventario
+          SELECT t.ubicacion_id FROM tiendas t
+          WHERE t.con_inventario
             AND t.ubicacion_id NOT IN (SELECT ubicacion_id FROM i_decididas)
       )
 ),
@@ -485,10 +591,41 @@ inventario_gaps AS (
               AND CAST(t.desde AS TIMESTAMP) <= p2.now_ts)
       )
 ),
+-- verificacion ------------------------------------------------------------------------
+-- A closed day not verified by its deadline, or whose re-pull failed: a gap of its own.
+verificacion_gaps AS (
+    SELECT
+        'ventas' AS etl_tipo,
+        v.ubicacion_id,
+        v.ubicacion_nombre,
+        v.fecha AS fecha_desde,
+        v.fecha AS fecha_hasta,
+        CAST(NULL AS TIME) AS hora_desde,
+        CAST(NULL AS TIME) AS hora_hasta,
+        coalesce(v.primer_fallo, v.plazo) AS fecha_fallo,
+        CASE
+            WHEN v.intentos = 0 THEN 'sin_ejecucion'
+            WHEN v.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            ELSE coalesce(v.ultimo_error_tipo, 'unknown')
+        END AS error_tipo,
+        v.ultimo_error_mensaje AS error_mensaje,
+        'sin_verificar' AS causa,
+        v.intentos,
+        CAST(NULL AS BIGINT) AS slots,
+        v.ultima_ejecucion_id,
+        CAST(v.fecha AS TIMESTAMP) AS ventana_desde,
+        CAST(v.fecha + 1 AS TIMESTAMP) AS ventana_hasta,
+        v.ultimo_intento,
+        CAST(0 AS BIGINT) AS intentos_tras_exito
+    FROM klk_verificaciones(p_now, p_horizon_min, p_close_min, p_deadline_min, p_stuck_min) v
+    WHERE v.verificado_en IS NULL AND NOT v.en_curso AND (v.vencido OR v.intentos > 0)
+),
 todos AS (
     SELECT * FROM ventas_gaps
     UNION ALL
     SELECT * FROM inventario_gaps
+    UNION ALL
+    SELECT * FROM verificacion_gaps
 )
 SELECT
     todos.etl_tipo, todos.ubicacion_id, todos.ubicacion_nombre, todos.fecha_desde,
@@ -500,13 +637,31 @@ SELECT
 FROM todos, p2
 "#;
 
-/// Per store, tipo and day (store-local) over the last `p_days` days including today.
+/// Per store, tipo and day (store-local) over the last `p_days` days including today. For
+/// `ventas`, what verifying the day found (the latest verifying re-pull of that day, which is
+/// the one that recorded `lineas_tardias`): lines the table did not have, lines whose values
+/// changed, lines the API no longer returns; and when the day was first verified.
 const METRICS_MACRO: &str = r#"
 CREATE OR REPLACE MACRO klk_metricas(p_now, p_days) AS TABLE
 WITH p AS (
     SELECT CAST(coalesce(p_now, klk_now_local()) AS TIMESTAMP) AS now_ts,
            CAST(coalesce(p_days, 30) AS BIGINT) AS days
-)
+),
+verificado AS (
+    SELECT e.ubicacion_id, e.fecha_desde AS fecha,
+        arg_max(e.ubicacion_nombre, e.fecha_inicio) AS ubicacion_nombre,
+        arg_max(e.lineas_tardias, e.fecha_inicio) AS lineas_tardias,
+        arg_max(e.lineas_cambiadas, e.fecha_inicio) AS lineas_cambiadas,
+        arg_max(e.lineas_desaparecidas, e.fecha_inicio) AS lineas_desaparecidas,
+        min(e.fecha_fin) AS verificado_en
+    FROM etl_ejecuciones e, p
+    WHERE e.etl_tipo = 'ventas' AND e.estado = 'exitoso' AND e.lineas_tardias IS NOT NULL
+      AND e.fecha_desde = e.fecha_hasta
+      AND e.fecha_desde >= CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER)
+      AND e.fecha_desde <= CAST(p.now_ts AS DATE)
+    GROUP BY e.ubicacion_id, e.fecha_desde
+),
+dia AS (
 SELECT
     e.etl_tipo,
     e.ubicacion_id,
@@ -525,11 +680,31 @@ FROM etl_ejecuciones e, p
 WHERE e.fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP)
   AND e.fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP)
 GROUP BY e.etl_tipo, e.ubicacion_id, CAST(e.fecha_inicio AS DATE)
+)
+-- A day verified but without executions started on it (cron down all day) still shows.
+SELECT
+    coalesce(dia.etl_tipo, 'ventas') AS etl_tipo,
+    coalesce(dia.ubicacion_id, v.ubicacion_id) AS ubicacion_id,
+    coalesce(dia.ubicacion_nombre, v.ubicacion_nombre) AS ubicacion_nombre,
+    coalesce(dia.fecha, v.fecha) AS fecha,
+    coalesce(dia.total_ejecuciones, 0) AS total_ejecuciones,
+    coalesce(dia.ejecuciones_exitosas, 0) AS ejecuciones_exitosas,
+    coalesce(dia.ejecuciones_fallidas, 0) AS ejecuciones_fallidas,
+    coalesce(dia.ejecuciones_parciales, 0) AS ejecuciones_parciales,
+    coalesce(dia.ejecuciones_en_proceso, 0) AS ejecuciones_en_proceso,
+    dia.tasa_exito_pct,
+    dia.duracion_promedio_seg,
+    dia.duracion_p95_seg,
+    coalesce(dia.total_registros_cargados, 0) AS total_registros_cargados,
+    v.lineas_tardias, v.lineas_cambiadas, v.lineas_desaparecidas, v.verificado_en
+FROM dia
+FULL OUTER JOIN verificado v
+  ON dia.etl_tipo = 'ventas' AND v.ubicacion_id = dia.ubicacion_id AND v.fecha = dia.fecha
 "#;
 
 const VIEWS: &str = r#"
 CREATE OR REPLACE VIEW v_gaps_por_recuperar AS
-SELECT * FROM klk_gaps(NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT * FROM klk_gaps(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 
 CREATE OR REPLACE VIEW v_metricas_confiabilidad AS
 SELECT * FROM klk_metricas(NULL, 30);
@@ -674,9 +849,41 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "klk_gaps: covered slots by slot index, inventory in two passes (same rows, less work)",
         apply: reinstall_logic,
     },
+    Migration {
+        version: 9,
+        description: "verification of closed days: what each re-pull found (lineas_tardias, lineas_cambiadas, lineas_desaparecidas), vanished lines (etl_lineas_desaparecidas), unverified days as gaps (klk_verificaciones)",
+        apply: verification,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 8;
+pub const LATEST_VERSION: i32 = 9;
+
+/// What verifying a closed day records, and its settings (see `klk_verificaciones`).
+const VERIFICATION_TABLES: &str = r#"
+ALTER TABLE etl_ejecuciones ADD COLUMN IF NOT EXISTS lineas_tardias INTEGER;
+ALTER TABLE etl_ejecuciones ADD COLUMN IF NOT EXISTS lineas_cambiadas INTEGER;
+ALTER TABLE etl_ejecuciones ADD COLUMN IF NOT EXISTS lineas_desaparecidas INTEGER;
+ALTER TABLE etl_configuracion ADD COLUMN IF NOT EXISTS verificacion_cierre_minutos INTEGER;
+ALTER TABLE etl_configuracion ADD COLUMN IF NOT EXISTS verificacion_plazo_minutos INTEGER;
+ALTER TABLE etl_configuracion ADD COLUMN IF NOT EXISTS verificacion_desde DATE;
+CREATE TABLE IF NOT EXISTS etl_lineas_desaparecidas (
+    ubicacion_id VARCHAR NOT NULL,
+    numero_factura VARCHAR NOT NULL,
+    linea INTEGER NOT NULL,
+    fecha DATE NOT NULL,
+    hora TIME,
+    venta_total_usd DOUBLE,
+    cargada_por INTEGER NOT NULL,
+    detectada_por INTEGER NOT NULL,
+    detectada_en TIMESTAMP NOT NULL,
+    eliminada_en TIMESTAMP,
+    PRIMARY KEY (ubicacion_id, numero_factura, linea)
+);
+"#;
+
+fn verification(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(VERIFICATION_TABLES)?)
+}
 
 /// Every `run`/`recover` invocation (so a silent cron shows), and the alert state and outbox.
 const MONITORING_TABLES: &str = r#"
@@ -723,14 +930,16 @@ fn monitoring_tables(conn: &Connection) -> Result<(), MigrationError> {
     Ok(conn.execute_batch(MONITORING_TABLES)?)
 }
 
-/// For migrations that only change macros or views.
-fn reinstall_logic(conn: &Connection) -> Result<(), MigrationError> {
-    Ok(install_logic(conn)?)
+/// For migrations that only change macros or views: the latest logic is installed once
+/// after the last pending migration (see [`install_logic`]), with every table it reads.
+fn reinstall_logic(_conn: &Connection) -> Result<(), MigrationError> {
+    Ok(())
 }
 
-/// The summary's tables come with the logic; here it is built once from the whole table.
+/// The summary is built once from the whole table, with the macro that reads it.
 fn summary_and_logic(conn: &Connection) -> Result<(), MigrationError> {
-    install_logic(conn)?;
+    conn.execute_batch(SUMMARY_TABLES)?;
+    conn.execute_batch(SUMMARY_MACRO)?;
     Ok(rebuild_summary(conn)?)
 }
 
@@ -894,17 +1103,19 @@ fn tracking_core(conn: &Connection) -> Result<(), MigrationError> {
             ))?;
         }
     }
-    conn.execute_batch(TRACKING_TABLES)?;
-    Ok(install_logic(conn)?)
+    Ok(conn.execute_batch(TRACKING_TABLES)?)
 }
 
-/// Macros and views are logic, not data: (re)created by the latest code on every migration
-/// (with the summary tables they read, created empty if missing: an empty summary only makes
-/// `klk_resumen` read the whole table until it is built).
+/// Macros and views are logic, not data: (re)created by the latest code after the last
+/// pending migration, when every table and column they read exists (DuckDB binds a view when
+/// it is created). The summary tables come with them, created empty if missing: an empty
+/// summary only makes `klk_resumen` read the whole table until it is built.
 pub fn install_logic(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(SUMMARY_TABLES)?;
     conn.execute_batch(NOW_MACRO)?;
     conn.execute_batch(SUMMARY_MACRO)?;
+    conn.execute_batch(STORES_MACRO)?;
+    conn.execute_batch(VERIFICATIONS_MACRO)?;
     conn.execute_batch(GAPS_MACRO)?;
     conn.execute_batch(METRICS_MACRO)?;
     conn.execute_batch(VIEWS)

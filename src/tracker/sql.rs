@@ -33,6 +33,27 @@ impl Filter {
             .extend(values.iter().map(|v| Value::Text(v.clone())));
     }
 
+    /// `column >= value` (a date, cast by the statement from text).
+    pub(crate) fn date_at_least(&mut self, column: &str, value: Option<chrono::NaiveDate>) {
+        if let Some(value) = value {
+            self.clauses.push(format!("{column} >= CAST(? AS DATE)"));
+            self.values.push(Value::Text(value.to_string()));
+        }
+    }
+
+    /// `column <= value` (a date, cast by the statement from text).
+    pub(crate) fn date_at_most(&mut self, column: &str, value: Option<chrono::NaiveDate>) {
+        if let Some(value) = value {
+            self.clauses.push(format!("{column} <= CAST(? AS DATE)"));
+            self.values.push(Value::Text(value.to_string()));
+        }
+    }
+
+    /// A fixed condition without parameters.
+    pub(crate) fn condition(&mut self, sql: &'static str) {
+        self.clauses.push(sql.to_string());
+    }
+
     pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             "true".to_string()

@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use duckdb::Connection;
 use serde::Serialize;
 
-use super::executions::{ExecutionRow, Outcome, finish, row_to_execution};
+use super::executions::{
+    EXECUTION_COLUMN_COUNT, EXECUTION_COLUMNS, ExecutionRow, Outcome, finish, row_to_execution,
+};
 use super::process::{Liveness, liveness};
 use super::vocab::ErrorTipo;
 use super::{TrackerError, sql::timestamp};
@@ -49,14 +51,15 @@ pub fn find(
     conn: &Connection,
     options: &UnstickOptions,
 ) -> Result<Vec<StuckExecution>, TrackerError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
-         duracion_segundos, fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, modo, \
-         registros_extraidos, registros_cargados, error_tipo, error_mensaje, host, pid, proceso_id \
-         FROM etl_ejecuciones WHERE estado = 'en_proceso' ORDER BY fecha_inicio, id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EXECUTION_COLUMNS}, proceso_id \
+         FROM etl_ejecuciones WHERE estado = 'en_proceso' ORDER BY fecha_inicio, id"
+    ))?;
     let rows = stmt.query_map([], |r| {
-        Ok((row_to_execution(r)?, r.get::<_, Option<String>>(19)?))
+        Ok((
+            row_to_execution(r)?,
+            r.get::<_, Option<String>>(EXECUTION_COLUMN_COUNT)?,
+        ))
     })?;
     let threshold =
         options.now_local - chrono::Duration::seconds(options.older_than.as_secs() as i64);

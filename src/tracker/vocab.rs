@@ -60,6 +60,7 @@ vocabulary! {
         Completo => "completo",
         Incremental => "incremental_30min",
         Recuperacion => "recuperacion",
+        Verificacion => "verificacion",
     }
 }
 
