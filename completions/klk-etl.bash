@@ -1489,7 +1489,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__sim)
-            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --scenario --fault --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --bounds --edge-lines --scenario --fault --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1513,6 +1513,10 @@ _klk__etl() {
                     ;;
                 --store-volume)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bounds)
+                    COMPREPLY=($(compgen -W "half-open between exclusive-lower exclusive truncated minutes" -- "${cur}"))
                     return 0
                     ;;
                 --scenario)

@@ -400,6 +400,12 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l seed -d 'Seed of
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lines-per-hour -d 'Average sales lines per store per hour [default: 120]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l articles -d 'Articles in every warehouse\'s master [default: 4000]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l store-volume -d 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l bounds -d 'How /ventas reads hora_desde/hora_hasta [default: half-open]' -r -f -a "half-open\t'[desde, hasta), 23:59:59 = end of day (default)'
+between\t'desde <= hora <= hasta on full precision (SQL BETWEEN)'
+exclusive-lower\t'desde < hora <= hasta on full precision'
+exclusive\t'desde < hora < hasta on full precision'
+truncated\t'desde <= hora truncated to the second <= hasta'
+minutes\t'bounds read as HH:MM (seconds ignored), then [desde, hasta)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l scenario -d 'Scenario file (.toml or .json): data settings and fault rules' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l fault -d 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario\'s rules)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -413,6 +419,7 @@ always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l edge-lines -d 'Every store-day also has sales lines at exactly 00:00:00.0000000, on every 15-minute boundary, at 23:59:59.8 and at 23:59:59.9999999 (invoices EDGE-…)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s V -l version -d 'Print version'

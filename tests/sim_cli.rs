@@ -191,3 +191,212 @@ fn bad_fault_rules_and_scenarios_are_usage_errors() {
         .code(2)
         .stderr(contains("unknown store SUC999"));
 }
+
+/// The distinct (numero_factura, linea) of a 200 `/ventas` answer.
+fn sales_keys(
+    base_url: &str,
+    body: &serde_json::Value,
+) -> std::collections::BTreeSet<(String, i64)> {
+    let (status, text) = post(base_url, "/ventas", &body.to_string());
+    assert_eq!(status, 200, "{body}: {text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    answer["ventas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            (
+                line["numero_factura"].as_str().unwrap().to_owned(),
+                line["linea"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn last_hour(hasta: Option<&str>) -> serde_json::Value {
+    let mut body = serde_json::json!({"sucursal": "SUC001", "fecha_desde": "2025-11-17",
+                                      "fecha_hasta": "2025-11-17", "hora_desde": "23:00"});
+    if let Some(hasta) = hasta {
+        body["hora_hasta"] = serde_json::json!(hasta);
+    }
+    body
+}
+
+const LATE_EDGE_LINE: &str = "EDGE-251117-235959.8";
+
+#[test]
+fn bounds_and_edge_lines_come_from_the_scenario_and_flags_override_it() {
+    use klk_etl::sim::{BoundSemantics, SimData, SimQuirks, SimStore, truth};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("unkind.toml");
+    std::fs::write(
+        &scenario,
+        "seed = 3\nlines_per_hour = 40\nbounds = \"between\"\nedge_lines = true\n\n\
+         [[stores]]\nsucursal = \"SUC001\"\nwarehouses = [\"APP-TPF\"]\n",
+    )
+    .unwrap();
+    let late = (LATE_EDGE_LINE.to_owned(), 1);
+
+    let sim = RunningSim::start(&["--scenario", scenario.to_str().unwrap()]);
+    let ending = sales_keys(&sim.base_url, &last_hour(Some("23:59:59")));
+    let open = sales_keys(&sim.base_url, &last_hour(None));
+    assert!(
+        !ending.contains(&late),
+        "between: a request ending 23:59:59 misses 23:59:59.8"
+    );
+    assert!(
+        open.contains(&late),
+        "no hora_hasta reaches the end of the day"
+    );
+    // The same as the truth of that scenario.
+    let data = SimData {
+        seed: 3,
+        lines_per_hour: 40,
+        stores: vec![SimStore::new("SUC001", vec!["APP-TPF".to_owned()])],
+        ..SimData::default()
+    };
+    let quirks = SimQuirks {
+        bounds: BoundSemantics::Between,
+        edge_lines: true,
+    };
+    let day = NaiveDate::from_ymd_opt(2025, 11, 17).unwrap();
+    let request = SalesRequest::hours(
+        "SUC001",
+        day,
+        NaiveTime::from_hms_opt(23, 0, 0).unwrap(),
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap(),
+    );
+    let expected: std::collections::BTreeSet<(String, i64)> =
+        truth::sales_for_request_with(&data, &quirks, &request)
+            .into_iter()
+            .map(|line| (line.numero_factura, line.linea))
+            .collect();
+    assert_eq!(ending, expected);
+    let (status, _) = sim.terminate();
+    assert!(status.success());
+
+    let sim = RunningSim::start(&[
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--bounds",
+        "half-open",
+    ]);
+    let ending = sales_keys(&sim.base_url, &last_hour(Some("23:59:59")));
+    assert!(ending.contains(&late), "--bounds overrides the scenario");
+    assert_eq!(ending, sales_keys(&sim.base_url, &last_hour(None)));
+    sim.terminate();
+
+    let sim = RunningSim::start(&["--seed", "3", "--bounds", "exclusive"]);
+    assert!(
+        !sales_keys(&sim.base_url, &last_hour(None))
+            .iter()
+            .any(|(invoice, _)| invoice.starts_with("EDGE-")),
+        "no edge lines without --edge-lines"
+    );
+    sim.terminate();
+    let sim = RunningSim::start(&["--seed", "3", "--edge-lines"]);
+    assert!(sales_keys(&sim.base_url, &last_hour(None)).contains(&late));
+    sim.terminate();
+}
+
+#[test]
+fn hide_and_ventas_dia_rules_from_the_command_line() {
+    let sim = RunningSim::start(&[
+        "--edge-lines",
+        "--fault",
+        "SUC001:ventas:hide:1@2025-11-17T23:59/2025-11-18T00:00",
+        "--fault",
+        "SUC001:ventas-dia:503",
+    ]);
+    let late = (LATE_EDGE_LINE.to_owned(), 1);
+    assert!(
+        !sales_keys(&sim.base_url, &last_hour(None)).contains(&late),
+        "hidden at first"
+    );
+    assert!(
+        sales_keys(&sim.base_url, &last_hour(None)).contains(&late),
+        "then it arrives"
+    );
+    let whole_day =
+        r#"{"sucursal": "SUC001", "fecha_desde": "2025-11-17", "fecha_hasta": "2025-11-17"}"#;
+    assert_eq!(post(&sim.base_url, "/ventas", whole_day).0, 503);
+    let (status, _) = sim.terminate();
+    assert!(status.success());
+}
+
+#[test]
+fn bad_bounds_and_windowless_data_rules_are_usage_errors() {
+    AssertCommand::new(BINARY)
+        .args(["sim", "--port", "0", "--bounds", "inclusive"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("inclusive")
+                .and(contains("half-open"))
+                .and(contains("exclusive-lower")),
+        );
+    AssertCommand::new(BINARY)
+        .args(["sim", "--port", "0", "--fault", "SUC001:ventas:hide:1-2"])
+        .assert()
+        .code(2)
+        .stderr(contains("hide needs @WINDOW"));
+    AssertCommand::new(BINARY)
+        .args([
+            "sim",
+            "--port",
+            "0",
+            "--fault",
+            "SUC001:stock:change@2025-11-17",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("endpoint stock"));
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, reason) in [
+        ("bounds.toml", "bounds = \"inclusive\"\n", "inclusive"),
+        ("edges.toml", "edge_lines = \"yes\"\n", "edge_lines"),
+        (
+            "hide.toml",
+            "[[fault]]\naction = \"hide\"\n",
+            "hide needs @WINDOW",
+        ),
+        (
+            "change.json",
+            r#"{"faults": ["*:ventas:change"]}"#,
+            "change needs @WINDOW",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        AssertCommand::new(BINARY)
+            .args(["sim", "--port", "0", "--scenario"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(contains(name).and(contains(reason)));
+    }
+}
+
+#[test]
+fn help_lists_the_bound_semantics_and_the_data_actions() {
+    let output = AssertCommand::new(BINARY)
+        .args(["sim", "--help"])
+        .assert()
+        .success();
+    let help = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    for needle in [
+        "--bounds",
+        "half-open",
+        "between",
+        "exclusive-lower",
+        "exclusive",
+        "truncated",
+        "minutes",
+        "--edge-lines",
+        "hide",
+        "change",
+        "ventas-dia",
+    ] {
+        assert!(help.contains(needle), "sim --help lacks {needle}: {help}");
+    }
+}
