@@ -7,11 +7,19 @@ use common::TestEnv;
 
 /// The row of the demo's table for the cron run at `at` ("HH:MM" of the demo's day).
 fn row<'a>(screen: &'a str, at: &str) -> &'a str {
-    let start = format!("2025-11-24 {at} ");
+    row_of(screen, &format!("2025-11-24 {at} "))
+}
+
+/// The row of the run at `at` of the day after.
+fn next_day_row<'a>(screen: &'a str, at: &str) -> &'a str {
+    row_of(screen, &format!("2025-11-25 {at} "))
+}
+
+fn row_of<'a>(screen: &'a str, start: &str) -> &'a str {
     screen
         .lines()
-        .find(|line| line.starts_with(&start) && !line.contains("nightly"))
-        .unwrap_or_else(|| panic!("no row for the {at} run in:\n{screen}"))
+        .find(|line| line.starts_with(start))
+        .unwrap_or_else(|| panic!("no row for the {start} run in:\n{screen}"))
 }
 
 #[test]
@@ -64,48 +72,74 @@ fn the_demo_shows_each_scripted_fault_as_a_gap_then_loads_every_sale_once() {
         let row = row(&screen, at);
         assert!(row.contains(&format!("1: {gap}")), "{row}");
     }
+    for announced in [
+        "PERIFERICO's sales of 13:10 reach the API late: the half-hourly runs miss them",
+        "ARTIGAS's whole-day re-pull fails at 03:05 (HTTP 503)",
+    ] {
+        assert!(
+            screen.contains(&format!("scripted: {announced}")),
+            "{announced:?} not announced in:\n{screen}"
+        );
+    }
     for skipped in ["14:05", "14:35"] {
         assert!(row(&screen, skipped).ends_with("(cron did not run)"));
     }
-    assert!(
-        screen.contains("nightly re-pull of 2025-11-23: 3 ok, failed: ARTIGAS api_error"),
-        "{screen}"
-    );
+    assert!(screen.contains(
+        "the API reads hour bounds as SQL BETWEEN and has sales at 00:00:00.0, on every boundary and at 23:59:59.8"
+    ));
 
-    // Every gap closes by the next run, and the day ends with none.
+    // Every slot gap closes by the next run; the day and the next night's runs end with none.
     let table: Vec<&str> = screen
         .lines()
-        .filter(|line| line.starts_with("2025-11-2") && !line.contains("nightly"))
+        .filter(|line| line.starts_with("2025-11-2"))
         .collect();
-    assert_eq!(table.len(), 49, "{screen}");
+    assert_eq!(table.len(), 56, "{screen}");
     for pair in table.windows(2) {
         if !pair[0].ends_with("none") && !pair[0].ends_with("(cron did not run)") {
             assert!(pair[1].ends_with("none"), "{}\n{}", pair[0], pair[1]);
         }
     }
+    assert!(table.last().unwrap().ends_with("none"));
 
-    // Only the failed nightly re-pull is left to the recovery step; the rest close on their
-    // own at the next run, as the demo explains under its table.
-    let recovered: Vec<&str> = table
-        .iter()
-        .copied()
-        .filter(|row| !row.ends_with("(cron did not run)"))
-        .filter(|row| row.split_whitespace().nth(4) != Some("0"))
-        .collect();
-    assert_eq!(recovered.len(), 1, "{recovered:?}");
-    assert!(row(&screen, "03:05").split_whitespace().nth(4) == Some("1"));
+    // The closed day is verified once the day closes (03:00), not before: the late sales are
+    // found, ARTIGAS's failed re-pull is a gap until the next run verifies the day.
+    for line in &table {
+        let verified = line.split_whitespace().nth(5).unwrap_or("-");
+        let at = &line[11..16];
+        match (line.starts_with("2025-11-25"), at) {
+            (true, "03:05") => assert_eq!(verified, "3/4", "{line}"),
+            (true, "03:35") => assert_eq!(verified, "1/1", "{line}"),
+            _ => assert!(
+                verified == "-" || line.ends_with("(cron did not run)"),
+                "{line}"
+            ),
+        }
+    }
     assert!(
-        screen.contains(
-            "counts the older gaps the recovery step fetched (the failed nightly re-pull)"
-        )
+        next_day_row(&screen, "03:05")
+            .ends_with("1: ARTIGAS ventas 2025-11-24 sin_verificar api_error"),
+        "{screen}"
     );
+    let late = screen
+        .lines()
+        .find(|line| line.contains("verified PERIFERICO 2025-11-24 exitoso:"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let found: u32 = late
+        .split(": ")
+        .nth(1)
+        .and_then(|text| text.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(found > 0, "the late sales are found: {late}");
+    assert!(screen.contains("verified ARTIGAS 2025-11-24 fallido: re-pull failed (api_error)"));
+    assert!(screen.contains("verified ARTIGAS 2025-11-24 exitoso:"));
 
-    // The check against the simulator: two days of four stores, all equal.
+    // The check against the simulator: the day of four stores, all equal.
     let compared: Vec<&str> = screen
         .lines()
         .filter(|line| line.contains(" simulator "))
         .collect();
-    assert_eq!(compared.len(), 8, "{screen}");
+    assert_eq!(compared.len(), 4, "{screen}");
     assert!(
         compared.iter().all(|line| line.ends_with("equal")),
         "{screen}"

@@ -140,6 +140,34 @@ fn migrated_db(dir: &Path) -> PathBuf {
     path
 }
 
+/// A migrated database holding a history and sales over many blocks (a file that is cut
+/// somewhere loses some of its data blocks, not only its header).
+fn migrated_db_with_data(dir: &Path) -> PathBuf {
+    let path = migrated_db(dir).with_file_name("template-data.duckdb");
+    std::fs::copy(dir.join("template.duckdb"), &path).unwrap();
+    duckdb_with(
+        &path,
+        "INSERT INTO etl_ejecuciones (etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
+             duracion_segundos, fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, \
+             registros_extraidos, registros_cargados, modo, version_etl, host) \
+         SELECT 'ventas', 'tienda_01', 'PERIFERICO', TIMESTAMP '2025-11-20 00:05' + to_minutes(30 * i), \
+             TIMESTAMP '2025-11-20 00:06' + to_minutes(30 * i), 60, \
+             CAST(TIMESTAMP '2025-11-20 00:00' + to_minutes(30 * i) AS DATE), \
+             CAST(TIMESTAMP '2025-11-20 00:00' + to_minutes(30 * i) AS DATE), \
+             CAST(TIMESTAMP '2025-11-20 00:00' + to_minutes(30 * i) AS TIME), \
+             CAST(TIMESTAMP '2025-11-20 00:30' + to_minutes(30 * i) AS TIME), 'exitoso', 10, 10, \
+             'incremental_30min', 'test', 'seed-host' FROM range(1, 200) t(i); \
+         INSERT INTO ventas SELECT 'tienda_01', 'F-' || i, 1, DATE '2025-11-20', TIME '10:00:00', \
+             TIMESTAMP '2025-11-20 10:00', 'APP-TPF', 'PISO', 'P' || (i % 977), \
+             'PRODUCTO NUMERO ' || i || ' DE UNA DESCRIPCION LARGA ' || md5(CAST(i AS VARCHAR)), \
+             'MARCA', '', 'CATEGORIA', 'GRUPO', 'SUB', md5(CAST(i AS VARCHAR)), 1, 0, 'UNIDAD', 1, \
+             i * 1.1, i * 0.01, i * 1.2, i * 0.011, 16, i * 0.19, 0, 0, i * 1.2, i * 0.011, i * 1.1, \
+             i * 0.01, 0.1, 0.001, i * 5.5, 236.46, false, '', '', 1, TIMESTAMP '2025-11-20 10:05' \
+         FROM range(400000) t(i); CHECKPOINT;",
+    );
+    path
+}
+
 // ---------------------------------------------------------------------------------------
 // Configuration files
 
@@ -366,11 +394,25 @@ fn duckdb_with(path: &Path, sql: &str) {
     conn.execute_batch(sql).unwrap();
 }
 
-fn database_cases(template: PathBuf) -> Vec<(&'static str, &'static str, Maker)> {
+fn database_cases(
+    template: PathBuf,
+    with_data: PathBuf,
+) -> Vec<(&'static str, &'static str, Maker)> {
     let t1 = template.clone();
     let t2 = template.clone();
     let t3 = template.clone();
+    let d1 = with_data;
     vec![
+        (
+            // Every reader refuses it as `run` does, naming the file (they used to print the
+            // part of the data still there and exit 0).
+            "a DuckDB file with data cut in half",
+            "klk.duckdb: the file is truncated or damaged",
+            Box::new(move |_, p| {
+                let bytes = std::fs::read(&d1).unwrap();
+                std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+            }),
+        ),
         (
             "an empty file",
             "not a DuckDB database file",
@@ -488,9 +530,57 @@ fn clashing_cases() -> Vec<(&'static str, &'static str, Maker)> {
 fn every_unusable_database_is_exit_3_on_one_line_and_left_as_it_was() {
     let scratch = tempfile::tempdir().unwrap();
     let template = migrated_db(scratch.path());
-    let cases = database_cases(template);
+    let with_data = migrated_db_with_data(scratch.path());
+    let cases = database_cases(template, with_data);
     let failures = check_databases(&cases);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A file cut where `ventas`' last column block begins: `db info` and the writers (which also
+/// check every table's blocks, once per command) refuse it naming the file, and leave nothing
+/// beside it.
+#[test]
+fn a_database_cut_at_its_last_column_block_is_refused_by_writers_and_db_info() {
+    let scratch = tempfile::tempdir().unwrap();
+    let with_data = migrated_db_with_data(scratch.path());
+    let bytes = std::fs::read(&with_data).unwrap();
+    // Cut where the last block holding table data begins (the file may end in free blocks).
+    let last_block: i64 = duckdb::Connection::open(&with_data)
+        .unwrap()
+        .query_row(
+            "SELECT max(block_id) FROM pragma_storage_info('ventas') WHERE persistent",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cut = 3 * 4096 + last_block as usize * 262_144;
+    assert!(cut < bytes.len());
+    for args in [
+        &["db", "info"][..],
+        &["run", "--tipo", "ventas", "--no-recover"],
+        &["db", "migrate"],
+        &["purge", "--older-than", "30d", "--yes"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("klk-etl.toml"), TWO_STORES).unwrap();
+        std::fs::write(dir.path().join("klk.duckdb"), &bytes[..cut]).unwrap();
+        let before = snapshot(dir.path());
+        let mut cmd = bin();
+        cmd.current_dir(dir.path())
+            .args(["--now", NOW, "--lock-timeout", "2s", "--db", "klk.duckdb"])
+            .args(args);
+        let out = output(cmd, Duration::from_secs(20)).unwrap();
+        assert_eq!(
+            judge(&out, 3, "klk.duckdb: the file is truncated or damaged"),
+            None,
+            "{args:?}"
+        );
+        assert_eq!(
+            changes(&before, &snapshot(dir.path())),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+    }
 }
 
 /// A file of another program with its own `etl_ejecuciones` or `ventas` is refused with a
@@ -535,11 +625,9 @@ fn check_databases(cases: &[(&'static str, &'static str, Maker)]) -> Vec<String>
                     }
                 }
             }
-            // The run lock (`<db>.run-ventas.lock`) is the only file a run may add.
-            let changed: Vec<String> = changes(&before, &snapshot(dir.path()))
-                .into_iter()
-                .filter(|c| !(c.starts_with("created") && c.ends_with(".run-ventas.lock")))
-                .collect();
+            // Nothing is added either: no run lock is left beside a path that is not a usable
+            // database.
+            let changed = changes(&before, &snapshot(dir.path()));
             if !changed.is_empty() {
                 failures.push(format!("{what} {args:?}: {changed:?}"));
             }

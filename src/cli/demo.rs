@@ -17,7 +17,9 @@ use crate::etl::run::{self, RunRequest};
 use crate::etl::tasks::{PlanOptions, Scope};
 use crate::exit::Exit;
 use crate::output::{self, fmt};
-use crate::sim::{FaultRule, SimData, SimOptions, SimStore, Simulator, truth};
+use crate::sim::{
+    BoundSemantics, FaultRule, SimData, SimOptions, SimQuirks, SimStore, Simulator, truth,
+};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::metrics::{self, MetricsQuery};
 use crate::tracker::vocab::{Estado, EtlTipo, Modo};
@@ -45,8 +47,8 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// half hour they hit (`{day}` is the demo's day; a request reaches a second beyond its
 /// window, so a rule on the whole half hour would also count the neighbours' requests): they
 /// count only the requests for that window, so they show at the run the description names
-/// and the next run recovers. Stock requests
-/// have no window: that rule counts PERIFERICO's stock requests (one per run and attempt).
+/// and the next run recovers. Stock requests have no window: that rule counts PERIFERICO's
+/// stock requests (one per run and attempt).
 const FAULTS: &[(&str, &str)] = &[
     (
         "SUC002:ventas:500:1-2@{day}T10:10/{day}T10:20",
@@ -68,11 +70,19 @@ const FAULTS: &[(&str, &str)] = &[
         "SUC001:stock:reset:5-6",
         "PERIFERICO's inventory connection is reset twice at 02:05",
     ),
+    (
+        "SUC001:ventas:hide:1-2@{day}T13:10/{day}T13:11",
+        "PERIFERICO's sales of 13:10 reach the API late: the half-hourly runs miss them",
+    ),
+    (
+        "SUC003:ventas-dia:503:1-2",
+        "ARTIGAS's whole-day re-pull fails at 03:05 (HTTP 503)",
+    ),
 ];
-/// When the nightly full re-pull of yesterday runs (and fails for one store).
-const NIGHTLY_REPULL_AT: &str = "03:05";
 /// Cron did not run at these times (the host was down).
 const SKIPPED_RUNS: &[(u32, u32)] = &[(14, 5), (14, 35)];
+/// The runs of the next day: up to the one after the day closed (03:00), and the one after.
+const NEXT_DAY_RUNS: u32 = 8;
 
 impl DemoArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -95,20 +105,26 @@ impl DemoArgs {
                 })
                 .collect(),
         };
-        let yesterday = self.day - chrono::Days::new(1);
-        let repull_fault = format!("SUC003:ventas:503:3-4@{yesterday}T00:00/{}T00:00", self.day);
         let day = self.day.to_string();
         let faults = FAULTS
             .iter()
             .map(|(rule, _)| rule.replace("{day}", &day))
-            .chain([repull_fault])
             .map(|rule| rule.parse::<FaultRule>().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let sim = Simulator::start(SimOptions {
-            port: 0,
-            data: data.clone(),
-            faults,
-        })?;
+        // The unkind reading of the hour bounds (SQL BETWEEN on full precision), with sales at
+        // 00:00:00.0, on every boundary and at 23:59:59.8.
+        let quirks = SimQuirks {
+            bounds: BoundSemantics::Between,
+            edge_lines: true,
+        };
+        let sim = Simulator::start_with(
+            SimOptions {
+                port: 0,
+                data: data.clone(),
+                faults,
+            },
+            quirks,
+        )?;
 
         for suffix in ["", ".wal"] {
             let mut path = self.database.as_os_str().to_owned();
@@ -130,12 +146,14 @@ impl DemoArgs {
             say(format!("  scripted: {what}"))?;
         }
         say("  scripted: cron does not run at 14:05 and 14:35 (host down)".to_string())?;
+        say(
+            "  the API reads hour bounds as SQL BETWEEN and has sales at 00:00:00.0, on every \
+             boundary and at 23:59:59.8"
+                .to_string(),
+        )?;
         say(format!(
-            "  scripted: at {NIGHTLY_REPULL_AT} the nightly re-pull of {yesterday} fails for ARTIGAS (HTTP 503)"
-        ))?;
-        say(format!(
-            "\n{:<17} {:>4} {:>6} {:>9} {:>9}  open gaps",
-            "cron run", "ok", "failed", "recovered", "lines"
+            "\n{:<17} {:>4} {:>6} {:>9} {:>8}  open gaps",
+            "cron run", "ok", "failed", "lines", "verified"
         ))?;
 
         let interrupt = AtomicBool::new(false);
@@ -148,11 +166,16 @@ impl DemoArgs {
                 ),
             );
         }
-        // The run just after midnight fetches the day's last half hour.
-        runs.push(
-            (self.day + chrono::Days::new(1))
-                .and_time(NaiveTime::from_hms_opt(0, 5, 0).unwrap_or(NaiveTime::MIN)),
-        );
+        // The runs of the next day: the one just after midnight fetches the day's last half
+        // hour; the one after 03:00 verifies the closed day.
+        for half_hour in 0..NEXT_DAY_RUNS {
+            runs.push(
+                (self.day + chrono::Days::new(1)).and_time(
+                    NaiveTime::from_hms_opt(half_hour / 2, 5 + 30 * (half_hour % 2), 0)
+                        .unwrap_or(NaiveTime::MIN),
+                ),
+            );
+        }
         for at in runs {
             let hm = (
                 at.time()
@@ -179,36 +202,6 @@ impl DemoArgs {
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .ok_or_else(|| anyhow::anyhow!("{at} does not exist in {tz}"))?;
             let clock = Clock::new(utc, tz);
-            if at.date() == self.day && at.time().format("%H:%M").to_string() == NIGHTLY_REPULL_AT {
-                let mut repull = demo_request();
-                repull.plan.tipos = vec![EtlTipo::Ventas];
-                repull.plan.scope = Scope::Days {
-                    from: yesterday,
-                    to: yesterday,
-                };
-                repull.plan.recover = false;
-                let outcome = run::run(&config, &clock, &repull, &interrupt, &NoProgress)?;
-                let failed: Vec<String> = outcome
-                    .failed()
-                    .map(|r| {
-                        format!(
-                            "{} {}",
-                            r.ubicacion_nombre,
-                            r.error_tipo.map(|t| t.to_string()).unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                say(format!(
-                    "{:<17} nightly re-pull of {yesterday}: {} ok, failed: {}",
-                    at.format("%Y-%m-%d %H:%M"),
-                    outcome.reports.len() - failed.len(),
-                    if failed.is_empty() {
-                        "none".to_string()
-                    } else {
-                        failed.join(", ")
-                    }
-                ))?;
-            }
             let outcome = run::run(&config, &clock, &demo_request(), &interrupt, &NoProgress)?;
             let ok = outcome
                 .reports
@@ -216,17 +209,17 @@ impl DemoArgs {
                 .filter(|r| r.estado == Estado::Exitoso)
                 .count();
             let failed = outcome.reports.len() - ok;
-            let recovered = outcome
-                .reports
-                .iter()
-                .filter(|r| r.modo == Modo::Recuperacion && r.estado == Estado::Exitoso)
-                .count();
             let lines: usize = outcome
                 .reports
                 .iter()
-                .filter(|r| r.etl_tipo == EtlTipo::Ventas)
+                .filter(|r| r.etl_tipo == EtlTipo::Ventas && r.modo != Modo::Verificacion)
                 .map(|r| r.cargados)
                 .sum();
+            let verified: Vec<_> = outcome
+                .reports
+                .iter()
+                .filter(|r| r.modo == Modo::Verificacion)
+                .collect();
             let db = Db::open(&config, Access::Read, clock.now_utc())?;
             let open = gaps::list(
                 db.conn(),
@@ -240,50 +233,84 @@ impl DemoArgs {
             )?;
             let described: Vec<String> = open
                 .iter()
-                .map(|g| {
-                    format!(
+                .map(|g| match (g.hora_desde, g.hora_hasta) {
+                    (Some(_), Some(_)) => format!(
                         "{} {} {}-{} {}",
                         g.ubicacion_nombre,
                         g.etl_tipo,
                         fmt::time(&g.hora_desde),
                         fmt::time(&g.hora_hasta),
                         g.error_tipo
-                    )
+                    ),
+                    _ if g.etl_tipo == "ventas" => format!(
+                        "{} ventas {} {} {}",
+                        g.ubicacion_nombre, g.fecha_desde, g.causa, g.error_tipo
+                    ),
+                    _ => format!("{} {} - {}", g.ubicacion_nombre, g.etl_tipo, g.error_tipo),
                 })
                 .collect();
+            let verified_ok = verified
+                .iter()
+                .filter(|r| r.estado == Estado::Exitoso)
+                .count();
             say(format!(
-                "{:<17} {:>4} {:>6} {:>9} {:>9}  {}",
+                "{:<17} {:>4} {:>6} {:>9} {:>8}  {}",
                 at.format("%Y-%m-%d %H:%M"),
                 ok,
                 failed,
-                recovered,
                 lines,
+                if verified.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!("{verified_ok}/{}", verified.len())
+                },
                 if open.is_empty() {
                     "none".to_string()
                 } else {
                     format!("{}: {}", open.len(), described.join("; "))
                 }
             ))?;
+            for report in &verified {
+                let found = match (&report.verificacion, report.estado) {
+                    (Some(diff), _) => format!(
+                        "{} line(s) found late, {} changed, {} vanished",
+                        diff.tardias, diff.cambiadas, diff.desaparecidas
+                    ),
+                    (None, _) => format!(
+                        "re-pull failed ({})",
+                        report.error_tipo.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                };
+                say(format!(
+                    "{:<17}   verified {} {} {}: {found}",
+                    "", report.ubicacion_nombre, report.fecha, report.estado
+                ))?;
+            }
         }
 
         // The check that matters: every sale of the day, once.
         say(
             "\nA failed half hour is fetched again by the next run: each store's fetch starts \
-             where its loaded data ends.\n\"recovered\" counts the older gaps the recovery step \
-             fetched (the failed nightly re-pull)."
+             where its loaded data ends.\nOnce the day closed (03:00), each store's day was \
+             re-pulled whole: the late sales were found and loaded, and the failed re-pull \
+             was an open gap (sin_verificar) until the next run verified the day."
                 .to_string(),
         )?;
         let db = Db::open(&config, Access::Read, ctx.now_utc())?;
         say("\nventas in the database versus the simulator's own lines:".to_string())?;
         let day_end = (self.day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
         let mut all_equal = true;
-        for (day, store) in [yesterday, self.day]
-            .into_iter()
-            .flat_map(|day| config.stores.iter().map(move |s| (day, s)))
-        {
+        let day = self.day;
+        for store in &config.stores {
             let from = day.and_time(NaiveTime::MIN);
             let to = (day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
-            let expected = truth::totals(&truth::sales_lines(&data, &store.sucursal, from, to));
+            let expected = truth::totals(&truth::sales_lines_with(
+                &data,
+                &quirks,
+                &store.sucursal,
+                from,
+                to,
+            ));
             let (lines, usd): (i64, f64) = db.conn().query_row(
                 "SELECT count(*), coalesce(sum(venta_total_usd), 0) FROM ventas WHERE ubicacion_id = ? AND fecha = ?",
                 duckdb::params![store.id, day],
@@ -306,7 +333,7 @@ impl DemoArgs {
         let report = metrics::report(
             db.conn(),
             &MetricsQuery {
-                now_local: day_end,
+                now_local: day_end + chrono::Duration::hours(4),
                 days: 2,
                 etl_tipo: None,
                 stores: Vec::new(),

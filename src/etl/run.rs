@@ -161,14 +161,25 @@ pub fn run(
             request.lock_wait,
         )?)
     };
-    let result = run_locked(config, clock, request, interrupt, progress, client);
-    match (lock, &result) {
-        (Some(lock), Err(RunError::Tracker(TrackerError::Unusable { .. }))) => {
-            lock.release_and_remove_created()
+    let access = if request.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let db = match Db::open(config, access, clock.now_utc()) {
+        Ok(db) => db,
+        Err(err) => {
+            // A path that is not a usable database keeps nothing of ours beside it (a busy
+            // one is in use: its lock files are another run's too).
+            if let Some(lock) = lock
+                && !matches!(err, TrackerError::Busy { .. })
+            {
+                lock.release_and_remove_created();
+            }
+            return Err(err.into());
         }
-        (lock, _) => drop(lock),
-    }
-    result
+    };
+    run_locked(config, clock, request, interrupt, progress, client, db)
 }
 
 fn run_locked(
@@ -178,6 +189,7 @@ fn run_locked(
     interrupt: &AtomicBool,
     progress: &dyn Progress,
     client: Arc<Client>,
+    mut db: Db,
 ) -> Result<RunOutcome, RunError> {
     let now_local = clock.now_local();
 
@@ -196,12 +208,10 @@ fn run_locked(
         .join(",");
     // One open for unstick and planning: each open of a large file costs tens of ms.
     let (unstuck, invocation, mut plan) = if request.dry_run {
-        let db = Db::open(config, Access::Read, clock.now_utc())?;
         let unstuck = unstick::find(db.conn(), &unstick_options)?;
         let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
         (unstuck, None, plan)
     } else {
-        let mut db = Db::open(config, Access::Write, clock.now_utc())?;
         // Recorded first, so even a run with nothing to do (or one that dies) shows.
         let invocation = invocations::start(db.conn(), request.command, &tipos, now_local)?;
         let stuck = unstick::find(db.conn(), &unstick_options)?;

@@ -207,8 +207,9 @@ SELECT t.*, coalesce(CAST(t.desde AS TIMESTAMP), t.primera_ventas) AS esperado_d
 FROM t
 "#;
 
-/// Every closed sales day of every expected store inside the horizon, and whether (and
-/// when) it was verified: a whole-day sales load of the store that succeeded and started
+/// Every closed sales day of every expected store inside the horizon (from the first day it
+/// was expected whole: a store whose first window started at 23:30 is not asked to verify
+/// that day), and whether (and when) it was verified: a whole-day sales load of the store that succeeded and started
 /// after the day closed (`p_close_min` after its midnight), whatever its modo. Days before
 /// `etl_configuracion.verificacion_desde` (the day before klk-etl began verifying this
 /// file) are not listed; nor is anything when verification is off (no closing time stored,
@@ -243,8 +244,10 @@ dias AS (
     FROM (
         SELECT t.ubicacion_id, t.ubicacion_nombre,
             unnest(range(
-                CAST(greatest(CAST(t.esperado_desde AS DATE), p2.first_day,
-                              coalesce(p2.desde, p2.first_day)) AS TIMESTAMP),
+                -- a store's first day counts only when it was expected from its midnight
+                CAST(greatest(
+                    CAST(t.esperado_desde + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND AS DATE),
+                    p2.first_day, coalesce(p2.desde, p2.first_day)) AS TIMESTAMP),
                 CAST(p2.last_day AS TIMESTAMP) + INTERVAL 1 DAY,
                 INTERVAL 1 DAY
             )) AS dia
