@@ -176,9 +176,9 @@ fn a_half_hourly_day_loses_nothing(bounds: BoundSemantics) {
     let sim = start_sim(bounds, 2, &[]);
     let env = env_for(&sim, 2, "");
     half_hourly_day(&env, DAY, &["--no-verify"]);
-    for store in 0..2 {
+    for (store, (id, ..)) in STORES.iter().enumerate().take(2) {
         assert_day_equal(&env, &sim, store, DAY, bounds.name());
-        let edges = loaded(&env, STORES[store].0, day(DAY));
+        let edges = loaded(&env, id, day(DAY));
         for hora in [
             "00:00:00",
             "12:00:00",
@@ -190,7 +190,7 @@ fn a_half_hourly_day_loses_nothing(bounds: BoundSemantics) {
                 edges.values().any(|(h, _)| h == hora),
                 "{}: no line at {hora} for {}",
                 bounds.name(),
-                STORES[store].0
+                id
             );
         }
     }
@@ -252,7 +252,10 @@ fn json_of(env: &TestEnv, now: &str, args: &[&str]) -> (Option<i32>, serde_json:
     (out.status.code(), value)
 }
 
-fn verifications(env: &TestEnv) -> Vec<(String, String, Option<i64>, Option<i64>, Option<i64>)> {
+/// (store, estado, lineas_tardias, lineas_cambiadas, lineas_desaparecidas)
+type Verification = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
+fn verifications(env: &TestEnv) -> Vec<Verification> {
     let conn = env.connect();
     let mut stmt = conn
         .prepare(
