@@ -43,4 +43,10 @@ print("| store | lines | verification s | re-pull without comparison s |")
 print("|---|---|---|---|")
 for s in r["per_store"]:
     print(f"| {s['store']} | {s['lines']} | {s['verify_s']:.3f} | {s['repull_s']:.3f} |")
+print()
+print("| store-day | lines | body MB | request s | parse s | load s | load + comparison s |")
+print("|---|---|---|---|---|---|---|")
+for b in r["breakdown"]:
+    print(f"| {b['store']} | {b['lines']} | {b['body_bytes']/1e6:.1f} | {b['request_s']:.3f} | "
+          f"{b['parse_s']:.3f} | {b['load_s']:.3f} | {b['load_and_compare_s']:.3f} |")
 PY

@@ -33,6 +33,8 @@ use klk_etl::sim::{SimData, SimOptions, SimStore, Simulator, parse_duration, tru
 use serde_json::json;
 
 const DAY: &str = "2025-11-17";
+/// The execution id the breakdown's loads write under (no execution of the runs has it).
+const UNUSED_ID: i64 = 2_000_000_000;
 
 /// Caracas wall time as the UTC instant `--now` takes.
 fn caracas(day: NaiveDate, hh: u32, mm: u32) -> String {
@@ -175,6 +177,20 @@ fn main() -> anyhow::Result<()> {
             per_store_repull[i].push(seconds);
         }
     }
+    // Where a store-day's verification time goes: the request (latency + transfer), the
+    // parse, and the load into the day already loaded, with and without the comparison.
+    let mut breakdown = Vec::new();
+    for store in [&stores[0], &stores[1]] {
+        breakdown.push(measure_parts(
+            &sim.base_url(),
+            &store.sucursal,
+            &store_id(store),
+            day,
+            &template,
+            &work,
+            runs,
+        )?);
+    }
     sim.stop();
 
     let lines: Vec<usize> = stores
@@ -215,9 +231,74 @@ fn main() -> anyhow::Result<()> {
             "windows_done_plain_s": round(median(&windows_done_plain)),
             "windows_done_verify_s": round(median(&windows_done_verify)),
             "per_store": per_store,
+            "breakdown": breakdown,
         })
     );
     Ok(())
+}
+
+/// Medians over `runs` of one store-day's parts: request, parse, load (replace every line
+/// of a day already loaded) and load with the comparison (`load_sales_verifying`), each
+/// load in its own transaction on a fresh copy of `template`.
+fn measure_parts(
+    base_url: &str,
+    sucursal: &str,
+    store: &str,
+    day: NaiveDate,
+    template: &Path,
+    work: &Path,
+    runs: usize,
+) -> anyhow::Result<serde_json::Value> {
+    use klk_etl::etl::load;
+    use klk_etl::klk::parse::parse_sales;
+    let (mut request, mut parse, mut plain, mut compared) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut lines = 0;
+    let mut body_bytes = 0;
+    let loaded_at = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_hms_opt(3, 5, 0)
+        .unwrap_or_default();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let body = ureq::post(&format!("{base_url}/ventas"))
+            .send_json(json!({"sucursal": sucursal, "fecha_desde": day.to_string(), "fecha_hasta": day.to_string()}))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut body.into_reader(), &mut bytes)?;
+        request.push(started.elapsed().as_secs_f64());
+        body_bytes = bytes.len();
+
+        for (times, verifying) in [(&mut plain, false), (&mut compared, true)] {
+            let started = Instant::now();
+            let batch = parse_sales(bytes.as_slice()).map_err(|e| anyhow::anyhow!("parse: {e}"))?;
+            if !verifying {
+                parse.push(started.elapsed().as_secs_f64());
+            }
+            lines = batch.lines.len();
+            let db = copy_of(template, &work.join("parts.duckdb"))?;
+            let mut conn = duckdb::Connection::open(&db)?;
+            let started = Instant::now();
+            let tx = conn.transaction()?;
+            if verifying {
+                load::load_sales_verifying(&tx, store, UNUSED_ID, loaded_at, batch.lines, day)?;
+            } else {
+                load::load_sales(&tx, store, UNUSED_ID, loaded_at, batch.lines)?;
+            }
+            tx.commit()?;
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    let round = |s: f64| (s * 1000.0).round() / 1000.0;
+    Ok(json!({
+        "store": store,
+        "lines": lines,
+        "body_bytes": body_bytes,
+        "request_s": round(median(&request)),
+        "parse_s": round(median(&parse)),
+        "load_s": round(median(&plain)),
+        "load_and_compare_s": round(median(&compared)),
+    }))
 }
 
 fn median(values: &[f64]) -> f64 {
