@@ -1,11 +1,9 @@
 //! The command line as a user meets it: help, errors, exit codes, formats, pipes.
 
-mod common;
-
 use std::io::Read;
 use std::process::Stdio;
 
-use common::{Exec, TestEnv};
+use crate::common::{Exec, TestEnv};
 use predicates::prelude::*;
 
 fn single_error_line(stderr: &[u8]) -> String {
@@ -246,9 +244,15 @@ fn a_closed_pipe_is_not_an_error() {
     )]);
     for format in ["table", "json", "csv"] {
         let mut cmd = env.process();
-        cmd.args(["--now", common::NOW, "executions", "--format", format])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args([
+            "--now",
+            crate::common::NOW,
+            "executions",
+            "--format",
+            format,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         drop(child.stdout.take()); // like `| head -0`: the reader is gone before anything is written
         let mut stderr = String::new();

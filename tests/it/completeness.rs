@@ -4,12 +4,10 @@
 //! data that changes after it was first served (late, vanished, changed lines, a re-pull
 //! that fails).
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::TestEnv;
 use chrono::{NaiveDate, NaiveDateTime};
-use common::TestEnv;
 use klk_etl::klk::SalesLine;
 use klk_etl::sim::{
     BoundSemantics, FaultRule, SimData, SimHandle, SimOptions, SimQuirks, SimStore, Simulator,

@@ -1,9 +1,7 @@
 //! `klk-etl demo`, the README's first command, through the real binary: every scripted
 //! fault shows where the demo says it will, every gap closes, and every sale is loaded once.
 
-mod common;
-
-use common::TestEnv;
+use crate::common::TestEnv;
 
 /// The row of the demo's table for the cron run at `at` ("HH:MM" of the demo's day).
 fn row<'a>(screen: &'a str, at: &str) -> &'a str {
@@ -25,9 +23,11 @@ fn row_of<'a>(screen: &'a str, start: &str) -> &'a str {
 #[test]
 fn the_demo_shows_each_scripted_fault_as_a_gap_then_loads_every_sale_once() {
     let env = TestEnv::new();
+    // A file of the user's in the way: replaced only because --force says so.
+    std::fs::write(env.path().join("demo.duckdb"), "not a demo's").unwrap();
     let output = env
         .process()
-        .args(["demo", "--database", "demo.duckdb"])
+        .args(["demo", "--database", "demo.duckdb", "--force"])
         .output()
         .expect("demo");
     let screen = String::from_utf8_lossy(&output.stdout);
@@ -164,4 +164,25 @@ fn the_demo_shows_each_scripted_fault_as_a_gap_then_loads_every_sale_once() {
         )
         .unwrap();
     assert_eq!(running, 0);
+}
+
+#[test]
+fn the_demo_refuses_to_replace_a_file_it_did_not_make() {
+    let env = TestEnv::new();
+    let path = env.path().join("mine.duckdb");
+    std::fs::write(&path, "my own data").unwrap();
+    let output = env
+        .process()
+        .args(["demo", "--database", "mine.duckdb"])
+        .output()
+        .expect("demo");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: refusing to replace mine.duckdb: it is not a database an earlier `klk-etl demo` made (--force replaces it anyway)"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "my own data");
+    let entries: Vec<_> = std::fs::read_dir(env.path()).unwrap().collect();
+    assert_eq!(entries.len(), 2, "only klk-etl.toml and the user's file");
 }

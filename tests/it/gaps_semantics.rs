@@ -1,9 +1,7 @@
 //! Gap semantics on crafted histories, through the real binary and a real DuckDB file.
 //! "Now" is pinned to 2025-11-24 16:00 Caracas; tienda_01's history starts 2025-11-23.
 
-mod common;
-
-use common::{Exec, TestEnv, text};
+use crate::common::{Exec, TestEnv, text};
 
 /// Covers tienda_01 from 2025-11-24 00:00 to now, so only 2025-11-23 is under test.
 fn today_covered() -> Exec {
@@ -334,7 +332,7 @@ fn a_store_without_since_or_executions_has_no_expected_data() {
 
 #[test]
 fn since_and_opening_hours_shape_what_is_expected() {
-    let config = common::TWO_STORES.replace(
+    let config = crate::common::TWO_STORES.replace(
         "warehouses = [\"APP-TBQ\"]",
         "warehouses = [\"APP-TBQ\"]\nsince = 2025-11-24\nopening_hours = \"08:00-12:00\"",
     );

@@ -2,7 +2,8 @@
 //!
 //! The body is written to a temporary file and streamed from disk by a bare TCP server
 //! thread, so the process's peak RSS (`VmHWM`) is the client's cost: the parsed lines plus
-//! buffers. This file holds one test so no other test shares the process.
+//! buffers. The measurement runs in a process of its own (this test binary again, running
+//! only [`measure_in_this_process`]), so no other test shares it.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -61,8 +62,37 @@ fn peak_rss_bytes() -> u64 {
     kib * 1024
 }
 
+/// Set in the child process that measures.
+const CHILD: &str = "KLK_ETL_MEMORY_TEST_CHILD";
+
 #[test]
 fn a_50_mb_response_parses_in_less_memory_than_its_size() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "klk_memory::measure_in_this_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the measuring process failed:\n{stdout}\n{stderr}"
+    );
+    eprint!("{stderr}");
+}
+
+/// The measurement itself; does nothing unless started by the test above as its own process.
+#[test]
+fn measure_in_this_process() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
     let body = tempfile::tempfile().unwrap();
     let lines = write_body(&body);
     let body_len = body.metadata().unwrap().len();

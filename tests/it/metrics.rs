@@ -5,10 +5,8 @@
     reason = "these tests build data relative to the real clock, as the views read it"
 )]
 
-mod common;
-
+use crate::common::{Exec, TestEnv};
 use chrono::{Duration, Utc};
-use common::{Exec, TestEnv};
 
 fn with_duration(mut e: Exec, secs: f64) -> Exec {
     e.duracion = Some(secs);

@@ -1,15 +1,13 @@
 //! health, Prometheus metrics and alerts, through the real binary, real DuckDB files, the
 //! simulator and a local webhook receiver on 127.0.0.1.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Exec, TestEnv};
+use crate::common::{Exec, TestEnv};
 use klk_etl::sim::{FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator};
 
 fn caracas(hh: u32, mm: u32) -> String {
@@ -392,7 +390,7 @@ fn prometheus_output_parses_strictly_and_matches_gaps_and_metrics() {
 fn health_follows_success_rate_thresholds_a_silent_cron_and_recovery() {
     // (Sales lag is not under test here: its thresholds are out of the way.)
     let thresholds = "[monitoring]\nsuccess_rate_warning = 90.0\nsuccess_rate_critical = 75.0\nlast_run_warning = \"1h\"\nlast_run_critical = \"2h\"\nlag_warning = \"12h\"\nlag_critical = \"24h\"\n";
-    let env = TestEnv::with_config(&format!("{}{thresholds}", common::TWO_STORES));
+    let env = TestEnv::with_config(&format!("{}{thresholds}", crate::common::TWO_STORES));
     env.migrate();
     // Ten runs of tienda_01 over the afternoon; 3 of them failed, all windows covered since.
     let mut rows = vec![Exec::ok("2025-11-24", None, None, "2025-11-24 15:50:00")];
@@ -439,7 +437,7 @@ fn health_follows_success_rate_thresholds_a_silent_cron_and_recovery() {
         )
     };
     // The last 10 executions of tienda_01 are the ten runs: 70 % is under 75 %: CRITICAL.
-    let (code, status, rate, last_run) = health(common::NOW);
+    let (code, status, rate, last_run) = health(crate::common::NOW);
     assert_eq!(
         (code, status.as_str(), rate.as_str(), last_run.as_str()),
         (Some(2), "CRITICAL", "CRITICAL", "OK")
@@ -467,7 +465,7 @@ fn health_follows_success_rate_thresholds_a_silent_cron_and_recovery() {
             "success_rate_critical = 70.0",
         );
     std::fs::write(env.path().join("klk-etl.toml"), lenient).unwrap();
-    assert_eq!(health(common::NOW).2, "WARNING");
+    assert_eq!(health(crate::common::NOW).2, "WARNING");
 
     // Cron stops: 2 h 25 min after the last run, CRITICAL whatever else.
     assert_eq!(health(&caracas(18, 0)).3, "CRITICAL");
@@ -503,7 +501,7 @@ fn health_of_an_unusable_database_is_unknown() {
 fn a_silent_cron_is_an_alert_and_a_dry_run_sends_and_records_nothing() {
     let env = TestEnv::with_config(&format!(
         "{}\n[alerts]\nwebhook_url = \"http://127.0.0.1:9/hooks/SECRET\"\n",
-        common::TWO_STORES
+        crate::common::TWO_STORES
     ));
     env.migrate();
     env.connect()

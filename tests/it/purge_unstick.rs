@@ -1,9 +1,7 @@
 //! The verbs that change things: dry runs change nothing, no `--yes` without a terminal
 //! refuses, and what they change is exactly what they say.
 
-mod common;
-
-use common::{Exec, TestEnv, text};
+use crate::common::{Exec, TestEnv, text};
 use klk_etl::tracker::process::{current_pid, host_name, process_identity};
 
 fn snapshot(env: &TestEnv) -> Vec<(i64, String)> {

@@ -6,8 +6,6 @@
 //! loader, and a set of hostile bodies served to the real binary). For each: no panic, one
 //! `error: ` line on stderr with the documented exit code, and nothing written.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -16,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{NOW, TWO_STORES, TestEnv};
+use crate::common::{NOW, TWO_STORES, TestEnv};
 use klk_etl::config::Config;
 use klk_etl::etl::load;
 use klk_etl::klk::parse::parse_sales;
@@ -32,7 +30,7 @@ fn corpus(dir: &str) -> PathBuf {
 }
 
 fn bin() -> Command {
-    let mut cmd = common::process();
+    let mut cmd = crate::common::process();
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -129,7 +127,7 @@ fn changes(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Vec<u8
 fn migrated_db(dir: &Path) -> PathBuf {
     let env = TestEnv::with_config(TWO_STORES);
     env.migrate();
-    env.insert(&[common::Exec::ok(
+    env.insert(&[crate::common::Exec::ok(
         "2025-11-24",
         Some("10:00:00"),
         Some("10:30:00"),
@@ -1037,7 +1035,7 @@ fn serve(body: Arc<Mutex<Vec<u8>>>) -> String {
             let Ok(mut stream) = stream else { continue };
             let body = body.lock().unwrap().clone();
             std::thread::spawn(move || {
-                common::read_request(&mut stream);
+                crate::common::read_request(&mut stream);
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

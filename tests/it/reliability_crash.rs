@@ -11,8 +11,6 @@
 //! `KLK_ETL_RELIABILITY=full` spreads the kill points about three times more densely.
 //! `--nocapture` prints a line per category with the points that landed.
 
-mod common;
-
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -20,8 +18,8 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::common::TestEnv;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use common::TestEnv;
 use klk_etl::sim::{
     Endpoint, FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth,
 };

@@ -5,12 +5,10 @@
 //! exact lines) once the fault stopped. An empty 200 is a success with 0 lines; every
 //! other fault is a gap. `--nocapture` prints the table (docs/reliability.md has a copy).
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::TestEnv;
 use chrono::NaiveDateTime;
-use common::TestEnv;
 use klk_etl::sim::{
     Endpoint, FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth,
 };

@@ -5,15 +5,13 @@
 //! succeed, not when the API fails or echoes the request back (headers included), not when
 //! the webhook is down or refuses, not in `--dry-run`, not in configuration errors.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use common::TestEnv;
+use crate::common::TestEnv;
 use klk_etl::sim::{FaultRule, SimData, SimOptions, SimStore, Simulator};
 
 const TOKEN: &str = "tok-SECRET-7f3a9c2e51";
@@ -56,7 +54,7 @@ fn serve(
             let respond = Arc::clone(&respond);
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
-                let request = common::read_request(&mut stream);
+                let request = crate::common::read_request(&mut stream);
                 let text = String::from_utf8_lossy(&request).into_owned();
                 log.lock().unwrap().push(text.clone());
                 let (status, body) = respond(&text);

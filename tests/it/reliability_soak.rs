@@ -11,16 +11,14 @@
 //! 15 s by default; `KLK_ETL_RELIABILITY=full` soaks for 120 s (`KLK_ETL_SOAK_SECS`
 //! overrides both). `--nocapture` prints the figures.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::TestEnv;
 use chrono::{NaiveDate, NaiveDateTime};
-use common::TestEnv;
 use klk_etl::sim::{FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth};
 
 const STORES: usize = 4;

@@ -2,12 +2,10 @@
 //! 127.0.0.1, with "now" pinned. Sales in the database are compared with the simulator's
 //! own lines for the same windows.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::TestEnv;
 use chrono::NaiveDateTime;
-use common::TestEnv;
 use klk_etl::sim::{FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth};
 
 /// Stores of the example configuration: (id, name, sucursal, warehouse).
@@ -807,7 +805,7 @@ fn on_a_terminal_the_bar_names_the_window_a_slow_run_is_waiting_for() {
         "--jobs",
         "3",
     ]);
-    let output = common::on_terminal(&run)
+    let output = crate::common::on_terminal(&run)
         .output()
         .expect("script(1) from util-linux");
     assert!(output.status.success(), "{output:?}");

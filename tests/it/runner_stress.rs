@@ -1,13 +1,11 @@
 //! The runner under crashes, overlap and many failing stores: the real binary, real
 //! DuckDB files and the simulator on 127.0.0.1.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::TestEnv;
 use chrono::NaiveDateTime;
-use common::TestEnv;
 use klk_etl::sim::{FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth};
 
 fn caracas(day: u32, hh: u32, mm: u32) -> String {

@@ -7,10 +7,8 @@
     reason = "these tests build data relative to the real clock, as the views read it"
 )]
 
-mod common;
-
+use crate::common::TestEnv;
 use chrono::{Duration, NaiveDateTime, NaiveTime, Timelike, Utc};
-use common::TestEnv;
 
 const SEED_DDL: &str = r#"
 CREATE TABLE etl_ejecuciones (

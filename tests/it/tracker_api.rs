@@ -6,10 +6,8 @@
     reason = "these tests build data relative to the real clock, as the views read it"
 )]
 
-mod common;
-
+use crate::common::TestEnv;
 use chrono::{NaiveDate, NaiveTime, Utc};
-use common::TestEnv;
 use klk_etl::config::{Config, Overrides};
 use klk_etl::tracker::executions::{self, NewExecution, Outcome};
 use klk_etl::tracker::vocab::{ErrorTipo, EtlTipo, Modo};
@@ -124,7 +122,7 @@ fn a_finish_after_unstick_does_not_overwrite_the_interruption() {
     let env = TestEnv::new();
     env.migrate();
     // A run on another host, 4 hours old at the pinned now: an operator unsticks it.
-    env.insert(&[common::Exec::ventas(
+    env.insert(&[crate::common::Exec::ventas(
         "en_proceso",
         "2025-11-24",
         Some("11:30:00"),
