@@ -33,7 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-pull closed days whole now: those not verified yet, or explicit days')
             [CompletionResult]::new('vanished', 'vanished', [CompletionResultType]::ParameterValue, 'Lines a re-pull no longer found (kept in ventas); --delete removes them')
@@ -409,7 +409,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;demo' {
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The demo''s database (recreated)')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The demo''s database (recreated: an existing file is replaced only if an earlier demo made it)')
             [CompletionResult]::new('--day', '--day', [CompletionResultType]::ParameterName, 'The simulated day')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated sales')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
@@ -418,6 +418,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace --database even if it is not an earlier demo''s')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -516,7 +517,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help' {
-            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-pull closed days whole now: those not verified yet, or explicit days')
             [CompletionResult]::new('vanished', 'vanished', [CompletionResultType]::ParameterValue, 'Lines a re-pull no longer found (kept in ventas); --delete removes them')

@@ -563,7 +563,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__demo)
-            opts="-q -h -V --database --day --seed --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --database --force --day --seed --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

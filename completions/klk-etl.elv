@@ -30,7 +30,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand run 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
             cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
@@ -381,7 +381,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;db;help;help'= {
         }
         &'klk-etl;demo'= {
-            cand --database 'The demo''s database (recreated)'
+            cand --database 'The demo''s database (recreated: an existing file is replaced only if an earlier demo made it)'
             cand --day 'The simulated day'
             cand --seed 'Seed of the simulated sales'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
@@ -390,6 +390,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
             cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --force 'Replace --database even if it is not an earlier demo''s'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
             cand -h 'Print help (see more with ''--help'')'
@@ -480,7 +481,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;dev;help;help'= {
         }
         &'klk-etl;help'= {
-            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand run 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
             cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'

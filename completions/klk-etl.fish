@@ -38,7 +38,7 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -l now -d 'Pin "now" (RFC 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), fetch every store\'s new windows, verify closed days'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
@@ -378,7 +378,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated: an existing file is replaced only if an earlier demo made it)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l seed -d 'Seed of the simulated sales' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -392,6 +392,7 @@ always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l force -d 'Replace --database even if it is not an earlier demo\'s'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'
@@ -476,7 +477,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_sub
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), fetch every store\'s new windows, verify closed days'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::etl::execute::NoProgress;
 use crate::etl::run::{self, RunRequest};
 use crate::etl::tasks::{PlanOptions, Scope};
-use crate::exit::Exit;
+use crate::exit::{Exit, UsageError};
 use crate::output::{self, fmt};
 use crate::sim::{
     BoundSemantics, FaultRule, SimData, SimOptions, SimQuirks, SimStore, Simulator, truth,
@@ -27,9 +27,12 @@ use crate::tracker::{Access, Db};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// The demo's database (recreated)
+    /// The demo's database (recreated: an existing file is replaced only if an earlier demo made it)
     #[arg(long, default_value = "klk-etl-demo.duckdb", value_name = "FILE")]
     pub database: PathBuf,
+    /// Replace --database even if it is not an earlier demo's
+    #[arg(long)]
+    pub force: bool,
     /// The simulated day
     #[arg(long, default_value = "2025-11-24", value_parser = parse_date)]
     pub day: NaiveDate,
@@ -126,6 +129,13 @@ impl DemoArgs {
             quirks,
         )?;
 
+        if self.database.exists() && !self.force && !made_by_a_demo(&self.database) {
+            return Err(UsageError(format!(
+                "refusing to replace {}: it is not a database an earlier `klk-etl demo` made (--force replaces it anyway)",
+                self.database.display()
+            ))
+            .into());
+        }
         for suffix in ["", ".wal"] {
             let mut path = self.database.as_os_str().to_owned();
             path.push(suffix);
@@ -134,6 +144,14 @@ impl DemoArgs {
         let mut config = example_config(ctx, &self.database, sim.base_url());
         config.stores = stores;
         let tz = config.timezone;
+        // Created as of the demo's first run (the file's settings and verification start
+        // follow the simulated clock, not the real one).
+        let demo_start = tz
+            .from_local_datetime(&self.day.and_time(NaiveTime::MIN))
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| UsageError(format!("{} has no midnight in {tz}", self.day)))?;
+        mark_as_demo(&config, demo_start)?;
 
         let say = |line: String| output::emit_text(&line);
         say(format!(
@@ -200,7 +218,7 @@ impl DemoArgs {
                 .from_local_datetime(&at)
                 .single()
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .ok_or_else(|| anyhow::anyhow!("{at} does not exist in {tz}"))?;
+                .ok_or_else(|| UsageError(format!("{at} does not exist in {tz}")))?;
             let clock = Clock::new(utc, tz);
             let outcome = run::run(&config, &clock, &demo_request(), &interrupt, &NoProgress)?;
             let ok = outcome
@@ -362,6 +380,35 @@ impl DemoArgs {
     }
 }
 
+/// The table that says a database is a demo's (and may be replaced by the next demo).
+const DEMO_MARKER: &str = "klk_demo";
+
+fn mark_as_demo(config: &Config, now_utc: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let db = Db::open(config, Access::Write, now_utc)?;
+    db.conn().execute_batch(&format!(
+        "CREATE TABLE {DEMO_MARKER} AS SELECT 'klk-etl demo' AS creado_por, \
+         make_timestamp(epoch_us(now())) AS creado"
+    ))?;
+    Ok(())
+}
+
+/// Whether `path` is a DuckDB file with the demo's marker table (opened read-only; anything
+/// that cannot be opened so is not a demo's).
+fn made_by_a_demo(path: &std::path::Path) -> bool {
+    let Ok(config) = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly) else {
+        return false;
+    };
+    let Ok(conn) = duckdb::Connection::open_with_flags(path, config) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?",
+        [DEMO_MARKER],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(false)
+}
+
 fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Config {
     let mut config = ctx.config.clone();
     config.source = Some(PathBuf::from("<demo>"));
@@ -398,5 +445,31 @@ fn demo_request() -> RunRequest {
         dry_run: false,
         extra: Vec::new(),
         command: "run",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_file_with_the_demo_marker_is_a_demo_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = dir.path().join("demo.duckdb");
+        let other = dir.path().join("other.duckdb");
+        let text = dir.path().join("text.duckdb");
+        duckdb::Connection::open(&demo)
+            .unwrap()
+            .execute_batch(&format!("CREATE TABLE {DEMO_MARKER} AS SELECT 1 AS x"))
+            .unwrap();
+        duckdb::Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE ventas AS SELECT 1 AS x")
+            .unwrap();
+        std::fs::write(&text, "hello").unwrap();
+        assert!(made_by_a_demo(&demo));
+        assert!(!made_by_a_demo(&other));
+        assert!(!made_by_a_demo(&text));
+        assert!(!made_by_a_demo(&dir.path().join("missing.duckdb")));
     }
 }

@@ -84,7 +84,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The cron entry point: unstick, recover gaps (bounded), then fetch every store's new windows
+    /// The cron entry point: unstick, recover gaps (bounded), fetch every store's new windows, verify closed days
     Run(run::RunArgs),
     /// Recover gaps now (all or filtered), or fetch one explicit window again
     Recover(recover::RecoverArgs),
