@@ -5,6 +5,7 @@
 //! - [`klk`]: the KLK API client; [`sim`]: a KLK simulator for tests and demos.
 //! - [`cli`]: the command line; [`output`]: the only place that prints.
 
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -104,12 +105,12 @@ fn parse_store_volume(text: &str) -> Result<(String, f64), String> {
 impl SimArgs {
     pub fn exec(self, ctx: &super::Ctx) -> anyhow::Result<ExitCode> {
         let (options, quirks) = self.options(ctx)?;
-        install_stop_handlers().context("cannot install the SIGINT/SIGTERM handlers")?;
+        let stop = install_stop_handlers().context("cannot install the SIGINT/SIGTERM handlers")?;
         let port = options.port;
         let handle = Simulator::start_with(options, quirks)
             .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         writeln!(std::io::stderr(), "listening on {}", handle.base_url())?;
-        while !STOP_REQUESTED.load(Ordering::SeqCst) {
+        while !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
         }
         handle.stop();
@@ -171,25 +172,11 @@ impl SimArgs {
     }
 }
 
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn request_stop(_signal: libc::c_int) {
-    STOP_REQUESTED.store(true, Ordering::SeqCst);
-}
-
-fn install_stop_handlers() -> std::io::Result<()> {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `action` is zero-initialised (a valid `sigaction`), its mask is emptied
-        // before use, and the handler only stores to an atomic (async-signal-safe).
-        let installed = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = request_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut())
-        };
-        if installed != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+/// Sets the returned flag on SIGINT or SIGTERM (as `run` does).
+fn install_stop_handlers() -> std::io::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    Ok(())
+    Ok(stop)
 }

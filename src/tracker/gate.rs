@@ -17,7 +17,6 @@
 //! behind), and a writer that cannot create or lock it retries without it.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -48,7 +47,7 @@ pub fn enter_shared(database: &Path, deadline: Instant) -> Result<Option<GateGua
     let Ok(file) = File::open(&path) else {
         return Ok(None);
     };
-    wait_for(file, deadline, libc::LOCK_SH)
+    wait_for(file, deadline, LockMode::Shared)
 }
 
 /// A writer that found the database busy: creates the gate if needed and takes it
@@ -70,15 +69,15 @@ pub fn enter_exclusive(
     let Ok(file) = file else {
         return Ok(None);
     };
-    wait_for(file, deadline, libc::LOCK_EX)
+    wait_for(file, deadline, LockMode::Exclusive)
 }
 
 fn wait_for(
     file: File,
     deadline: Instant,
-    mode: libc::c_int,
+    mode: LockMode,
 ) -> Result<Option<GateGuard>, GateClosed> {
-    match flock_until(&file, mode, deadline, POLL) {
+    match lock_until(&file, mode, deadline, POLL) {
         Ok(true) => Ok(Some(GateGuard { _file: file })),
         Ok(false) => Err(GateClosed),
         // No locks here (e.g. some network file systems): no gate.
@@ -86,27 +85,32 @@ fn wait_for(
     }
 }
 
-/// Waits for an advisory lock (`flock`, `mode` `LOCK_SH` or `LOCK_EX`) on `file` until
+/// Shared (readers) or exclusive (a writer, a run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// Waits for an advisory lock on `file` (`flock` on Linux, so every klk-etl agrees) until
 /// `deadline`, trying again every `poll`. `Ok(false)`: another holder kept it until the
-/// deadline. `Err`: the file cannot be locked at all (a file system without locks).
-/// (`File::try_lock` needs a newer Rust than the MSRV.) Also the run lock's wait.
-pub fn flock_until(
+/// deadline. `Err`: the file cannot be locked at all (a file system without locks). Also the
+/// run lock's wait.
+pub fn lock_until(
     file: &File,
-    mode: libc::c_int,
+    mode: LockMode,
     deadline: Instant,
     poll: Duration,
 ) -> std::io::Result<bool> {
     loop {
-        // SAFETY: flock on a file descriptor the caller owns, for the call's duration.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = std::io::Error::last_os_error();
-        match err.kind() {
-            std::io::ErrorKind::Interrupted => continue,
-            std::io::ErrorKind::WouldBlock => {}
-            _ => return Err(err),
+        let attempt = match mode {
+            LockMode::Shared => file.try_lock_shared(),
+            LockMode::Exclusive => file.try_lock(),
+        };
+        match attempt {
+            Ok(()) => return Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
         }
         let now = Instant::now();
         if now >= deadline {

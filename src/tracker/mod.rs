@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use duckdb::{AccessMode, Connection};
 
+use crate::backoff::Backoff;
 use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +68,8 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The first wait after a lock conflict; it doubles up to `MAX_RETRY`. A short cap: a
+/// The ceiling of the first wait after a lock conflict (the crate's backoff: it doubles up
+/// to `MAX_RETRY`, each wait drawn below it). A short cap: a
 /// writer waiting behind the gate looks often enough to get in soon after the last reader
 /// in flight closes the file, and a reader soon after a write phase.
 const FIRST_RETRY: Duration = Duration::from_millis(20);
@@ -197,7 +199,12 @@ impl Db {
         }
         let started = Instant::now();
         let deadline = started + lock_timeout;
-        let mut delay = FIRST_RETRY;
+        let backoff = Backoff {
+            base: FIRST_RETRY,
+            max: MAX_RETRY,
+        };
+        let mut retries = 0;
+        let mut rng = fastrand::Rng::new();
         // A writer that met a conflict holds the gate (see `gate`) until it gets in.
         let mut writer_gate = None;
         loop {
@@ -244,9 +251,8 @@ impl Db {
                         continue;
                     }
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let jittered = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
-                    std::thread::sleep(jittered.min(remaining));
-                    delay = (delay * 2).min(MAX_RETRY);
+                    retries += 1;
+                    std::thread::sleep(backoff.delay(retries, &mut rng).min(remaining));
                 }
             }
         }
