@@ -428,10 +428,12 @@ fn the_seed_sql_and_monitoring_script_run_unchanged_with_correct_results() {
     from_cli.sort();
     assert_eq!(from_view, from_cli);
 
-    // horas_desde_fallo of the failure 30 hours ago is 30, not 6.
+    // horas_desde_fallo of the failure 30 hours ago is 30, not 6. (Its half hours are the
+    // store's one slot gap; after 09:00 Caracas yesterday is also a whole day not verified,
+    // a gap of its own without hours, which the view and the CLI list alike, above.)
     let artigas: Vec<_> = view_rows
         .iter()
-        .filter(|r| r[0] == "ventas" && r[1] == "tienda_17")
+        .filter(|r| r[0] == "ventas" && r[1] == "tienda_17" && !r[5].is_null())
         .collect();
     assert_eq!(artigas.len(), 1, "{artigas:?}");
     let hours: f64 = artigas[0][10].as_str().unwrap().parse().unwrap();
