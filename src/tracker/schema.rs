@@ -854,9 +854,47 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "verification of closed days: what each re-pull found (lineas_tardias, lineas_cambiadas, lineas_desaparecidas), vanished lines (etl_lineas_desaparecidas), unverified days as gaps (klk_verificaciones)",
         apply: verification,
     },
+    Migration {
+        version: 10,
+        description: "integrations: post-load hook runs (etl_hooks), check-in counters (etl_checkins)",
+        apply: integration_tables,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 9;
+pub const LATEST_VERSION: i32 = 10;
+
+/// What the post-load hooks did, one row per hook and invocation, and the check-ins' counters
+/// (for `status`, `health`, alerts and the Prometheus output).
+const INTEGRATION_TABLES: &str = r#"
+CREATE SEQUENCE IF NOT EXISTS seq_etl_hooks START 1;
+CREATE TABLE IF NOT EXISTS etl_hooks (
+    id INTEGER PRIMARY KEY DEFAULT nextval('seq_etl_hooks'),
+    invocacion_id INTEGER,
+    nombre VARCHAR NOT NULL,
+    evento VARCHAR NOT NULL,
+    accion VARCHAR NOT NULL,
+    inicio TIMESTAMP NOT NULL,
+    duracion_segundos DOUBLE,
+    ejecuciones INTEGER NOT NULL,
+    fallos INTEGER NOT NULL,
+    omitidas INTEGER NOT NULL,
+    estado VARCHAR NOT NULL,
+    error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS etl_checkins (
+    nombre VARCHAR PRIMARY KEY,
+    servicio VARCHAR NOT NULL,
+    enviados INTEGER NOT NULL,
+    fallidos INTEGER NOT NULL,
+    ultimo_envio TIMESTAMP,
+    ultimo_fallo TIMESTAMP,
+    ultimo_error VARCHAR
+);
+"#;
+
+fn integration_tables(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(INTEGRATION_TABLES)?)
+}
 
 /// What verifying a closed day records, and its settings (see `klk_verificaciones`).
 const VERIFICATION_TABLES: &str = r#"
