@@ -86,33 +86,48 @@ impl Client {
             // KLK is on the local network; a proxy from the environment must not apply.
             .try_proxy_from_env(false)
             .user_agent(concat!("klk-etl/", env!("CARGO_PKG_VERSION")));
-        if base_url.starts_with("https://") {
-            let config = tls::client_config(options.ca_file.as_deref())
-                .map_err(|e| InvalidOptions(format!("api.{e}")))?;
-            agent = agent.tls_config(config);
-        } else if let Some(path) = &options.ca_file {
-            return Err(InvalidOptions(format!(
-                "ca_file {} is set but base_url is not https://",
-                path.display()
-            )));
-        }
         let mut secrets = Redactor::new(
             options
                 .token
                 .iter()
                 .chain(options.headers.iter().map(|(_, value)| value)),
         );
+        let proxy = match &options.proxy {
+            Some(proxy) => {
+                secrets.add(proxy.expose());
+                Some(
+                    ProxySpec::parse(proxy)
+                        .map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?,
+                )
+            }
+            None => None,
+        };
         let mut proxy_authorization = None;
-        if let Some(proxy) = &options.proxy {
-            secrets.add(proxy.expose());
-            let spec =
-                ProxySpec::parse(proxy).map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?;
-            agent = agent.proxy(
-                spec.to_ureq()
-                    .map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?,
-            );
-            // Through a CONNECT tunnel (https) the credentials stay with the proxy.
-            if base_url.starts_with("http://") {
+        if base_url.starts_with("https://") {
+            let config = tls::client_config(options.ca_file.as_deref())
+                .map_err(|e| InvalidOptions(format!("api.{e}")))?;
+            let port = url::Url::parse(&base_url)
+                .ok()
+                .and_then(|u| u.port_or_known_default())
+                .unwrap_or(443);
+            agent = match &proxy {
+                // A CONNECT tunnel; the credentials stay with the proxy.
+                Some(spec) => spec.https_through(agent, port, config),
+                None => agent.tls_config(config),
+            };
+        } else {
+            if let Some(path) = &options.ca_file {
+                return Err(InvalidOptions(format!(
+                    "ca_file {} is set but base_url is not https://",
+                    path.display()
+                )));
+            }
+            if let Some(spec) = &proxy {
+                agent = agent.proxy(
+                    spec.to_ureq()
+                        .map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?,
+                );
+                // The proxy reads a plain http:// request itself: it carries the credentials.
                 proxy_authorization = spec.authorization();
             }
         }
@@ -328,7 +343,7 @@ pub fn validate_base_url(raw: &str) -> Result<String, InvalidOptions> {
     } else {
         raw.to_owned()
     };
-    let invalid = |why: &str| Err(InvalidOptions(format!("base_url {shown:?}: {why}")));
+    let invalid = |why: &str| Err(InvalidOptions(format!("base_url {why} (got {shown:?})")));
     if !matches!(scheme, "http" | "https") {
         return invalid("must start with http:// or https://");
     }
@@ -336,7 +351,7 @@ pub fn validate_base_url(raw: &str) -> Result<String, InvalidOptions> {
         return invalid("has no host");
     }
     if authority.contains('@') {
-        return invalid("credentials in the URL are not supported; use the token or headers");
+        return invalid("must not hold credentials (use the token or [api.headers])");
     }
     if rest.contains(['?', '#']) || rest.chars().any(char::is_whitespace) {
         return invalid("must be scheme://host[:port][/path] without query or spaces");

@@ -33,6 +33,9 @@ pub enum Body<'a> {
 /// Checks that `url` is an `http://` or `https://` URL with a host and without credentials,
 /// as every outbound request needs; the message never quotes the URL.
 pub fn validate_url(url: &str) -> Result<url::Url, String> {
+    if !url.contains("://") {
+        return Err("must start with http:// or https://".to_string());
+    }
     let parsed = url::Url::parse(url.trim()).map_err(|e| format!("is not a valid URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
@@ -150,6 +153,15 @@ pub fn describe_transport(transport: &ureq::Transport, timeout: Duration) -> Str
         ureq::ErrorKind::Dns => "DNS lookup failed (unknown host?)".to_string(),
         ureq::ErrorKind::ConnectionFailed => match io_kind {
             Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+            Some(
+                std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted,
+            ) if transport.url().is_some_and(|u| u.scheme() == "https") => {
+                "TLS: the server closed the connection during the handshake (is it TLS on this \
+                 port?)"
+                    .to_string()
+            }
             _ => match io {
                 Some(io) => format!("cannot connect: {io}"),
                 None => "cannot connect".to_string(),

@@ -143,7 +143,11 @@ fn describe_certificate(err: &CertificateError) -> String {
             if presented.is_empty() {
                 "no name".to_string()
             } else {
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|name| presented_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             expected.to_str()
         ),
@@ -161,6 +165,15 @@ fn describe_certificate(err: &CertificateError) -> String {
             "certificate is not for TLS servers".to_string()
         }
         other => format!("certificate refused ({other:?})"),
+    }
+}
+
+/// rustls lists the certificate's names as `DnsName("klk.example")`, `IpAddress(..)`: the
+/// name alone reads better.
+fn presented_name(name: &str) -> String {
+    match name.split_once('(') {
+        Some((_, inner)) => inner.trim_end_matches(')').trim_matches('"').to_string(),
+        None => name.to_string(),
     }
 }
 
