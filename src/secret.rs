@@ -95,11 +95,16 @@ impl Redactor {
                     self.values.push(v.into_owned());
                 }
             }
+            // The password (a user name is not a secret, and a short one is a common word).
             if let Some(password) = url.password() {
                 self.values.push(password.to_owned());
-            }
-            if !url.username().is_empty() {
-                self.values.push(url.username().to_owned());
+                if let Some(decoded) = percent_encoding::percent_decode_str(password)
+                    .decode_utf8()
+                    .ok()
+                    .filter(|d| d != password)
+                {
+                    self.values.push(decoded.into_owned());
+                }
             }
         }
         // Longest first, so a secret containing another one is replaced whole.

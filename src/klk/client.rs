@@ -379,6 +379,12 @@ fn encode_query(value: &str) -> String {
 
 fn status_error(response: ureq::Response) -> ErrorKind {
     let status = response.status();
+    // Only a proxy answers 407 (api.proxy with an http:// API): the API was not reached.
+    if status == 407 {
+        return ErrorKind::Connection {
+            detail: "the proxy refused the credentials (HTTP 407)".to_owned(),
+        };
+    }
     let retry_after = response
         .header("Retry-After")
         .and_then(|value| value.trim().parse::<u64>().ok())
