@@ -424,6 +424,7 @@ impl Config {
             config.api.base_url = crate::klk::validate_base_url(url)
                 .map(|_| url.clone())
                 .map_err(|e| ConfigError::Invalid(format!("KLK_ETL_API_URL: {}", e.reason())))?;
+            check_ca_file_scheme(&config.api).map_err(ConfigError::Invalid)?;
         }
         if let Some(token) = &overrides.api_token {
             config.api.token = Some(token.clone());
@@ -546,6 +547,7 @@ fn resolve(
     if let Some(proxy) = &api.proxy {
         integrations::validate_proxy_url("api.proxy", proxy)?;
     }
+    check_ca_file_scheme(&api)?;
     if api.max_attempts == 0 {
         return Err("api.max_attempts must be at least 1".to_string());
     }
@@ -698,6 +700,17 @@ fn resolve(
         hooks,
         stores,
     })
+}
+
+/// `api.ca_file` only means something for an `https://` API (the client refuses the pair too).
+fn check_ca_file_scheme(api: &ApiSettings) -> Result<(), String> {
+    match &api.ca_file {
+        Some(path) if !api.base_url.trim().starts_with("https://") => Err(format!(
+            "api.ca_file ({}) is set but api.base_url is not https://",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn resolve_verification(v: FileVerification) -> Result<VerificationSettings, String> {

@@ -154,9 +154,8 @@ fn slack_teams_and_json_webhooks_over_tls_with_a_private_ca_and_refused_without_
     let text = stdout(&out);
     for channel in ["slack", "teams", "json"] {
         assert!(
-            text.lines()
-                .any(|l| l.starts_with(channel)
-                    && l.contains("FAILED: TLS: certificate not trusted")),
+            text.lines().any(|l| l.starts_with(channel)
+                && l.contains("FAILED: unreachable: TLS: certificate not trusted")),
             "{text}"
         );
     }
@@ -176,7 +175,7 @@ fn slack_teams_and_json_webhooks_over_tls_with_a_private_ca_and_refused_without_
         )
         .unwrap();
     assert!(
-        reason.starts_with("TLS: certificate not trusted"),
+        reason.starts_with("unreachable: TLS: certificate not trusted"),
         "{reason}"
     );
 }
@@ -670,11 +669,15 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
     assert!(took < Duration::from_secs(8), "bounded: {took:?}");
     let warnings = stderr(&out);
     assert!(
-        warnings.contains("warning: check-in 'down' (healthchecks) failed: connection refused"),
+        warnings.contains(
+            "warning: check-in 'down' (healthchecks) failed: unreachable: connection refused"
+        ),
         "{warnings}"
     );
     assert!(
-        warnings.contains("warning: check-in 'hung' (cronitor) failed: no answer within 1s"),
+        warnings.contains(
+            "warning: check-in 'hung' (cronitor) failed: unreachable: no answer within 1s"
+        ),
         "{warnings}"
     );
     assert!(

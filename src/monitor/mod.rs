@@ -386,9 +386,16 @@ pub fn check_alerts_with_summary(
         &pending,
     );
     outcome.delivered = results.iter().filter(|(_, r)| r.is_ok()).count();
+    // "webhook unreachable: connection refused", "slack answered HTTP 404: no_service".
     outcome.failed = results
         .iter()
-        .filter_map(|(id, r)| r.as_ref().err().map(|e| (*id, e.clone())))
+        .filter_map(|(id, r)| {
+            let channel = pending
+                .iter()
+                .find(|p| p.alert.id == *id)
+                .map_or("", |p| p.canal.as_str());
+            r.as_ref().err().map(|e| (*id, format!("{channel} {e}")))
+        })
         .collect();
     let mut db = Db::connect(
         &config.database,

@@ -52,7 +52,8 @@ pub fn validate_url(url: &str) -> Result<url::Url, String> {
     Ok(parsed)
 }
 
-/// Sends one request; `Ok(status)` for a 2xx answer, otherwise the reason in words.
+/// Sends one request; `Ok(status)` for a 2xx answer, otherwise the reason in words:
+/// `unreachable: ...` (DNS, refused, TLS, proxy, timeout) or `answered HTTP 404: ...`.
 pub fn send(
     destination: &Destination,
     method: &str,
@@ -109,9 +110,10 @@ pub fn send(
         Ok(response) if (200..300).contains(&response.status()) => Ok(response.status()),
         Ok(response) => Err(describe_status(response, &redactor)),
         Err(ureq::Error::Status(_, response)) => Err(describe_status(response, &redactor)),
-        Err(ureq::Error::Transport(transport)) => {
-            Err(redactor.redact(&describe_transport(&transport, destination.timeout)))
-        }
+        Err(ureq::Error::Transport(transport)) => Err(format!(
+            "unreachable: {}",
+            redactor.redact(&describe_transport(&transport, destination.timeout))
+        )),
     }
 }
 
@@ -127,9 +129,9 @@ fn describe_status(response: ureq::Response, redactor: &Redactor) -> String {
     let excerpt: String = excerpt.chars().take(EXCERPT_CHARS).collect();
     let excerpt = redactor.redact(&excerpt);
     if excerpt.is_empty() {
-        format!("HTTP {status}{redirect}")
+        format!("answered HTTP {status}{redirect}")
     } else {
-        format!("HTTP {status}{redirect}: {excerpt}")
+        format!("answered HTTP {status}{redirect}: {excerpt}")
     }
 }
 
