@@ -615,7 +615,8 @@ fn webhooks_and_email_go_through_the_proxy_the_environment_or_the_configuration_
 fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_run() {
     let ca = TestCa::new("klk-etl test CA");
     let hc = Receiver::https(&ca.server(&["127.0.0.1"], false));
-    let (cronitor, sentry, kuma, hung) = (
+    let (cronitor, sentry, kuma, hung, stock_only) = (
+        Receiver::http(),
         Receiver::http(),
         Receiver::http(),
         Receiver::http(),
@@ -631,13 +632,15 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
              [[checkins]]\nservice = \"sentry\"\nurl = \"{}/api/2/cron/klk-run/PUBKEY/\"\n\
              [[checkins]]\nservice = \"uptime_kuma\"\nurl = \"{}/api/push/PUSHTOKEN?status=up&msg=OK&ping=\"\n\
              [[checkins]]\nname = \"down\"\nservice = \"healthchecks\"\nurl = \"http://127.0.0.1:{}/ping/x\"\ntimeout = \"1s\"\n\
-             [[checkins]]\nname = \"hung\"\nservice = \"cronitor\"\nurl = \"{}/p/K/hung\"\ntimeout = \"1s\"\n",
+             [[checkins]]\nname = \"hung\"\nservice = \"cronitor\"\nurl = \"{}/p/K/hung\"\ntimeout = \"1s\"\n\
+             [[checkins]]\nname = \"stock\"\nservice = \"healthchecks\"\ntipo = \"inventario\"\nurl = \"{}/ping/stock\"\n",
             hc.base_url,
             cronitor.base_url,
             sentry.base_url,
             kuma.base_url,
             closed_port(),
-            hung.base_url
+            hung.base_url,
+            stock_only.base_url
         ),
     );
     ca.write_pem(env.path());
@@ -648,11 +651,21 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
         .output()
         .unwrap();
     assert!(
-        stdout(&out).contains("Would ping 6 check-in(s) at the start and end of a run: hc (healthchecks), cronitor (cronitor)"),
+        stdout(&out).contains("Would ping 7 check-in(s) at the start and end of a run: hc (healthchecks), cronitor (cronitor)"),
         "{}",
         stdout(&out)
     );
     assert!(hc.requests().is_empty(), "a dry run pings nothing");
+    let out = env
+        .cmd()
+        .args(["--now", &at(10, 5), "run", "--dry-run", "--tipo", "ventas"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("Would ping 6 check-in(s)"),
+        "the inventario-only one is not for a ventas run: {}",
+        stdout(&out)
+    );
 
     let started = Instant::now();
     let out = env
@@ -721,6 +734,11 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
     assert_eq!(pings[0].query("status").as_deref(), Some("up"));
     assert!(pings[0].query("msg").unwrap().contains("window(s) ok"));
     assert!(pings[0].query("ping").unwrap().parse::<u64>().is_ok());
+
+    assert!(
+        stock_only.requests().is_empty(),
+        "tipo = inventario: not for a ventas run"
+    );
 
     // The API unreachable (exit 4): every service hears of the failure.
     let out = env

@@ -194,9 +194,10 @@ pub(crate) fn execute_and_report(
     let started = std::time::Instant::now();
     let host = crate::tracker::process::host_name();
     // The dead-man's switch: the cron entry point says it started (in the background).
-    let checkins =
-        (request.command == "run" && !request.dry_run && !ctx.config.checkins.is_empty())
-            .then(|| Checkins::start(&ctx.config, &host, ctx.clock.now_local()));
+    let tipos: Vec<&str> = request.plan.tipos.iter().map(|t| t.as_str()).collect();
+    let checkins = (request.command == "run" && !request.dry_run)
+        .then(|| Checkins::start(&ctx.config, &tipos, &host, ctx.clock.now_local()))
+        .filter(|c| !c.is_empty());
     let progress = RunProgress::new(
         ctx.out.stderr_is_terminal,
         ctx.out.quiet || ctx.out.format == Format::Json,
@@ -219,7 +220,7 @@ pub(crate) fn execute_and_report(
         }
     };
     if outcome.dry_run {
-        print_plan(ctx, &outcome)?;
+        print_plan(ctx, &outcome, request)?;
         return Ok(Exit::Ok);
     }
     let summary = print_summary(ctx, &outcome, started.elapsed())?;
@@ -408,7 +409,7 @@ impl Tabular for Task {
     }
 }
 
-fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
+fn print_plan(ctx: &Ctx, outcome: &RunOutcome, request: &RunRequest) -> anyhow::Result<()> {
     if ctx.out.format == Format::Json {
         output::emit_json(outcome)?;
         return Ok(());
@@ -519,12 +520,13 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
             ));
         }
     }
-    if !ctx.config.checkins.is_empty() {
+    let tipos: Vec<&str> = request.plan.tipos.iter().map(|t| t.as_str()).collect();
+    let checkins = crate::monitor::checkins::for_tipos(&ctx.config, &tipos);
+    if request.command == "run" && !checkins.is_empty() {
         text.push_str(&format!(
             "\nWould ping {} check-in(s) at the start and end of a run: {}\n",
-            ctx.config.checkins.len(),
-            ctx.config
-                .checkins
+            checkins.len(),
+            checkins
                 .iter()
                 .map(|c| format!("{} ({})", c.name, c.service.as_str()))
                 .collect::<Vec<_>>()

@@ -67,6 +67,7 @@ pub(super) struct FileCheckin {
     service: CheckinService,
     url: Secret,
     name: Option<String>,
+    tipo: Option<String>,
     ca_file: Option<PathBuf>,
     timeout: Option<HumanDuration>,
 }
@@ -169,6 +170,8 @@ pub struct CheckinSettings {
     pub service: CheckinService,
     /// A secret: it holds the check's key.
     pub url: Secret,
+    /// Only runs of this tipo (`ventas` or `inventario`) ping it; `None`: every run.
+    pub tipo: Option<String>,
     pub ca_file: Option<PathBuf>,
     /// Per ping: connect, send, answer.
     pub timeout: Duration,
@@ -337,6 +340,13 @@ pub(super) fn resolve_checkins(file: Vec<FileCheckin>) -> Result<Vec<CheckinSett
             ));
         }
         check_url(&format!("checkins[{}] ({name}): url", i + 1), &c.url)?;
+        if let Some(tipo) = &c.tipo
+            && !matches!(tipo.as_str(), "ventas" | "inventario")
+        {
+            return Err(format!(
+                "checkins ({name}): tipo must be ventas or inventario, got '{tipo}'"
+            ));
+        }
         let timeout = c.timeout.map_or(Duration::from_secs(10), |d| d.0);
         if timeout.is_zero() {
             return Err(format!("checkins ({name}): timeout must be more than zero"));
@@ -345,6 +355,7 @@ pub(super) fn resolve_checkins(file: Vec<FileCheckin>) -> Result<Vec<CheckinSett
             name,
             service: c.service,
             url: c.url,
+            tipo: c.tipo,
             ca_file: c.ca_file,
             timeout,
         });

@@ -190,7 +190,18 @@ fn send(
 pub struct Checkins {
     run_id: String,
     host: String,
+    /// The check-ins this run pings (those for its tipos).
+    checkins: Vec<CheckinSettings>,
     started: Vec<JoinHandle<Ping>>,
+}
+
+/// The check-ins a run of `tipos` pings: those without a `tipo`, and those for one of them.
+pub fn for_tipos<'a>(config: &'a Config, tipos: &[&str]) -> Vec<&'a CheckinSettings> {
+    config
+        .checkins
+        .iter()
+        .filter(|c| c.tipo.as_deref().is_none_or(|t| tipos.contains(&t)))
+        .collect()
 }
 
 fn spawn(
@@ -220,19 +231,30 @@ fn spawn(
 }
 
 impl Checkins {
-    /// Sends the start pings in the background.
-    pub fn start(config: &Config, host: &str, at: chrono::NaiveDateTime) -> Checkins {
+    /// Sends the start pings of a run of `tipos` in the background.
+    pub fn start(
+        config: &Config,
+        tipos: &[&str],
+        host: &str,
+        at: chrono::NaiveDateTime,
+    ) -> Checkins {
         let run_id = run_id();
-        let started = config
-            .checkins
+        let checkins: Vec<CheckinSettings> =
+            for_tipos(config, tipos).into_iter().cloned().collect();
+        let started = checkins
             .iter()
             .filter_map(|c| spawn(c, &config.proxy, request(c, &run_id, host, None), at))
             .collect();
         Checkins {
             run_id,
             host: host.to_string(),
+            checkins,
             started,
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.checkins.is_empty()
     }
 
     /// Waits for the start pings (each bounded by its timeout), then sends the end pings and
@@ -243,7 +265,7 @@ impl Checkins {
             .into_iter()
             .filter_map(|h| h.join().ok())
             .collect();
-        let ending: Vec<JoinHandle<Ping>> = config
+        let ending: Vec<JoinHandle<Ping>> = self
             .checkins
             .iter()
             .filter_map(|c| {
@@ -269,6 +291,7 @@ mod tests {
             name: service.as_str().to_string(),
             service,
             url: Secret::new(url),
+            tipo: None,
             ca_file: None,
             timeout: Duration::from_secs(5),
         }
