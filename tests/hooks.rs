@@ -4,6 +4,8 @@
 //! without ever undoing or blocking a load.
 
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::time::{Duration, Instant};
 
@@ -491,4 +493,17 @@ sql = "CREATE TABLE heavy AS SELECT sum(a.range * b.range) AS s FROM range(30000
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line}\n{metrics}");
     }
+    let families = net::strict_prometheus(&metrics);
+    assert_eq!(
+        families["klk_etl_hook_runs"],
+        serde_json::json!(["counter", 1])
+    );
+    assert_eq!(
+        families["klk_etl_hook_failures"],
+        serde_json::json!(["counter", 1])
+    );
+    assert_eq!(
+        families["klk_etl_hook_last_run_failed"],
+        serde_json::json!(["gauge", 1])
+    );
 }

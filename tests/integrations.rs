@@ -777,6 +777,15 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
     ] {
         assert!(text.lines().any(|l| l == line), "{line}\n{text}");
     }
+    let families = net::strict_prometheus(&text);
+    assert_eq!(
+        families["klk_etl_checkins"],
+        serde_json::json!(["counter", 6])
+    );
+    assert_eq!(
+        families["klk_etl_checkin_failures"],
+        serde_json::json!(["counter", 6])
+    );
     let out = env
         .cmd()
         .args(["--now", &at(10, 40), "status"])

@@ -635,3 +635,34 @@ impl Drop for Smtp {
         let _ = self.child.wait();
     }
 }
+
+/// Parses Prometheus text with Python's `prometheus_client` (strict); returns
+/// `{family: [type, samples]}` (the parser strips `_total` from counters' names).
+pub fn strict_prometheus(text: &str) -> serde_json::Value {
+    let python = python_with("prometheus_client");
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, json\nfrom prometheus_client.parser import text_string_to_metric_families\n\
+             fams = list(text_string_to_metric_families(sys.stdin.read()))\n\
+             print(json.dumps({f.name: [f.type, len(f.samples)] for f in fams}))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "strict parser rejected it: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
