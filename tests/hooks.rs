@@ -304,6 +304,10 @@ sql = "CREATE TABLE half_done AS SELECT 1 AS x; SELECT * FROM no_such_table;"
         took < Duration::from_secs(12),
         "two 1 s timeouts cannot keep the run waiting long: {took:?}"
     );
+    println!(
+        "hooks: a run of 4 windows whose hooks fail twice, hang twice (1 s timeout) and fail in SQL took {:.2} s",
+        took.as_secs_f64()
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("warning: hook 'flaky' (after_window) failed 2 of 2 time(s): tienda_01 ventas 2025-11-24 09:30-10:00: exit status 3: refresh failed: table locked"),
@@ -453,6 +457,10 @@ sql = "CREATE TABLE heavy AS SELECT sum(a.range * b.range) AS s FROM range(30000
     let took = started.elapsed();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(took < Duration::from_secs(10), "{took:?}");
+    println!(
+        "hooks: a run whose SQL hook is interrupted at 1 s, then out of budget, took {:.2} s",
+        took.as_secs_f64()
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("warning: hook 'heavy' (after_window) failed 2 of 2 time(s): tienda_01 ventas 2025-11-24 09:30-10:00: timed out after 1s (stopped)"),

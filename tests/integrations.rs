@@ -680,6 +680,10 @@ fn checkins_ping_each_service_at_start_and_end_and_a_dead_one_never_fails_the_ru
         stderr(&out)
     );
     assert!(took < Duration::from_secs(8), "bounded: {took:?}");
+    println!(
+        "check-ins: a run with 6 services, one down and one that never answers (timeout 1s), took {:.2} s",
+        took.as_secs_f64()
+    );
     let warnings = stderr(&out);
     assert!(
         warnings.contains(
