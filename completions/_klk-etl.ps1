@@ -262,6 +262,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -281,12 +282,32 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klk-etl;alerts;test' {
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Only this channel: webhook, slack, teams, json, email or command (repeatable)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klk-etl;alerts;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'klk-etl;alerts;help;check' {
+            break
+        }
+        'klk-etl;alerts;help;test' {
             break
         }
         'klk-etl;alerts;help;help' {
@@ -567,9 +588,13 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
         }
         'klk-etl;help;alerts' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)')
             break
         }
         'klk-etl;help;alerts;check' {
+            break
+        }
+        'klk-etl;help;alerts;test' {
             break
         }
         'klk-etl;help;purge' {

@@ -79,11 +79,17 @@ _klk__etl() {
             klk__etl__subcmd__alerts,help)
                 cmd="klk__etl__subcmd__alerts__subcmd__help"
                 ;;
+            klk__etl__subcmd__alerts,test)
+                cmd="klk__etl__subcmd__alerts__subcmd__test"
+                ;;
             klk__etl__subcmd__alerts__subcmd__help,check)
                 cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__check"
                 ;;
             klk__etl__subcmd__alerts__subcmd__help,help)
                 cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            klk__etl__subcmd__alerts__subcmd__help,test)
+                cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__test"
                 ;;
             klk__etl__subcmd__db,help)
                 cmd="klk__etl__subcmd__db__subcmd__help"
@@ -175,6 +181,9 @@ _klk__etl() {
             klk__etl__subcmd__help__subcmd__alerts,check)
                 cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__check"
                 ;;
+            klk__etl__subcmd__help__subcmd__alerts,test)
+                cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__test"
+                ;;
             klk__etl__subcmd__help__subcmd__db,info)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__info"
                 ;;
@@ -229,7 +238,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts)
-            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check help"
+            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +318,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts__subcmd__help)
-            opts="check help"
+            opts="check test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +352,62 @@ _klk__etl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__test)
+            opts="-q -h -V --channel --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -911,7 +976,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__alerts)
-            opts="check"
+            opts="check test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +990,20 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__alerts__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__alerts__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

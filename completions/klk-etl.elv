@@ -249,6 +249,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;alerts;check'= {
@@ -266,11 +267,29 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klk-etl;alerts;test'= {
+            cand --channel 'Only this channel: webhook, slack, teams, json, email or command (repeatable)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klk-etl;alerts;help'= {
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;alerts;help;check'= {
+        }
+        &'klk-etl;alerts;help;test'= {
         }
         &'klk-etl;alerts;help;help'= {
         }
@@ -521,8 +540,11 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         }
         &'klk-etl;help;alerts'= {
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
         }
         &'klk-etl;help;alerts;check'= {
+        }
+        &'klk-etl;help;alerts;test'= {
         }
         &'klk-etl;help;purge'= {
         }

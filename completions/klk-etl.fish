@@ -248,23 +248,24 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l now -d 'Pin "
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l limit -d 'How many recent alerts to list' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l limit -d 'How many recent alerts to list' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
 prometheus\t'Prometheus text exposition (`metrics` only)'"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
@@ -280,7 +281,23 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l channel -d 'Only this channel: webhook, slack, teams, json, email or command (repeatable)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l older-than -d 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -497,6 +514,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_see
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from dev" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'

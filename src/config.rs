@@ -11,6 +11,15 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::duration::HumanDuration;
+use crate::net::proxy::{ProxyConfig, ProxyEnv};
+use crate::secret::Secret;
+
+mod integrations;
+
+pub use integrations::{
+    CheckinService, CheckinSettings, EmailChannel, Hook, HookAction, HookSettings, JsonChannel,
+    RunSummary, WebhookChannel,
+};
 
 pub const DEFAULT_CONFIG_FILE: &str = "klk-etl.toml";
 pub const DEFAULT_DATABASE: &str = "data/klk-etl.duckdb";
@@ -45,6 +54,12 @@ struct FileConfig {
     #[serde(default)]
     alerts: FileAlerts,
     #[serde(default)]
+    proxy: integrations::FileProxy,
+    #[serde(default)]
+    checkins: Vec<integrations::FileCheckin>,
+    #[serde(default)]
+    hooks: integrations::FileHooks,
+    #[serde(default)]
     stores: Vec<FileStore>,
 }
 
@@ -73,11 +88,16 @@ struct FileMonitoring {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileAlerts {
-    webhook_url: Option<String>,
+    webhook_url: Option<Secret>,
     command: Option<String>,
+    timeout: Option<HumanDuration>,
     realert_after: Option<HumanDuration>,
     max_attempts: Option<u32>,
     gap_age: Option<HumanDuration>,
+    slack: Option<integrations::FileWebhook>,
+    teams: Option<integrations::FileWebhook>,
+    json: Option<integrations::FileJson>,
+    email: Option<integrations::FileEmail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,9 +108,11 @@ struct FileApi {
     read_timeout: Option<HumanDuration>,
     max_attempts: Option<u32>,
     retry_max_elapsed: Option<HumanDuration>,
-    token: Option<String>,
+    token: Option<Secret>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
+    ca_file: Option<PathBuf>,
+    proxy: Option<Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,6 +190,10 @@ pub struct Config {
     pub tracking: TrackingSettings,
     pub monitoring: MonitoringSettings,
     pub alerts: AlertSettings,
+    /// The proxy for webhooks, check-ins and SMTP (`[proxy]`, else the environment).
+    pub proxy: ProxyConfig,
+    pub checkins: Vec<CheckinSettings>,
+    pub hooks: HookSettings,
     pub stores: Vec<Store>,
 }
 
@@ -209,12 +235,18 @@ impl Default for MonitoringSettings {
     }
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertSettings {
-    /// Slack-compatible incoming webhook; never printed (it is a secret).
-    pub webhook_url: Option<String>,
+    /// Slack-compatible incoming webhook (`{"text": ...}`); a secret.
+    pub webhook_url: Option<Secret>,
     /// A shell command receiving the message on stdin.
     pub command: Option<String>,
+    pub slack: Option<WebhookChannel>,
+    pub teams: Option<WebhookChannel>,
+    pub json: Option<JsonChannel>,
+    pub email: Option<EmailChannel>,
+    /// Per delivery: a webhook request, an SMTP session, the command.
+    pub timeout: Duration,
     pub realert_after: Duration,
     /// Delivery attempts per alert and channel, across invocations.
     pub max_attempts: u32,
@@ -227,6 +259,11 @@ impl Default for AlertSettings {
         AlertSettings {
             webhook_url: None,
             command: None,
+            slack: None,
+            teams: None,
+            json: None,
+            email: None,
+            timeout: Duration::from_secs(15),
             realert_after: Duration::from_secs(6 * 3600),
             max_attempts: 10,
             gap_age: Duration::from_secs(2 * 3600),
@@ -234,52 +271,22 @@ impl Default for AlertSettings {
     }
 }
 
-impl std::fmt::Debug for AlertSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlertSettings")
-            .field(
-                "webhook_url",
-                &self.webhook_url.as_ref().map(|_| "<redacted>"),
-            )
-            .field("command", &self.command)
-            .field("realert_after", &self.realert_after)
-            .field("max_attempts", &self.max_attempts)
-            .field("gap_age", &self.gap_age)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+/// `[api]`. Secrets (the token, header values, the proxy) are [`Secret`]s: `Debug` never
+/// shows them.
+#[derive(Debug, Clone)]
 pub struct ApiSettings {
     pub base_url: String,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub max_attempts: u32,
     pub retry_max_elapsed: Duration,
-    /// Bearer token; never printed (see the `Debug` impl).
-    pub token: Option<String>,
-    pub headers: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for ApiSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiSettings")
-            .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_max_elapsed", &self.retry_max_elapsed)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(k, _)| (k.as_str(), "<redacted>"))
-                    .collect::<Vec<_>>(),
-            )
-            .finish()
-    }
+    /// Bearer token.
+    pub token: Option<Secret>,
+    pub headers: Vec<(String, Secret)>,
+    /// A private CA trusted for an `https://` API, on top of the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// An HTTP proxy for the API; without it the API is reached directly.
+    pub proxy: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +376,8 @@ impl Default for ApiSettings {
             retry_max_elapsed: Duration::from_secs(300),
             token: None,
             headers: Vec::new(),
+            ca_file: None,
+            proxy: None,
         }
     }
 }
@@ -378,8 +387,10 @@ impl Default for ApiSettings {
 pub struct Overrides {
     pub database: Option<PathBuf>,
     pub api_base_url: Option<String>,
-    pub api_token: Option<String>,
+    pub api_token: Option<Secret>,
     pub lock_timeout: Option<Duration>,
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`: used unless `[proxy]` says otherwise.
+    pub proxy_env: ProxyEnv,
 }
 
 impl Config {
@@ -400,15 +411,20 @@ impl Config {
         let path_for_errors = source
             .clone()
             .unwrap_or_else(|| PathBuf::from("<defaults>"));
-        let mut config = resolve(file, source).map_err(|message| ConfigError::Parse {
-            path: path_for_errors,
-            message,
-        })?;
+        let proxy_env = overrides.proxy_env.clone();
+        let mut config =
+            resolve(file, source, &proxy_env).map_err(|message| ConfigError::Parse {
+                path: path_for_errors,
+                message,
+            })?;
         if let Some(db) = &overrides.database {
             config.database = db.clone();
         }
         if let Some(url) = &overrides.api_base_url {
-            config.api.base_url = url.clone();
+            config.api.base_url = crate::klk::validate_base_url(url)
+                .map(|_| url.clone())
+                .map_err(|e| ConfigError::Invalid(format!("KLK_ETL_API_URL: {}", e.reason())))?;
+            check_ca_file_scheme(&config.api).map_err(ConfigError::Invalid)?;
         }
         if let Some(token) = &overrides.api_token {
             config.api.token = Some(token.clone());
@@ -425,9 +441,11 @@ impl Config {
             path: source.to_path_buf(),
             message: describe_toml_error(text, &err),
         })?;
-        resolve(file, Some(source.to_path_buf())).map_err(|message| ConfigError::Parse {
-            path: source.to_path_buf(),
-            message,
+        resolve(file, Some(source.to_path_buf()), &ProxyEnv::default()).map_err(|message| {
+            ConfigError::Parse {
+                path: source.to_path_buf(),
+                message,
+            }
         })
     }
 
@@ -494,7 +512,11 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     }
 }
 
-fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> {
+fn resolve(
+    file: FileConfig,
+    source: Option<PathBuf>,
+    proxy_env: &ProxyEnv,
+) -> Result<Config, String> {
     let timezone_name = file
         .timezone
         .unwrap_or_else(|| "America/Caracas".to_string());
@@ -517,13 +539,15 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
             .map_or(defaults.retry_max_elapsed, |d| d.0),
         token: file.api.token,
         headers: file.api.headers.into_iter().collect(),
+        ca_file: file.api.ca_file,
+        proxy: file.api.proxy,
     };
-    if !(api.base_url.starts_with("http://") || api.base_url.starts_with("https://")) {
-        return Err(format!(
-            "api.base_url must start with http:// (got '{}')",
-            api.base_url
-        ));
+    // The client's own check: what the configuration accepts, the client can use.
+    crate::klk::validate_base_url(&api.base_url).map_err(|e| format!("api.{}", e.reason()))?;
+    if let Some(proxy) = &api.proxy {
+        integrations::validate_proxy_url("api.proxy", proxy)?;
     }
+    check_ca_file_scheme(&api)?;
     if api.max_attempts == 0 {
         return Err("api.max_attempts must be at least 1".to_string());
     }
@@ -591,18 +615,42 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         return Err("monitoring.success_window must be at least 1".to_string());
     }
     let da = AlertSettings::default();
+    let a = file.alerts;
     let alerts = AlertSettings {
-        webhook_url: file.alerts.webhook_url,
-        command: file.alerts.command,
-        realert_after: file.alerts.realert_after.map_or(da.realert_after, |x| x.0),
-        max_attempts: file.alerts.max_attempts.unwrap_or(da.max_attempts),
-        gap_age: file.alerts.gap_age.map_or(da.gap_age, |x| x.0),
+        webhook_url: a.webhook_url,
+        command: a.command,
+        slack: a
+            .slack
+            .map(|w| integrations::resolve_webhook("alerts.slack", w))
+            .transpose()?,
+        teams: a
+            .teams
+            .map(|w| integrations::resolve_webhook("alerts.teams", w))
+            .transpose()?,
+        json: a.json.map(integrations::resolve_json).transpose()?,
+        email: a.email.map(integrations::resolve_email).transpose()?,
+        timeout: a.timeout.map_or(da.timeout, |x| x.0),
+        realert_after: a.realert_after.map_or(da.realert_after, |x| x.0),
+        max_attempts: a.max_attempts.unwrap_or(da.max_attempts),
+        gap_age: a.gap_age.map_or(da.gap_age, |x| x.0),
     };
-    if let Some(url) = &alerts.webhook_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err("alerts.webhook_url must start with http:// or https://".to_string());
+    if let Some(url) = &alerts.webhook_url {
+        crate::net::http::validate_url(url.expose())
+            .map_err(|e| format!("alerts.webhook_url {e}"))?;
     }
+    if alerts.timeout.is_zero() {
+        return Err("alerts.timeout must be more than zero".to_string());
+    }
+    if let Some(url) = &file.proxy.url {
+        integrations::validate_proxy_url("proxy.url", url)?;
+    }
+    let proxy = ProxyConfig::resolve(
+        file.proxy.url.as_ref(),
+        file.proxy.no_proxy.as_deref(),
+        proxy_env,
+    );
+    let checkins = integrations::resolve_checkins(file.checkins)?;
+    let hooks = integrations::resolve_hooks(file.hooks)?;
 
     let mut seen = HashSet::new();
     let mut seen_sucursal = HashSet::new();
@@ -647,8 +695,22 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         tracking,
         monitoring,
         alerts,
+        proxy,
+        checkins,
+        hooks,
         stores,
     })
+}
+
+/// `api.ca_file` only means something for an `https://` API (the client refuses the pair too).
+fn check_ca_file_scheme(api: &ApiSettings) -> Result<(), String> {
+    match &api.ca_file {
+        Some(path) if !api.base_url.trim().starts_with("https://") => Err(format!(
+            "api.ca_file ({}) is set but api.base_url is not https://",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn resolve_verification(v: FileVerification) -> Result<VerificationSettings, String> {
@@ -716,7 +778,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         let file: FileConfig = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
-        resolve(file, None)
+        resolve(file, None, &ProxyEnv::default())
     }
 
     #[test]

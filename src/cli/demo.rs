@@ -420,7 +420,14 @@ fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Co
     config.api.retry_max_elapsed = Duration::from_secs(3);
     config.api.token = None;
     config.api.headers.clear();
+    config.api.ca_file = None;
+    config.api.proxy = None;
     config.tracking = crate::config::TrackingSettings::default();
+    // The demo's simulated data must never reach the user's integrations (an export hook, a
+    // Slack channel, a cron monitor).
+    config.hooks = crate::config::HookSettings::default();
+    config.alerts = crate::config::AlertSettings::default();
+    config.checkins.clear();
     config
 }
 

@@ -259,8 +259,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .filter(|v| !v.is_empty()),
         api_token: std::env::var("KLK_ETL_API_TOKEN")
             .ok()
-            .filter(|v| !v.is_empty()),
+            .filter(|v| !v.is_empty())
+            .map(crate::secret::Secret::from),
         lock_timeout: g.lock_timeout,
+        proxy_env: crate::net::proxy::ProxyEnv::from_env(),
     };
     let config = Config::load(g.config.as_deref(), &overrides)?;
     if g.format == Format::Prometheus && !matches!(command, Command::Metrics(_)) {

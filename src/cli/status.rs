@@ -2,10 +2,11 @@ use serde::Serialize;
 
 use super::{Ctx, parse_positive};
 use crate::exit::{Exit, UsageError};
-use crate::output::{self, Format};
+use crate::output::{self, Format, fmt};
 use crate::tracker::Access;
 use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
 use crate::tracker::gaps::{self, Gap, GapQuery};
+use crate::tracker::integrations::{self, CheckinState, HookState};
 use crate::tracker::metrics::{self, DayMetrics, MetricsQuery};
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,10 @@ struct Status {
     latest_executions: Vec<ExecutionRow>,
     gaps: Vec<Gap>,
     today: Vec<DayMetrics>,
+    /// Per configured post-load hook: its latest run and totals.
+    hooks: Vec<HookState>,
+    /// Per configured check-in: pings sent and failed.
+    checkins: Vec<CheckinState>,
 }
 
 impl StatusArgs {
@@ -63,6 +68,11 @@ impl StatusArgs {
             },
         )?
         .por_dia;
+        let hooks = crate::monitor::configured_hooks(db.conn(), &ctx.config)?;
+        let checkins = integrations::checkin_states(db.conn())?
+            .into_iter()
+            .filter(|c| ctx.config.checkins.iter().any(|k| k.name == c.nombre))
+            .collect();
         let status = Status {
             now: now_local,
             timezone: ctx.config.timezone.name().to_string(),
@@ -70,6 +80,8 @@ impl StatusArgs {
             latest_executions,
             gaps,
             today,
+            hooks,
+            checkins,
         };
         // Close the file before printing: a slow reader of our output (a pager, a pipe)
         // must not keep a writer waiting.
@@ -123,6 +135,64 @@ fn render(ctx: &Ctx, status: &Status) -> String {
         text.push_str("  no executions today\n");
     } else {
         text.push_str(&format!("{}\n", output::table(&ctx.out, &status.today)));
+    }
+    let configured_hooks = ctx.config.hooks.after_window.len() + ctx.config.hooks.after_run.len();
+    if configured_hooks > 0 {
+        text.push_str(&format!("\nPost-load hooks ({configured_hooks})\n"));
+        if status.hooks.is_empty() {
+            text.push_str("  none has run yet\n");
+        }
+        for h in &status.hooks {
+            let latest = &h.latest;
+            let state = if latest.failed() {
+                format!(
+                    "FAILED {} of {}: {}",
+                    latest.fallos + latest.omitidas,
+                    latest.ejecuciones + latest.omitidas,
+                    latest.error.as_deref().unwrap_or("no detail")
+                )
+            } else {
+                format!("ok ({} time(s))", latest.ejecuciones)
+            };
+            text.push_str(&format!(
+                "  {} ({} {}): last run {}: {state}; {} run(s), {} failure(s) in all\n",
+                latest.nombre,
+                latest.evento,
+                latest.accion,
+                fmt::datetime(&latest.inicio),
+                h.total_runs,
+                h.total_failures
+            ));
+        }
+    }
+    if !ctx.config.checkins.is_empty() {
+        text.push_str(&format!("\nCheck-ins ({})\n", ctx.config.checkins.len()));
+        for c in &ctx.config.checkins {
+            match status.checkins.iter().find(|s| s.nombre == c.name) {
+                None => text.push_str(&format!(
+                    "  {} ({}): no ping sent yet\n",
+                    c.name,
+                    c.service.as_str()
+                )),
+                Some(s) => {
+                    let failures = match (&s.ultimo_fallo, &s.ultimo_error) {
+                        (Some(at), Some(error)) if s.fallidos > 0 => format!(
+                            ", {} failed (last {}: {error})",
+                            s.fallidos,
+                            fmt::datetime(at)
+                        ),
+                        _ => ", none failed".to_string(),
+                    };
+                    text.push_str(&format!(
+                        "  {} ({}): {} ping(s) sent, last {}{failures}\n",
+                        s.nombre,
+                        s.servicio,
+                        s.enviados,
+                        fmt::opt_datetime(&s.ultimo_envio)
+                    ));
+                }
+            }
+        }
     }
     text
 }

@@ -8,11 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::execute::{self, ExecuteOptions, Execution, Progress, TaskReport};
+use super::hooks::{self, HookContext, PlannedHook};
 use super::runlock::{RunLock, RunLockError};
 use super::tasks::{self, Deferred, Plan, PlanOptions, Task};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::klk::{Client, ClientOptions, InvalidOptions, RetryPolicy};
+use crate::tracker::integrations::{self, HookRun};
 use crate::tracker::invocations::{self, InvocationCounts};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
@@ -54,6 +56,14 @@ pub struct RunOutcome {
     pub deferred: Vec<Deferred>,
     pub over_budget: Vec<Task>,
     pub interrupted: bool,
+    /// What the post-load hooks did (`[hooks]`).
+    pub hooks: Vec<HookRun>,
+    /// A dry run: the hooks a run would run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned_hooks: Vec<PlannedHook>,
+    /// What went wrong after the loads without changing them (e.g. recording the hooks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunOutcome {
@@ -82,6 +92,8 @@ pub fn client_options(config: &Config) -> ClientOptions {
         total_timeout: api.read_timeout + api.connect_timeout,
         token: api.token.clone(),
         headers: api.headers.clone(),
+        ca_file: api.ca_file.clone(),
+        proxy: api.proxy.clone(),
         retry: RetryPolicy {
             max_attempts: api.max_attempts,
             base_delay: Duration::from_millis(500),
@@ -232,14 +244,24 @@ fn run_locked(
     plan.recoveries.splice(0..0, recover_first);
     plan.verifications.splice(0..0, verify_first);
     if request.dry_run {
+        let mut windows: Vec<(crate::tracker::vocab::EtlTipo, usize)> = Vec::new();
+        for task in plan.queue() {
+            match windows.iter_mut().find(|(tipo, _)| *tipo == task.tipo) {
+                Some((_, n)) => *n += 1,
+                None => windows.push((task.tipo, 1)),
+            }
+        }
         return Ok(RunOutcome {
             dry_run: true,
             unstuck,
             deferred: plan.deferred.clone(),
+            planned_hooks: hooks::plan(config, &windows),
             plan,
             reports: Vec::new(),
             over_budget: Vec::new(),
             interrupted: false,
+            hooks: Vec::new(),
+            warnings: Vec::new(),
         });
     }
     let (invocation, db) = invocation.unzip();
@@ -265,6 +287,37 @@ fn run_locked(
         over_budget,
         interrupted,
     } = executed?;
+    // The loads are committed and recorded: the hooks come after, and whatever they do,
+    // the run's outcome stays what it is.
+    let hook_runs = if interrupted {
+        Vec::new()
+    } else {
+        hooks::run(
+            &HookContext {
+                config,
+                clock,
+                invocation,
+                command: request.command,
+                interrupt,
+            },
+            &reports,
+        )
+    };
+    let mut warnings = Vec::new();
+    if !hook_runs.is_empty() {
+        let recorded = Db::connect(
+            &config.database,
+            Access::Write,
+            config.tracking.lock_timeout,
+        )
+        .and_then(|mut db| integrations::record_hooks(db.conn_mut(), invocation, &hook_runs));
+        if let Err(err) = recorded {
+            warnings.push(format!(
+                "the hooks' results were not recorded: {}",
+                crate::tracker::one_line(&err.to_string())
+            ));
+        }
+    }
     Ok(RunOutcome {
         dry_run: false,
         unstuck,
@@ -273,5 +326,8 @@ fn run_locked(
         reports,
         over_budget,
         interrupted,
+        hooks: hook_runs,
+        planned_hooks: Vec::new(),
+        warnings,
     })
 }

@@ -327,6 +327,46 @@ pub fn evaluate(snapshot: &Snapshot, settings: &MonitoringSettings) -> Health {
         });
     }
 
+    // Post-load hooks: a failure never touches the data, but what the hooks maintain (a
+    // summary table, an export) is stale until they succeed again.
+    if !snapshot.hooks.is_empty() {
+        let failing: Vec<&crate::tracker::integrations::HookState> = snapshot
+            .hooks
+            .iter()
+            .filter(|h| h.latest.failed())
+            .collect();
+        checks.push(Check {
+            name: "hooks",
+            status: if failing.is_empty() {
+                Status::Ok
+            } else {
+                Status::Warning
+            },
+            message: if failing.is_empty() {
+                format!(
+                    "{} hook(s) succeeded in their latest run",
+                    snapshot.hooks.len()
+                )
+            } else {
+                failing
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "hook '{}' failed {} of {} time(s) in the run of {}: {}",
+                            h.latest.nombre,
+                            h.latest.fallos + h.latest.omitidas,
+                            h.latest.ejecuciones + h.latest.omitidas,
+                            h.latest.inicio.format("%Y-%m-%d %H:%M"),
+                            h.latest.error.as_deref().unwrap_or("no detail")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            perf: vec![("failing_hooks".into(), failing.len() as f64, 1.0, 1.0)],
+        });
+    }
+
     let status = checks.iter().fold(Status::Ok, |acc, c| acc.worst(c.status));
     let last_run = match &snapshot.last_run {
         None => "no run recorded".to_string(),

@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod executions;
 pub mod gaps;
 pub mod gate;
+pub mod integrations;
 pub mod invocations;
 pub mod metrics;
 pub mod process;

@@ -46,6 +46,8 @@ fn fast_options(base_url: String) -> ClientOptions {
         total_timeout: Duration::from_secs(3),
         token: None,
         headers: Vec::new(),
+        ca_file: None,
+        proxy: None,
         retry: RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(10),
@@ -508,8 +510,8 @@ fn the_token_is_sent_but_never_shown() {
         "error=denied for Bearer {token} and {api_key}"
     ))]);
     let mut options = fast_options(sim.base_url());
-    options.token = Some(token.to_owned());
-    options.headers = vec![("X-Api-Key".to_owned(), api_key.to_owned())];
+    options.token = Some(token.into());
+    options.headers = vec![("X-Api-Key".to_owned(), api_key.into())];
     let shown_options = format!("{options:?}");
     let client = Client::new(options).unwrap();
     let error = client.fetch_sales(&noon_window("SUC003")).unwrap_err();
@@ -540,12 +542,19 @@ fn the_token_is_sent_but_never_shown() {
 
 #[test]
 fn invalid_options_are_refused_up_front() {
-    for base_url in ["https://klk:7002", "klk:7002", "http://user:pw@klk:7002"] {
+    for base_url in ["ftp://klk:7002", "klk:7002", "http://user:pw@klk:7002"] {
         assert!(
             Client::new(ClientOptions::new(base_url)).is_err(),
             "{base_url}"
         );
     }
+    // An https:// API is accepted (tests/integrations.rs talks to one over TLS); a ca_file
+    // that cannot be read is refused before any request.
+    assert!(Client::new(ClientOptions::new("https://klk:7443")).is_ok());
+    let mut options = ClientOptions::new("https://klk:7443");
+    options.ca_file = Some("/nonexistent/klk-ca.pem".into());
+    let err = Client::new(options).err().expect("refused");
+    assert!(err.to_string().contains("/nonexistent/klk-ca.pem"), "{err}");
     let mut options = ClientOptions::new("http://127.0.0.1:7002");
     options.retry.max_attempts = 0;
     assert!(Client::new(options).is_err());

@@ -8,6 +8,8 @@ mod cli_basics;
 mod completeness;
 mod demo;
 mod gaps_semantics;
+mod hooks;
+mod integrations;
 mod klk_client;
 mod klk_memory;
 mod klk_parse;

@@ -3,7 +3,11 @@
 //! stderr, any `--format`, the database (its bytes and every text value of every table),
 //! the write-ahead log, the lock files or the monitoring textfile: not when requests
 //! succeed, not when the API fails or echoes the request back (headers included), not when
-//! the webhook is down or refuses, not in `--dry-run`, not in configuration errors.
+//! the webhook is down or refuses, not in `--dry-run`, not in configuration errors. The same
+//! for the integrations' secrets: the SMTP password, proxy credentials (environment and
+//! configuration), check-in URLs with keys, Slack/Teams/JSON webhook URLs and header values.
+
+use crate::common::net;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -359,6 +363,17 @@ fn configuration_errors_do_not_quote_secrets() {
         format!("[alerts]\nwebhook_url = \"htps://hooks.example{HOOK_PATH}\"\n"),
         format!("[alerts]\nwebhook_url = {{ url = \"http://x{HOOK_PATH}\" }}\n"),
         format!("[alerts]\nwebhook_url = \"http://x{HOOK_PATH}\"\nrealert_after = \"often\"\n"),
+        // The integrations' secrets.
+        "[proxy]\nurl = \"https://etl:proxy-SECRET@proxy.example:3128\"\n".to_string(),
+        "[proxy]\nurl = \"http://etl:proxy-SECRET@\"\n".to_string(),
+        "[api]\nproxy = \"socks5://etl:proxy-SECRET@proxy.example:1080\"\n".to_string(),
+        "[alerts.slack]\nwebhook_url = \"hooks.slack.com/services/T/B/slack-SECRET\"\n".to_string(),
+        "[alerts.teams]\nwebhook_url = \"https://u:teams-SECRET@x.example/w\"\n".to_string(),
+        "[alerts.json]\nurl = \"https://x.example/json-SECRET\"\n[alerts.json.headers]\nAuthorization = [\"Bearer json-SECRET\"]\n".to_string(),
+        "[alerts.json]\nurl = \"https://x.example/json-SECRET\"\n[alerts.json.headers]\nAuthorization = \"Bearer json-SECRET\\nX: 1\"\n".to_string(),
+        "[[checkins]]\nservice = \"healthchecks\"\nurl = \"hc-ping.com/hc-SECRET\"\n".to_string(),
+        "[[checkins]]\nservice = \"pingdom\"\nurl = \"https://hc-ping.com/hc-SECRET\"\n".to_string(),
+        "[[checkins]]\nservice = \"healthchecks\"\nurl = \"https://hc-ping.com/hc-SECRET\"\ntimeout = \"soon\"\n".to_string(),
     ]
     .into_iter()
     .map(|text| (text, MARK))
@@ -400,4 +415,218 @@ fn configuration_errors_do_not_quote_secrets() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The integrations' secrets, each with [`MARK`] in it.
+const SMTP_PASSWORD: &str = "smtp-SECRET-pw9";
+const PROXY_PASSWORD: &str = "proxy-SECRET-pw";
+const HC_KEY: &str = "hc-SECRET-0d338dcc";
+const CRONITOR_KEY: &str = "cron-SECRET-apikey";
+const JSON_TOKEN: &str = "json-SECRET-token";
+
+#[test]
+fn smtp_password_proxy_credentials_checkin_keys_and_webhook_urls_never_show() {
+    use net::{Behaviour, Proxy, Receiver, Smtp, TestCa};
+    let ca = TestCa::new("klk-etl test CA");
+    let cert = ca.server(&["127.0.0.1"], false);
+    // Outside the test directory, whose files are all searched for the secrets.
+    let outside = tempfile::tempdir().unwrap();
+    let ca_file = ca.write_pem(outside.path());
+    let password_file = outside.path().join("smtp-password");
+    std::fs::write(&password_file, format!("{SMTP_PASSWORD}\n")).unwrap();
+    let smtp = Smtp::start(
+        "starttls",
+        &cert,
+        "etl@example.com",
+        SMTP_PASSWORD,
+        outside.path(),
+    );
+    let proxy = Proxy::start(Some(("etl", PROXY_PASSWORD)));
+    let hc = Receiver::https(&cert);
+    // A service that answers 500 with the whole request (URL, headers, body) quoted back.
+    let echo = Receiver::https(&cert);
+    echo.set(Behaviour::Echo);
+    let sim = Simulator::start(SimOptions {
+        port: 0,
+        data: SimData {
+            seed: 9,
+            lines_per_hour: 60,
+            articles_per_warehouse: 20,
+            stores: vec![SimStore::new("SUC001", vec!["APP-TPF".to_string()])],
+        },
+        faults: Vec::new(),
+    })
+    .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let textfile = scratch.path().join("klk_etl.prom");
+    let ca = ca_file.display();
+    let config = |password_file: &Path| {
+        format!(
+            r#"database = "data/klk-etl.duckdb"
+[api]
+base_url = "{}"
+connect_timeout = "1s"
+read_timeout = "2s"
+max_attempts = 1
+[monitoring]
+textfile = "{}"
+[alerts]
+timeout = "5s"
+[alerts.slack]
+webhook_url = "{echo}/services/T0/B0/slack-SECRET-9f8e"
+ca_file = "{ca}"
+[alerts.teams]
+webhook_url = "{echo}/workflows/w1/triggers/manual/paths/invoke?api-version=2016-06-01&sig=teams-SECRET-sig7"
+ca_file = "{ca}"
+[alerts.json]
+url = "{echo}/hooks/json-SECRET-path"
+ca_file = "{ca}"
+[alerts.json.headers]
+Authorization = "Bearer {JSON_TOKEN}"
+[alerts.email]
+host = "127.0.0.1"
+port = {}
+username = "etl@example.com"
+password_file = "{}"
+from = "etl@example.com"
+to = "ops@example.com"
+ca_file = "{ca}"
+run_summary = "always"
+[[checkins]]
+service = "healthchecks"
+url = "{}/ping/{HC_KEY}"
+ca_file = "{ca}"
+[[checkins]]
+service = "cronitor"
+url = "{echo}/p/{CRONITOR_KEY}/klk-run"
+ca_file = "{ca}"
+[[stores]]
+id = "tienda_01"
+name = "PERIFERICO"
+sucursal = "SUC001"
+warehouses = ["APP-TPF"]
+"#,
+            sim.base_url(),
+            textfile.display(),
+            smtp.port,
+            password_file.display(),
+            hc.base_url,
+            echo = echo.base_url,
+        )
+    };
+    let mut s = Secrets {
+        env: TestEnv::with_config(&config(&password_file)),
+        outputs: 0,
+    };
+    let via_proxy = format!("http://etl:{PROXY_PASSWORD}@127.0.0.1:{}", proxy.port);
+    let wrong_proxy = format!("http://etl:wrong-SECRET-px@127.0.0.1:{}", proxy.port);
+    let proxied = [("HTTPS_PROXY", via_proxy.as_str())];
+
+    // Runs through the proxy: the e-mail and Healthchecks work, the echoing services refuse
+    // with the request (URL, headers) in their answer.
+    for (hh, mm) in [(10, 5), (10, 35)] {
+        let out = s.invoke(
+            &proxied,
+            &["--now", &now(hh, mm), "run", "--tipo", "ventas"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(smtp.messages(2).len() >= 2, "the summaries arrived");
+    assert!(hc.requests().len() >= 4, "the check-ins arrived");
+    assert!(
+        !echo.requests().is_empty(),
+        "the echoing services were asked"
+    );
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .any(|(line, _)| line.starts_with("CONNECT")),
+        "through the proxy"
+    );
+    s.invoke(&proxied, &["--now", &now(10, 40), "alerts", "test"]);
+    s.invoke(
+        &proxied,
+        &["--now", &now(10, 40), "--format", "json", "alerts", "test"],
+    );
+    // The proxy refuses wrong credentials; then it is gone; then no proxy at all.
+    let wrong = [("HTTPS_PROXY", wrong_proxy.as_str())];
+    s.invoke(&wrong, &["--now", &now(11, 5), "run", "--tipo", "ventas"]);
+    s.invoke(&wrong, &["--now", &now(11, 6), "alerts", "test"]);
+    let gone = format!(
+        "http://etl:{PROXY_PASSWORD}@127.0.0.1:{}",
+        net::closed_port()
+    );
+    s.invoke(
+        &[("HTTPS_PROXY", gone.as_str())],
+        &["--now", &now(11, 35), "run"],
+    );
+    // The proxy from the configuration, and for the API too.
+    let text = std::fs::read_to_string(s.env.path().join("klk-etl.toml"))
+        .unwrap()
+        .replace(
+            "[alerts]\n",
+            &format!("[proxy]\nurl = \"{via_proxy}\"\n[alerts]\n"),
+        )
+        .replace(
+            "max_attempts = 1\n",
+            &format!("max_attempts = 1\nproxy = \"{wrong_proxy}\"\n"),
+        );
+    std::fs::write(s.env.path().join("klk-etl.toml"), text).unwrap();
+    let out = s.invoke(
+        &[],
+        &[
+            "--now",
+            &now(12, 5),
+            "--format",
+            "json",
+            "run",
+            "--tipo",
+            "ventas",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the API proxy refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A wrong SMTP password.
+    std::fs::write(&password_file, "bad-SECRET-smtp\n").unwrap();
+    s.invoke(&[], &["--now", &now(12, 35), "alerts", "test"]);
+    s.invoke(&[], &["--now", &now(12, 36), "run", "--tipo", "ventas"]);
+    s.read_everything(&now(12, 40));
+    s.invoke(
+        &[],
+        &["--now", &now(12, 41), "metrics", "--format", "prometheus"],
+    );
+    let errors: i64 = s
+        .env
+        .connect()
+        .query_row(
+            "SELECT count(*) FROM etl_alertas WHERE ultimo_error IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(errors > 0, "undelivered alerts recorded their error");
+    let failed_pings: i64 = s
+        .env
+        .connect()
+        .query_row("SELECT sum(fallidos) FROM etl_checkins", [], |r| r.get(0))
+        .unwrap();
+    assert!(failed_pings > 0, "failed check-ins recorded their error");
+    s.assert_files_clean();
+    assert_clean(
+        "the monitoring textfile",
+        &std::fs::read(&textfile).unwrap(),
+    );
+    println!(
+        "integration secrets: {} invocations' stdout and stderr, the database and the textfile hold no part of the SMTP password, proxy credentials, check-in keys, webhook URLs or header values",
+        s.outputs
+    );
 }

@@ -20,6 +20,7 @@ const COMMANDS: &[&[&str]] = &[
     &["health"],
     &["alerts"],
     &["alerts", "check"],
+    &["alerts", "test"],
     &["purge"],
     &["unstick"],
     &["stores"],

@@ -95,12 +95,23 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "verification of closed days: what each re-pull found (lineas_tardias, lineas_cambiadas, lineas_desaparecidas), vanished lines (etl_lineas_desaparecidas), unverified days as gaps (klk_verificaciones)",
         apply: verification,
     },
+    Migration {
+        version: 10,
+        description: "integrations: post-load hook runs (etl_hooks), check-in counters (etl_checkins)",
+        apply: integration_tables,
+    },
 ];
 
 /// The schema version of the last migration: a new migration cannot be forgotten here.
 pub const LATEST_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const VERIFICATION_TABLES: &str = include_str!("duckdb/v9_verification.sql");
+
+const INTEGRATION_TABLES: &str = include_str!("duckdb/v10_integrations.sql");
+
+fn integration_tables(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(INTEGRATION_TABLES)?)
+}
 
 fn verification(conn: &Connection) -> Result<(), MigrationError> {
     Ok(conn.execute_batch(VERIFICATION_TABLES)?)

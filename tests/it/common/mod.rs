@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod net;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -12,7 +14,7 @@ use tempfile::TempDir;
 pub const NOW: &str = "2025-11-24T20:00:00Z";
 
 /// Variables of the caller's environment that would change what the binary does in a test.
-const OUTSIDE_ENV: [&str; 7] = [
+const OUTSIDE_ENV: [&str; 15] = [
     "KLK_ETL_CONFIG",
     "KLK_ETL_DB",
     "KLK_ETL_NOW",
@@ -20,6 +22,16 @@ const OUTSIDE_ENV: [&str; 7] = [
     "KLK_ETL_API_URL",
     "KLK_ETL_API_TOKEN",
     "NO_COLOR",
+    // A proxy of the machine's would carry the tests' webhooks and check-ins away from
+    // 127.0.0.1; the proxy tests set their own.
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 /// The real binary as a `std::process::Command` (to spawn, kill or pipe it), with the same
