@@ -14,5 +14,6 @@ pub mod exit;
 pub mod klk;
 pub mod monitor;
 pub mod output;
+pub mod serve;
 pub mod sim;
 pub mod tracker;

@@ -3,8 +3,10 @@
 //! three (and `gaps`, `metrics`) tell the same story. No printing here.
 
 pub mod alerts;
+pub mod coverage_map;
 pub mod health;
 pub mod prometheus;
+pub mod views;
 
 use std::collections::BTreeMap;
 

@@ -854,9 +854,21 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "verification of closed days: what each re-pull found (lineas_tardias, lineas_cambiadas, lineas_desaparecidas), vanished lines (etl_lineas_desaparecidas), unverified days as gaps (klk_verificaciones)",
         apply: verification,
     },
+    Migration {
+        version: 10,
+        description: "who asked for an invocation from the web (etl_invocaciones.solicitado_por: the serve token's name)",
+        apply: requested_by,
+    },
 ];
 
-pub const LATEST_VERSION: i32 = 9;
+pub const LATEST_VERSION: i32 = 10;
+
+/// `klk-etl serve` records the name of the token that asked for a recovery.
+fn requested_by(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(
+        "ALTER TABLE etl_invocaciones ADD COLUMN IF NOT EXISTS solicitado_por VARCHAR;",
+    )?)
+}
 
 /// What verifying a closed day records, and its settings (see `klk_verificaciones`).
 const VERIFICATION_TABLES: &str = r#"
