@@ -205,9 +205,10 @@ pub async fn execute(
             "recovering from the web needs a token: set [serve] token or token_file",
         ));
     }
-    state.auth.allow_recovery(requested_by)?;
     let now_local = state.clock.now_local();
     let tasks = plan(state, &ask, now_local)?;
+    // Counted once the ask is valid: a typo does not use up the operator's minute.
+    state.auth.allow_recovery(requested_by)?;
     let request = RunRequest {
         plan: PlanOptions {
             tipos: vec![ask.tipo],
