@@ -69,9 +69,24 @@ fn history(env: &TestEnv) {
     env.migrate();
     env.insert(&[
         Exec::ok("2025-11-23", None, None, "2025-11-24 03:30:00"),
-        Exec::ok("2025-11-24", Some("00:00:00"), Some("10:00:00"), "2025-11-24 10:02:00"),
-        Exec::failed("2025-11-24", Some("10:00:00"), Some("10:30:00"), "2025-11-24 10:32:00"),
-        Exec::ok("2025-11-24", Some("10:30:00"), Some("15:30:00"), "2025-11-24 15:32:00"),
+        Exec::ok(
+            "2025-11-24",
+            Some("00:00:00"),
+            Some("10:00:00"),
+            "2025-11-24 10:02:00",
+        ),
+        Exec::failed(
+            "2025-11-24",
+            Some("10:00:00"),
+            Some("10:30:00"),
+            "2025-11-24 10:32:00",
+        ),
+        Exec::ok(
+            "2025-11-24",
+            Some("10:30:00"),
+            Some("15:30:00"),
+            "2025-11-24 15:32:00",
+        ),
     ]);
     record_run(env, "2025-11-24 15:32:00");
 }
@@ -138,9 +153,15 @@ fn check_shape(what: &str, object: &Value, fields: &[(&str, Ty, bool)]) {
             .get(*name)
             .unwrap_or_else(|| panic!("{what}: field {name} is absent: {object}"));
         if value.is_null() {
-            assert!(*nullable, "{what}: {name} is null but must not be: {object}");
+            assert!(
+                *nullable,
+                "{what}: {name} is null but must not be: {object}"
+            );
         } else {
-            assert!(conforms(value, *ty), "{what}: {name} is not {ty:?}: {value}");
+            assert!(
+                conforms(value, *ty),
+                "{what}: {name} is not {ty:?}: {value}"
+            );
         }
     }
     for key in map.keys() {
@@ -211,8 +232,16 @@ const CRON: &[(&str, Ty, bool)] = &[
 
 fn array(answer: &Answer, what: &str) -> Vec<Value> {
     assert_eq!(answer.status, 200, "{what}: {}", answer.body);
-    assert_eq!(answer.header("content-type"), Some("application/json"), "{what}");
-    answer.json().as_array().unwrap_or_else(|| panic!("{what}: not an array")).clone()
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{what}"
+    );
+    answer
+        .json()
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: not an array"))
+        .clone()
 }
 
 fn sales_lines(env: &TestEnv, store: &str, from: &str, to: &str) -> i64 {
@@ -239,7 +268,10 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
     let api = |path: &str| server.url(&format!("/api/etl/tracking{path}"));
 
     // The gaps panel: GET gaps?etl_tipo=ventas&max_horas=168.
-    let gaps = array(&get(&api("/gaps?etl_tipo=ventas&max_horas=168"), &[]), "gaps");
+    let gaps = array(
+        &get(&api("/gaps?etl_tipo=ventas&max_horas=168"), &[]),
+        "gaps",
+    );
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     for gap in &gaps {
         check_shape("gap", gap, GAP);
@@ -263,12 +295,18 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
         let answer = get(&api(path), &[]);
         assert_eq!(answer.status, 400, "{path}: {}", answer.body);
         let body = answer.json();
-        assert!(body["error"].as_str().unwrap().contains(field), "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(field),
+            "{path}: {body}"
+        );
         assert_eq!(body["detail"], body["error"], "FastAPI's key too");
     }
 
     // The executions panel.
-    let rows = array(&get(&api("/ejecuciones?etl_tipo=ventas&limite=50"), &[]), "ejecuciones");
+    let rows = array(
+        &get(&api("/ejecuciones?etl_tipo=ventas&limite=50"), &[]),
+        "ejecuciones",
+    );
     assert_eq!(rows.len(), 4);
     for row in &rows {
         check_shape("ejecucion", row, EJECUCION);
@@ -277,7 +315,9 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
     assert_eq!(rows[0]["fecha_inicio"], "2025-11-24T15:32:00");
     let failed = array(
         &get(
-            &api("/ejecuciones?etl_tipo=ventas&ubicacion_id=tienda_01&modo=incremental_30min&estado=fallido&limite=10"),
+            &api(
+                "/ejecuciones?etl_tipo=ventas&ubicacion_id=tienda_01&modo=incremental_30min&estado=fallido&limite=10",
+            ),
             &[],
         ),
         "filtered",
@@ -288,10 +328,16 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
         array(&get(&api("/ejecuciones?modo=completo"), &[]), "completo").len(),
         1
     );
-    assert_eq!(array(&get(&api("/ejecuciones?limite=2"), &[]), "limit").len(), 2);
+    assert_eq!(
+        array(&get(&api("/ejecuciones?limite=2"), &[]), "limit").len(),
+        2
+    );
 
     // Metrics: today and the 7 days before, one row per store and day with executions.
-    let metricas = array(&get(&api("/metricas?etl_tipo=ventas&dias=7"), &[]), "metricas");
+    let metricas = array(
+        &get(&api("/metricas?etl_tipo=ventas&dias=7"), &[]),
+        "metricas",
+    );
     assert!(!metricas.is_empty());
     for row in &metricas {
         check_shape("metrica", row, METRICA);
@@ -347,11 +393,22 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
     let expected = truth_lines(&sim, "SUC001", "2025-11-24 10:00:00", "2025-11-24 10:30:00");
     assert!(expected > 0);
     assert_eq!(
-        sales_lines(&env, "tienda_01", "2025-11-24 10:00:00", "2025-11-24 10:30:00"),
+        sales_lines(
+            &env,
+            "tienda_01",
+            "2025-11-24 10:00:00",
+            "2025-11-24 10:30:00"
+        ),
         expected
     );
     assert_eq!(executions[0]["registros_cargados"], expected);
-    assert!(array(&get(&api("/gaps?etl_tipo=ventas&max_horas=168"), &[]), "after").is_empty());
+    assert!(
+        array(
+            &get(&api("/gaps?etl_tipo=ventas&max_horas=168"), &[]),
+            "after"
+        )
+        .is_empty()
+    );
     let latest = array(&get(&api("/ejecuciones?modo=recuperacion"), &[]), "latest");
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0]["estado"], "exitoso");
@@ -373,7 +430,12 @@ fn the_previous_panels_requests_get_the_same_shapes_and_recover_really_recovers(
     );
     assert_eq!(whole.status, 200, "{}", whole.body);
     assert_eq!(
-        sales_lines(&env, "tienda_08", "2025-11-23 00:00:00", "2025-11-24 00:00:00"),
+        sales_lines(
+            &env,
+            "tienda_08",
+            "2025-11-23 00:00:00",
+            "2025-11-24 00:00:00"
+        ),
         truth_lines(&sim, "SUC002", "2025-11-23 00:00:00", "2025-11-24 00:00:00")
     );
     assert!(!server.log().contains(TOKEN), "the token is never logged");
@@ -392,7 +454,10 @@ fn a_failed_recovery_is_a_502_with_its_executions_and_connectivity_reports_the_a
     let probe = probe.json();
     assert_eq!(probe["status"], "error", "{probe}");
     assert!(probe["http_status"].is_null() && probe["latencia_ms"].is_null());
-    assert!(probe["error"].as_str().unwrap().contains("refused"), "{probe}");
+    assert!(
+        probe["error"].as_str().unwrap().contains("refused"),
+        "{probe}"
+    );
 
     let answer = post_json(
         &server.url("/api/etl/tracking/recuperar-gap"),
@@ -409,7 +474,10 @@ fn a_failed_recovery_is_a_502_with_its_executions_and_connectivity_reports_the_a
     let gaps = gaps.as_array().unwrap();
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(gaps[0]["intentos"], 2);
-    assert_eq!(gaps[0]["fecha_fallo"], "2025-11-24T10:32:00", "keeps its age");
+    assert_eq!(
+        gaps[0]["fecha_fallo"], "2025-11-24T10:32:00",
+        "keeps its age"
+    );
 }
 
 #[test]
@@ -429,14 +497,27 @@ fn v1_answers_as_the_command_line_and_health_follows_the_load_balancer_conventio
         strip(env.json(&["gaps", "--tipo", "ventas", "--store", "tienda_01"]))
     );
     assert_eq!(
-        get(&server.url("/api/v1/executions?limit=3&store=tienda_01,tienda_08"), &[]).json(),
-        env.json(&["executions", "--limit", "3", "--store", "tienda_01,tienda_08"])
+        get(
+            &server.url("/api/v1/executions?limit=3&store=tienda_01,tienda_08"),
+            &[]
+        )
+        .json(),
+        env.json(&[
+            "executions",
+            "--limit",
+            "3",
+            "--store",
+            "tienda_01,tienda_08"
+        ])
     );
     assert_eq!(
         get(&server.url("/api/v1/metrics?days=2&tipo=ventas"), &[]).json(),
         env.json(&["metrics", "--days", "2", "--tipo", "ventas"])
     );
-    assert_eq!(get(&server.url("/api/v1/stores"), &[]).json(), env.json(&["stores"]));
+    assert_eq!(
+        get(&server.url("/api/v1/stores"), &[]).json(),
+        env.json(&["stores"])
+    );
     let status = get(&server.url("/api/v1/status?limit=2"), &[]).json();
     let cli = env.json(&["status", "--limit", "2"]);
     assert_eq!(status["latest_executions"], cli["latest_executions"]);
@@ -444,29 +525,59 @@ fn v1_answers_as_the_command_line_and_health_follows_the_load_balancer_conventio
     // Same filters, same errors as the command line.
     let unknown = get(&server.url("/api/v1/gaps?store=tienda_99"), &[]);
     assert_eq!(unknown.status, 400);
-    assert!(unknown.json()["error"].as_str().unwrap().contains("tienda_99"));
-    assert_eq!(get(&server.url("/api/v1/gaps?stor=tienda_01"), &[]).status, 400);
+    assert!(
+        unknown.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("tienda_99")
+    );
+    assert_eq!(
+        get(&server.url("/api/v1/gaps?stor=tienda_01"), &[]).status,
+        400
+    );
     assert_eq!(get(&server.url("/api/v1/metrics?days=0"), &[]).status, 400);
     assert_eq!(get(&server.url("/api/nothing"), &[]).status, 404);
 
     // One gap (WARNING) and a recent run: 200 with `health --format json` as the body.
     let health = get(&server.url("/health"), &[]);
     assert_eq!(health.status, 200, "{}", health.body);
-    let cli_health = env.at_now().args(["health", "--format", "json"]).output().unwrap();
+    let cli_health = env
+        .at_now()
+        .args(["health", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(cli_health.status.code(), Some(1), "WARNING");
     let cli_health: Value = serde_json::from_slice(&cli_health.stdout).unwrap();
     assert_eq!(health.json()["status"], cli_health["status"]);
     assert_eq!(health.json()["status"], "WARNING");
-    assert_eq!(health.json()["checks"].as_array().unwrap().len(), cli_health["checks"].as_array().unwrap().len());
+    assert_eq!(
+        health.json()["checks"].as_array().unwrap().len(),
+        cli_health["checks"].as_array().unwrap().len()
+    );
     // Prometheus: the same families as `metrics --format prometheus`.
     let metrics = get(&server.url("/metrics"), &[]);
     assert_eq!(metrics.status, 200);
-    assert!(metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
-    let cli = env.at_now().args(["metrics", "--format", "prometheus"]).output().unwrap();
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let cli = env
+        .at_now()
+        .args(["metrics", "--format", "prometheus"])
+        .output()
+        .unwrap();
     let families = |text: &str| -> Vec<String> {
-        text.lines().filter(|l| l.starts_with("# ")).map(str::to_string).collect()
+        text.lines()
+            .filter(|l| l.starts_with("# "))
+            .map(str::to_string)
+            .collect()
     };
-    assert_eq!(families(&metrics.body), families(&String::from_utf8_lossy(&cli.stdout)));
+    assert_eq!(
+        families(&metrics.body),
+        families(&String::from_utf8_lossy(&cli.stdout))
+    );
     drop(server);
 
     // Cron silent for hours and the gap old: CRITICAL, 503, for the load balancer.
@@ -492,7 +603,10 @@ fn health_is_unknown_and_503_when_the_database_cannot_be_read() {
     assert_eq!(health.status, 503, "{}", health.body);
     let body = health.json();
     assert_eq!(body["status"], "UNKNOWN");
-    assert!(body["summary"].as_str().unwrap().contains("locked"), "{body}");
+    assert!(
+        body["summary"].as_str().unwrap().contains("locked"),
+        "{body}"
+    );
     let api = get(&server.url("/api/v1/gaps"), &[]);
     assert_eq!(api.status, 503);
     assert!(api.header("retry-after").is_some());
@@ -504,7 +618,8 @@ fn health_is_unknown_and_503_when_the_database_cannot_be_read() {
 // Living with cron
 
 #[test]
-fn a_recovery_while_a_run_holds_the_lock_is_a_409_naming_it_and_cron_skips_while_the_web_recovers() {
+fn a_recovery_while_a_run_holds_the_lock_is_a_409_naming_it_and_cron_skips_while_the_web_recovers()
+{
     let sim = sim(&["SUC001:ventas:latency=2s"]);
     let env = env_with(&sim.base_url(), "");
     let server = start(&env);
@@ -523,7 +638,12 @@ fn a_recovery_while_a_run_holds_the_lock_is_a_409_naming_it_and_cron_skips_while
     assert_eq!(busy.status, 409, "{}", busy.body);
     let body = busy.json();
     assert_eq!(body["holder"]["pid"], std::process::id());
-    assert!(body["error"].as_str().unwrap().contains(&format!("pid {}", std::process::id())));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pid {}", std::process::id()))
+    );
     assert!(busy.header("retry-after").is_some());
     drop(lock);
 
@@ -535,17 +655,28 @@ fn a_recovery_while_a_run_holds_the_lock_is_a_409_naming_it_and_cron_skips_while
         .args(["--now", NOW, "run", "--tipo", "ventas", "--wait", "0s"])
         .output()
         .unwrap();
-    assert_eq!(cron.status.code(), Some(3), "{}", String::from_utf8_lossy(&cron.stderr));
+    assert_eq!(
+        cron.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&cron.stderr)
+    );
     let stderr = String::from_utf8_lossy(&cron.stderr);
     assert!(
-        stderr.contains("already running ventas") && stderr.contains(&server.child.id().to_string()),
+        stderr.contains("already running ventas")
+            && stderr.contains(&server.child.id().to_string()),
         "{stderr}"
     );
     let done = recovering.join().unwrap();
     assert_eq!(done.status, 200, "{}", done.body);
     // Loaded once: the window holds exactly the simulator's lines.
     assert_eq!(
-        sales_lines(&env, "tienda_01", "2025-11-24 10:00:00", "2025-11-24 10:30:00"),
+        sales_lines(
+            &env,
+            "tienda_01",
+            "2025-11-24 10:00:00",
+            "2025-11-24 10:30:00"
+        ),
         truth_lines(&sim, "SUC001", "2025-11-24 10:00:00", "2025-11-24 10:30:00")
     );
 }
@@ -568,11 +699,23 @@ fn an_idle_server_holds_no_file_and_sigterm_lets_a_recovery_in_flight_finish() {
         )
     });
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(server.stop(Duration::from_secs(30)), Some(0), "{}", server.log());
+    assert_eq!(
+        server.stop(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        server.log()
+    );
     let done = recovering.join().unwrap();
-    assert_eq!(done.status, 200, "the request in flight finished: {}", done.body);
+    assert_eq!(
+        done.status, 200,
+        "the request in flight finished: {}",
+        done.body
+    );
     let log = server.log();
-    assert!(log.contains("POST /api/etl/tracking/recuperar-gap 200"), "{log}");
+    assert!(
+        log.contains("POST /api/etl/tracking/recuperar-gap 200"),
+        "{log}"
+    );
     assert!(log.contains(&format!("as {TOKEN_NAME}")), "{log}");
     assert!(!log.contains('\u{1b}'), "no ANSI in the log");
     assert!(log.contains("klk-etl serve: stopped"));
@@ -593,14 +736,31 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
     let missing = post_json(&url, None, &ask);
     assert_eq!(missing.status, 401, "{}", missing.body);
     assert!(missing.json()["error"].is_string());
-    assert_eq!(post_json(&url, Some("ops-token-0123456789abcdeX"), &ask).status, 401);
-    let basic = post(&url, &[("Authorization", "Basic b3BzOnB3"), ("Content-Type", "application/json")], &ask.to_string());
+    assert_eq!(
+        post_json(&url, Some("ops-token-0123456789abcdeX"), &ask).status,
+        401
+    );
+    let basic = post(
+        &url,
+        &[
+            ("Authorization", "Basic b3BzOnB3"),
+            ("Content-Type", "application/json"),
+        ],
+        &ask.to_string(),
+    );
     assert_eq!(basic.status, 401);
 
     // Bad bodies, with the right token: clear 400/413/415 JSON errors, nothing recovered.
     let auth = bearer();
     let bad = |body: &str, content_type: &str| {
-        post(&url, &[("Authorization", auth.as_str()), ("Content-Type", content_type)], body)
+        post(
+            &url,
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", content_type),
+            ],
+            body,
+        )
     };
     let cases: Vec<(String, &str, u16, &str)> = vec![
         ("{\"etl_tipo\": ".to_string(), "application/json", 400, "invalid JSON"),
@@ -612,13 +772,23 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
     for (body, content_type, status, says) in &cases {
         let answer = bad(body, content_type);
         assert_eq!(answer.status, *status, "{says}: {}", answer.body);
-        assert!(answer.json()["error"].as_str().unwrap().contains(says), "{says}: {}", answer.body);
+        assert!(
+            answer.json()["error"].as_str().unwrap().contains(says),
+            "{says}: {}",
+            answer.body
+        );
     }
     // Validated values (refused before they count toward the rate limit).
     for (change, says) in [
         (json!({"fecha_desde": "2025-13-01"}), "fecha_desde"),
-        (json!({"fecha_hasta": "2025-11-30", "fecha_desde": "2025-11-30"}), "future"),
-        (json!({"ubicacion_id": "tienda_01'; DROP TABLE ventas; --"}), "unknown store"),
+        (
+            json!({"fecha_hasta": "2025-11-30", "fecha_desde": "2025-11-30"}),
+            "future",
+        ),
+        (
+            json!({"ubicacion_id": "tienda_01'; DROP TABLE ventas; --"}),
+            "unknown store",
+        ),
         (json!({"hora_desde": "25:00"}), "hora_desde"),
     ] {
         let mut body = ask.clone();
@@ -627,7 +797,11 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
         }
         let answer = post_json(&url, Some(TOKEN), &body);
         assert_eq!(answer.status, 400, "{says}: {}", answer.body);
-        assert!(answer.json()["error"].as_str().unwrap().contains(says), "{says}: {}", answer.body);
+        assert!(
+            answer.json()["error"].as_str().unwrap().contains(says),
+            "{says}: {}",
+            answer.body
+        );
     }
     // One recovery a minute ([serve] recover_per_minute = 1): the second waits.
     assert_eq!(post_json(&url, Some(TOKEN), &ask).status, 200);
@@ -637,21 +811,39 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
     // Malformed HTTP never reaches a handler.
     assert!(raw(&server.addr, b"GARBAGE\r\n\r\n").starts_with("HTTP/1.1 400"));
     // Another site's name for this address (DNS rebinding): refused.
-    assert_eq!(get(&server.url("/api/v1/gaps"), &[("Host", "evil.example")]).status, 421);
+    assert_eq!(
+        get(&server.url("/api/v1/gaps"), &[("Host", "evil.example")]).status,
+        421
+    );
 
     // The login form: a wrong token is refused; the right one sets an HttpOnly,
     // SameSite=Strict session cookie (not the token).
     let form = |token: &str| format!("token={}&next=%2F", token);
-    let wrong = post(&server.url("/login"), &[("Content-Type", "application/x-www-form-urlencoded")], &form("nope"));
+    let wrong = post(
+        &server.url("/login"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form("nope"),
+    );
     assert_eq!(wrong.status, 401);
-    let signed = post(&server.url("/login"), &[("Content-Type", "application/x-www-form-urlencoded")], &form(TOKEN));
+    let signed = post(
+        &server.url("/login"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form(TOKEN),
+    );
     assert_eq!(signed.status, 303, "{}", signed.body);
     let set_cookie = signed.headers_named("set-cookie").join("\n");
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
     assert!(!set_cookie.contains(TOKEN));
     let cookie = signed.cookie("klk_session").unwrap();
     let page = get(&server.url("/"), &[("Cookie", &cookie)]);
-    assert!(page.body.contains(&format!("<strong>{TOKEN_NAME}</strong>")), "signed in");
+    assert!(
+        page.body
+            .contains(&format!("<strong>{TOKEN_NAME}</strong>")),
+        "signed in"
+    );
     let csrf = page
         .body
         .split("name=\"csrf\" value=\"")
@@ -662,24 +854,44 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
     // The cookie alone (a cross-site form, a stolen cookie without the page) cannot recover.
     let form_body = "etl_tipo=ventas&ubicacion_id=tienda_01&fecha_desde=2025-11-24&fecha_hasta=2025-11-24&hora_desde=10%3A00%3A00&hora_hasta=10%3A30%3A00&next=%2F";
     let urlencoded = ("Content-Type", "application/x-www-form-urlencoded");
-    let no_csrf = post(&server.url("/recover"), &[("Cookie", &cookie), urlencoded], form_body);
+    let no_csrf = post(
+        &server.url("/recover"),
+        &[("Cookie", &cookie), urlencoded],
+        form_body,
+    );
     assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
     let with_csrf = format!("{form_body}&csrf={csrf}");
     let cross_site = post(
         &server.url("/recover"),
-        &[("Cookie", &cookie), urlencoded, ("Origin", "http://evil.example")],
+        &[
+            ("Cookie", &cookie),
+            urlencoded,
+            ("Origin", "http://evil.example"),
+        ],
         &with_csrf,
     );
     assert_eq!(cross_site.status, 403);
     // Nor can the cookie on the JSON API without the CSRF header.
-    let cookie_json = post(&url, &[("Cookie", &cookie), ("Content-Type", "application/json")], &ask.to_string());
+    let cookie_json = post(
+        &url,
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        &ask.to_string(),
+    );
     assert_eq!(cookie_json.status, 403);
     // A forged session id is nobody.
-    let forged = post(&server.url("/recover"), &[("Cookie", "klk_session=00ff"), urlencoded], &with_csrf);
+    let forged = post(
+        &server.url("/recover"),
+        &[("Cookie", "klk_session=00ff"), urlencoded],
+        &with_csrf,
+    );
     assert_eq!(forged.status, 303);
     assert!(forged.header("location").unwrap().starts_with("/login"));
     // After sign-out the copied cookie is worth nothing.
-    let out = post(&server.url("/logout"), &[("Cookie", &cookie), urlencoded], &format!("csrf={csrf}"));
+    let out = post(
+        &server.url("/logout"),
+        &[("Cookie", &cookie), urlencoded],
+        &format!("csrf={csrf}"),
+    );
     assert_eq!(out.status, 303);
     let after = get(&server.url("/"), &[("Cookie", &cookie)]);
     assert!(!after.body.contains("name=\"csrf\"") && after.body.contains("href=\"/login?next="));
@@ -687,7 +899,11 @@ fn tokens_cookies_csrf_limits_and_bad_bodies() {
 
     // Security headers on every answer; the token in no answer and no log line.
     let page = get(&server.url("/"), &[]);
-    assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'self'")
+    );
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert!(!server.log().contains(TOKEN));
     assert!(!page.body.contains(TOKEN));
@@ -702,7 +918,10 @@ fn reading_can_require_the_token_and_without_tokens_nothing_can_be_recovered() {
     assert_eq!(get(&server.url("/api/v1/gaps"), &[]).status, 401);
     assert_eq!(get(&server.url("/api/etl/tracking/gaps"), &[]).status, 401);
     assert_eq!(get(&server.url("/metrics"), &[]).status, 401);
-    assert_eq!(get(&server.url("/api/v1/gaps"), &[("Authorization", &auth)]).status, 200);
+    assert_eq!(
+        get(&server.url("/api/v1/gaps"), &[("Authorization", &auth)]).status,
+        200
+    );
     let page = get(&server.url("/"), &[]);
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), Some("/login?next=%2F"));
@@ -714,9 +933,10 @@ fn reading_can_require_the_token_and_without_tokens_nothing_can_be_recovered() {
     drop(server);
 
     // No token configured: reading works, recovering is refused whatever is sent.
-    let open = TestEnv::with_config(
-        &config(&sim.base_url(), "").replace(&format!("token = \"{TOKEN}\"\ntoken_name = \"{TOKEN_NAME}\"\n"), ""),
-    );
+    let open = TestEnv::with_config(&config(&sim.base_url(), "").replace(
+        &format!("token = \"{TOKEN}\"\ntoken_name = \"{TOKEN_NAME}\"\n"),
+        "",
+    ));
     history(&open);
     let server = start(&open);
     assert_eq!(get(&server.url("/api/v1/gaps"), &[]).status, 200);
@@ -736,12 +956,21 @@ fn the_dashboard_shows_the_gap_on_the_heat_map_in_either_language() {
     let server = start(&env);
     let es = get(&server.url("/"), &[("Accept-Language", "es-VE,es;q=0.9")]);
     assert_eq!(es.status, 200);
-    assert!(es.body.contains("Huecos abiertos (1)"), "Spanish by Accept-Language");
+    assert!(
+        es.body.contains("Huecos abiertos (1)"),
+        "Spanish by Accept-Language"
+    );
     // The heat-map: tienda_01's failed half hour is a gap cell linking to its executions.
-    assert!(es.body.contains(
-        "href=\"/executions?store=tienda_01&amp;from=2025-11-24T10:00&amp;to=2025-11-24T10:30\""
-    ), "the gap cell links to its executions");
-    assert!(es.body.contains("data-state=\"gap\" data-from=\"2025-11-24T10:00\""));
+    assert!(
+        es.body.contains(
+            "href=\"/executions?store=tienda_01&amp;from=2025-11-24T10:00&amp;to=2025-11-24T10:30\""
+        ),
+        "the gap cell links to its executions"
+    );
+    assert!(
+        es.body
+            .contains("data-state=\"gap\" data-from=\"2025-11-24T10:00\"")
+    );
     assert!(es.body.contains("class=\"health st-warning\""));
     let en = get(&server.url("/?lang=en"), &[("Accept-Language", "es")]);
     assert!(en.body.contains("Open gaps (1)"), "the switch wins");
@@ -752,11 +981,29 @@ fn the_dashboard_shows_the_gap_on_the_heat_map_in_either_language() {
         &[("Accept-Language", "en")],
     );
     assert_eq!(cell.status, 200);
-    assert_eq!(cell.body.matches("data-estado=").count(), 1, "{}", cell.body);
+    assert_eq!(
+        cell.body.matches("data-estado=").count(),
+        1,
+        "{}",
+        cell.body
+    );
     assert!(cell.body.contains("data-estado=\"fallido\""));
     // The 30-day map, the live fragment and the assets.
     let days = get(&server.url("/days"), &[]);
-    assert!(days.body.contains("data-state=\"gap\" data-fecha=\"2025-11-24\""), "{}", days.body.len());
-    assert!(get(&server.url("/fragments/live"), &[]).body.contains("data-estado=\"exitoso\""));
-    assert!(get(&server.url("/assets/dashboard.js"), &[]).body.contains("fetch"));
+    assert!(
+        days.body
+            .contains("data-state=\"gap\" data-fecha=\"2025-11-24\""),
+        "{}",
+        days.body.len()
+    );
+    assert!(
+        get(&server.url("/fragments/live"), &[])
+            .body
+            .contains("data-estado=\"exitoso\"")
+    );
+    assert!(
+        get(&server.url("/assets/dashboard.js"), &[])
+            .body
+            .contains("fetch")
+    );
 }

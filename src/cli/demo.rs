@@ -371,6 +371,6 @@ fn demo_request() -> RunRequest {
         dry_run: false,
         extra: Vec::new(),
         command: "run",
-            requested_by: None,
+        requested_by: None,
     }
 }

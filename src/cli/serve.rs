@@ -39,9 +39,14 @@ impl ServeArgs {
             ));
         }
         if serve.tokens.is_empty() {
-            ctx.out.note("no [serve] token configured: the Recover button and POST endpoints are disabled");
+            ctx.out.note(
+                "no [serve] token configured: the Recover button and POST endpoints are disabled",
+            );
         }
-        let _ = writeln!(std::io::stderr(), "klk-etl serve: listening on http://{bound}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "klk-etl serve: listening on http://{bound}"
+        );
         crate::serve::run(ctx.config.clone(), ctx.clock, listener)?;
         let _ = writeln!(std::io::stderr(), "klk-etl serve: stopped");
         Ok(Exit::Ok)

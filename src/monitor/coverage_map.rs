@@ -171,8 +171,12 @@ impl<'a> MapInputs<'a> {
                 entry.unverified.push(gap.fecha_desde);
                 continue;
             }
-            let (start, end) =
-                window_of(gap.fecha_desde, gap.fecha_hasta, gap.hora_desde, gap.hora_hasta);
+            let (start, end) = window_of(
+                gap.fecha_desde,
+                gap.fecha_hasta,
+                gap.hora_desde,
+                gap.hora_hasta,
+            );
             entry.windows.push((start, end, gap));
         }
         for row in self.in_progress.iter().filter(|e| {
@@ -264,9 +268,8 @@ impl<'a> MapInputs<'a> {
                             slots: 1,
                             causa: gap.map(|g| g.causa.clone()),
                             error_tipo: gap.map(|g| g.error_tipo.clone()),
-                            next_try: gap.and_then(|g| {
-                                backing_off_until(g, self.now, self.slot_minutes)
-                            }),
+                            next_try: gap
+                                .and_then(|g| backing_off_until(g, self.now, self.slot_minutes)),
                         });
                     }
                     start = end;
@@ -416,7 +419,13 @@ mod tests {
         let states: Vec<(String, &str, u32)> = rows[0]
             .segments
             .iter()
-            .map(|s| (s.start.format("%H:%M").to_string(), s.state.as_str(), s.slots))
+            .map(|s| {
+                (
+                    s.start.format("%H:%M").to_string(),
+                    s.state.as_str(),
+                    s.slots,
+                )
+            })
             .collect();
         assert_eq!(
             states,
@@ -446,7 +455,14 @@ mod tests {
         let states: Vec<&str> = days[0].days.iter().map(|d| d.state.as_str()).collect();
         assert_eq!(
             states,
-            vec!["closed", "covered", "covered", "covered", "backing_off", "covered"]
+            vec![
+                "closed",
+                "covered",
+                "covered",
+                "covered",
+                "backing_off",
+                "covered"
+            ]
         );
         assert_eq!(days[0].days[4].gap_slots, 1);
         assert_eq!(days[0].days[4].expected_slots, 34);

@@ -148,7 +148,11 @@ impl Auth {
 
     /// Who the request is: a Bearer token (a wrong one is an error, never "anonymous"), or a
     /// live session cookie, or nobody.
-    pub fn identify(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Option<Identity>, ApiError> {
+    pub fn identify(
+        &self,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> Result<Option<Identity>, ApiError> {
         if let Some(value) = headers.get(header::AUTHORIZATION) {
             self.check_not_blocked(peer)?;
             let secret = value
@@ -160,7 +164,9 @@ impl Auth {
                 Some(name) => Ok(Some(Identity::Bearer { name })),
                 None => {
                     self.record_failure(peer);
-                    Err(unauthorized("the Bearer token is not one of [serve] tokens"))
+                    Err(unauthorized(
+                        "the Bearer token is not one of [serve] tokens",
+                    ))
                 }
             };
         }
@@ -339,27 +345,44 @@ mod tests {
     fn tokens_sessions_and_limits() {
         let auth = Auth::new(&settings());
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(auth.token_name("s3cret-s3cret-s3cret").as_deref(), Some("ops"));
+        assert_eq!(
+            auth.token_name("s3cret-s3cret-s3cret").as_deref(),
+            Some("ops")
+        );
         assert_eq!(auth.token_name("s3cret-s3cret-s3creT"), None);
         let (id, session) = auth.sign_in("s3cret-s3cret-s3cret", peer).unwrap();
         assert_eq!(session.name, "ops");
         assert_ne!(id, session.csrf);
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, format!("a=b; {SESSION_COOKIE}={id}").parse().unwrap());
-        assert!(matches!(auth.identify(&headers, peer), Ok(Some(Identity::Session { .. }))));
+        headers.insert(
+            header::COOKIE,
+            format!("a=b; {SESSION_COOKIE}={id}").parse().unwrap(),
+        );
+        assert!(matches!(
+            auth.identify(&headers, peer),
+            Ok(Some(Identity::Session { .. }))
+        ));
         auth.sign_out(&id);
         assert!(matches!(auth.identify(&headers, peer), Ok(None)));
         // Wrong tokens: refused, then the address waits.
         for _ in 0..MAX_FAILURES_PER_MINUTE {
-            assert_eq!(auth.sign_in("nope", peer).unwrap_err().status, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                auth.sign_in("nope", peer).unwrap_err().status,
+                StatusCode::UNAUTHORIZED
+            );
         }
         assert_eq!(
-            auth.sign_in("s3cret-s3cret-s3cret", peer).unwrap_err().status,
+            auth.sign_in("s3cret-s3cret-s3cret", peer)
+                .unwrap_err()
+                .status,
             StatusCode::TOO_MANY_REQUESTS
         );
         auth.allow_recovery("ops").unwrap();
         auth.allow_recovery("ops").unwrap();
-        assert_eq!(auth.allow_recovery("ops").unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            auth.allow_recovery("ops").unwrap_err().status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 
     #[test]

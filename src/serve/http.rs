@@ -91,7 +91,9 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Response {
             Body::from(bytes),
         )
             .into_response(),
-        Err(err) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+        Err(err) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response()
+        }
     }
 }
 
@@ -115,7 +117,12 @@ where
         work(&db, now_local)
     })
     .await
-    .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("worker failed: {err}")))?;
+    .map_err(|err| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("worker failed: {err}"),
+        )
+    })?;
     result.map_err(|err| ApiError::from_tracker(&err))
 }
 

@@ -48,7 +48,10 @@ pub fn choose(headers: &HeaderMap, query_lang: Option<&str>) -> Lang {
     if let Some(lang) = query_lang.and_then(Lang::parse) {
         return lang;
     }
-    if let Some(lang) = cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::parse) {
+    if let Some(lang) = cookie(headers, LANG_COOKIE)
+        .as_deref()
+        .and_then(Lang::parse)
+    {
         return lang;
     }
     let accept = headers
@@ -257,7 +260,10 @@ mod tests {
     fn the_switch_then_the_cookie_then_accept_language() {
         let mut headers = HeaderMap::new();
         assert_eq!(choose(&headers, None), Lang::Es);
-        headers.insert(header::ACCEPT_LANGUAGE, "es-VE;q=0.5, en-US".parse().unwrap());
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            "es-VE;q=0.5, en-US".parse().unwrap(),
+        );
         assert_eq!(choose(&headers, None), Lang::En);
         headers.insert(header::COOKIE, "klk_lang=es".parse().unwrap());
         assert_eq!(choose(&headers, None), Lang::Es);

@@ -109,7 +109,9 @@ pub async fn ejecuciones(
         let key = format!("legacy-ejecuciones?{filter:?}");
         let rows = state
             .cache
-            .get(key, || with_db(&state, move |db, _| executions::list(db.conn(), &filter)))
+            .get(key, || {
+                with_db(&state, move |db, _| executions::list(db.conn(), &filter))
+            })
             .await?;
         let body: Vec<Ejecucion> = rows
             .iter()
@@ -164,7 +166,11 @@ pub async fn gaps(
 ) -> Response {
     let result = async {
         state.auth.reader(&headers, peer.ip())?;
-        let pairs = query_pairs(raw.as_deref(), &["etl_tipo", "ubicacion_id", "max_horas"], true)?;
+        let pairs = query_pairs(
+            raw.as_deref(),
+            &["etl_tipo", "ubicacion_id", "max_horas"],
+            true,
+        )?;
         let etl_tipo = tipo(&pairs, "etl_tipo")?;
         let stores = stores(&state, &pairs)?;
         let hours = http::number(&pairs, "max_horas", 168, 1, 720)?;
@@ -395,7 +401,10 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the request body is larger than {} bytes", super::MAX_BODY_BYTES),
+                format!(
+                    "the request body is larger than {} bytes",
+                    super::MAX_BODY_BYTES
+                ),
             )
         } else {
             ApiError::bad_request(format!("cannot read the request body: {rejection}"))
@@ -404,7 +413,11 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -523,7 +536,9 @@ pub fn public_url(base: &str) -> String {
         return base.to_string();
     };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}://{authority}{path}")
 }
 
@@ -556,7 +571,10 @@ pub async fn connectivity(
 /// bounded by [`PROBE_TIMEOUT`].
 fn probe(state: &Shared) -> Connectivity {
     let config = &state.config;
-    let url = format!("{}/ventas", public_url(config.api.base_url.trim_end_matches('/')));
+    let url = format!(
+        "{}/ventas",
+        public_url(config.api.base_url.trim_end_matches('/'))
+    );
     let now = state.clock.now_local();
     let mut options = crate::etl::run::client_options(config);
     options.connect_timeout = options.connect_timeout.min(PROBE_TIMEOUT);
@@ -572,7 +590,12 @@ fn probe(state: &Shared) -> Connectivity {
         timestamp: now,
     };
     let Some(store) = config.stores.iter().find(|s| s.active) else {
-        return answer("error", None, None, Some("no active store is configured".to_string()));
+        return answer(
+            "error",
+            None,
+            None,
+            Some("no active store is configured".to_string()),
+        );
     };
     let client = match crate::klk::Client::new(options) {
         Ok(client) => client,
@@ -595,7 +618,12 @@ fn probe(state: &Shared) -> Connectivity {
             let timed_out = matches!(err.kind(), crate::klk::ErrorKind::Timeout { .. });
             let status = if timed_out { "timeout" } else { "error" };
             let latency = err.status().map(|_| latency);
-            answer(status, err.status(), latency, Some(crate::tracker::one_line(&err.to_string())))
+            answer(
+                status,
+                err.status(),
+                latency,
+                Some(crate::tracker::one_line(&err.to_string())),
+            )
         }
     }
 }

@@ -71,8 +71,14 @@ fn router(state: Shared) -> Router {
         .route("/api/etl/tracking/gaps", get(legacy::gaps))
         .route("/api/etl/tracking/metricas", get(legacy::metricas))
         .route("/api/etl/tracking/cron/status", get(legacy::cron_status))
-        .route("/api/etl/tracking/recuperar-gap", post(legacy::recuperar_gap))
-        .route("/api/etl/tracking/connectivity/klk", get(legacy::connectivity))
+        .route(
+            "/api/etl/tracking/recuperar-gap",
+            post(legacy::recuperar_gap),
+        )
+        .route(
+            "/api/etl/tracking/connectivity/klk",
+            get(legacy::connectivity),
+        )
         .fallback(http::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -77,7 +77,10 @@ fn page_ctx(
     let lang = i18n::choose(headers, query_lang);
     let who = match state.auth.reader(headers, peer.ip()) {
         Ok(who) => who,
-        Err(err) if err.status == StatusCode::UNAUTHORIZED && headers.get(header::AUTHORIZATION).is_none() => {
+        Err(err)
+            if err.status == StatusCode::UNAUTHORIZED
+                && headers.get(header::AUTHORIZATION).is_none() =>
+        {
             return Err(Redirect::to(&format!("/login?next={}", encode(here))).into_response());
         }
         Err(err) => return Err(error_page(lang, err)),
@@ -117,7 +120,9 @@ fn html_response(ctx: &PageCtx, status: StatusCode, markup: Markup) -> Response 
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     if let Some(who) = &ctx.who {
-        response.extensions_mut().insert(LoggedAs(who.name().to_string()));
+        response
+            .extensions_mut()
+            .insert(LoggedAs(who.name().to_string()));
     }
     response
 }
@@ -126,7 +131,11 @@ fn error_page(lang: Lang, err: ApiError) -> Response {
     let t = lang.text();
     let status = err.status;
     let markup = layout(
-        &PageCtx { lang, who: None, set_lang: false },
+        &PageCtx {
+            lang,
+            who: None,
+            set_lang: false,
+        },
         t.title,
         "/",
         html! {
@@ -134,7 +143,12 @@ fn error_page(lang: Lang, err: ApiError) -> Response {
             p { a href="/" { (t.back) } }
         },
     );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
 }
 
 fn layout(ctx: &PageCtx, title: &str, here: &str, body: Markup) -> Markup {
@@ -179,8 +193,17 @@ fn time_text(t: Option<NaiveTime>) -> String {
     t.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
 }
 
-fn window_text(from: NaiveDate, to: NaiveDate, h1: Option<NaiveTime>, h2: Option<NaiveTime>) -> String {
-    let dates = if from == to { from.to_string() } else { format!("{from}..{to}") };
+fn window_text(
+    from: NaiveDate,
+    to: NaiveDate,
+    h1: Option<NaiveTime>,
+    h2: Option<NaiveTime>,
+) -> String {
+    let dates = if from == to {
+        from.to_string()
+    } else {
+        format!("{from}..{to}")
+    };
     match (h1, h2) {
         (None, None) => dates,
         _ => format!("{dates} {}-{}", time_text(h1), time_text(h2)),
@@ -309,37 +332,48 @@ fn map_inputs<'a>(
     }
 }
 
-fn dashboard_data(state: &Shared, db: &Db, now: NaiveDateTime) -> Result<DashboardData, TrackerError> {
+fn dashboard_data(
+    state: &Shared,
+    db: &Db,
+    now: NaiveDateTime,
+) -> Result<DashboardData, TrackerError> {
     let config = &state.config;
     let snap = snapshot(db.conn(), config, now)?;
     let health = health::evaluate(&snap, &config.monitoring);
     let live = live_rows(db)?;
     let metrics = metrics::report(
         db.conn(),
-        &MetricsQuery { now_local: now, days: CHART_DAYS, etl_tipo: Some(EtlTipo::Ventas), stores: Vec::new() },
+        &MetricsQuery {
+            now_local: now,
+            days: CHART_DAYS,
+            etl_tipo: Some(EtlTipo::Ventas),
+            stores: Vec::new(),
+        },
     )?;
     let map_from = (now.date() - Duration::days(MAP_DAYS - 1)).and_time(NaiveTime::MIN);
     let map_to = (now.date() + Duration::days(1)).and_time(NaiveTime::MIN);
     let map_gaps;
-    let gaps_for_map: &[Gap] = if config.tracking.horizon >= std::time::Duration::from_secs(MAP_DAYS as u64 * 86400) {
-        &snap.gaps
-    } else {
-        map_gaps = gaps::list(
-            db.conn(),
-            &GapQuery {
-                now_local: now,
-                tracking: config.tracking,
-                horizon: std::time::Duration::from_secs(MAP_DAYS as u64 * 86400),
-                etl_tipo: Some(EtlTipo::Ventas),
-                stores: Vec::new(),
-            },
-        )?;
-        &map_gaps
-    };
+    let gaps_for_map: &[Gap] =
+        if config.tracking.horizon >= std::time::Duration::from_secs(MAP_DAYS as u64 * 86400) {
+            &snap.gaps
+        } else {
+            map_gaps = gaps::list(
+                db.conn(),
+                &GapQuery {
+                    now_local: now,
+                    tracking: config.tracking,
+                    horizon: std::time::Duration::from_secs(MAP_DAYS as u64 * 86400),
+                    etl_tipo: Some(EtlTipo::Ventas),
+                    stores: Vec::new(),
+                },
+            )?;
+            &map_gaps
+        };
     let marks = coverage::sales_watermarks(db.conn(), map_from - Duration::days(1))?;
     let expected = coverage::expected_sales_start(db.conn())?;
     let stores = map_stores(state, &snap.stores, &expected);
-    let map = map_inputs(state, now, stores, gaps_for_map, &live.rows, &marks).slot_rows(map_from, map_to);
+    let map = map_inputs(state, now, stores, gaps_for_map, &live.rows, &marks)
+        .slot_rows(map_from, map_to);
     let web = invocations::recent_requested(db.conn(), 5)?;
     Ok(DashboardData {
         now,
@@ -370,7 +404,9 @@ pub async fn dashboard(
     let worker = state.clone();
     let data = state
         .cache
-        .get("dashboard".to_string(), || with_db(&state, move |db, now| dashboard_data(&worker, db, now)))
+        .get("dashboard".to_string(), || {
+            with_db(&state, move |db, now| dashboard_data(&worker, db, now))
+        })
         .await;
     let data = match data {
         Ok(data) => data,
@@ -446,9 +482,21 @@ fn health_box(t: &Text, health: &Health) -> Markup {
     }
 }
 
-fn slot_map(t: &Text, rows: &[SlotRow], from: NaiveDateTime, stores: &[StoreState], gaps: &[Gap]) -> Markup {
-    let slots: u32 = rows.first().map_or(0, |r| r.segments.iter().map(|s| s.slots).sum());
-    let per_day = if MAP_DAYS > 0 { slots / MAP_DAYS as u32 } else { slots };
+fn slot_map(
+    t: &Text,
+    rows: &[SlotRow],
+    from: NaiveDateTime,
+    stores: &[StoreState],
+    gaps: &[Gap],
+) -> Markup {
+    let slots: u32 = rows
+        .first()
+        .map_or(0, |r| r.segments.iter().map(|s| s.slots).sum());
+    let per_day = if MAP_DAYS > 0 {
+        slots / MAP_DAYS as u32
+    } else {
+        slots
+    };
     html! {
         table.map {
             tr {
@@ -499,12 +547,20 @@ fn slot_map(t: &Text, rows: &[SlotRow], from: NaiveDateTime, stores: &[StoreStat
 }
 
 fn stock_cell(t: &Text, store: &str, stores: &[StoreState], gaps: &[Gap]) -> Markup {
-    let gap = gaps.iter().find(|g| g.etl_tipo == "inventario" && g.ubicacion_id == store);
+    let gap = gaps
+        .iter()
+        .find(|g| g.etl_tipo == "inventario" && g.ubicacion_id == store);
     let age = stores
         .iter()
         .find(|s| s.etl_tipo == "inventario" && s.ubicacion_id == store)
         .and_then(|s| s.inventory_age_seconds);
-    let age_text = age.map(|s| if s < 5400.0 { format!("{:.0} min", s / 60.0) } else { format!("{:.1} h", s / 3600.0) });
+    let age_text = age.map(|s| {
+        if s < 5400.0 {
+            format!("{:.0} min", s / 60.0)
+        } else {
+            format!("{:.1} h", s / 3600.0)
+        }
+    });
     html! {
         @match gap {
             Some(g) => td.nowrap.st-critical title=(format!("{}: {} ({})", t.state_gap, g.causa, g.error_tipo)) { (t.state_gap) @if let Some(a) = &age_text { " · " (a) } }
@@ -701,17 +757,27 @@ pub async fn days(
                 )?;
                 let running = executions::list(
                     db.conn(),
-                    &ExecutionFilter { estado: Some(Estado::EnProceso), limit: 200, ..ExecutionFilter::default() },
+                    &ExecutionFilter {
+                        estado: Some(Estado::EnProceso),
+                        limit: 200,
+                        ..ExecutionFilter::default()
+                    },
                 )?;
                 let first = now.date() - Duration::days(DAY_MAP_DAYS - 1);
                 let marks = coverage::sales_watermarks(db.conn(), first.and_time(NaiveTime::MIN))?;
                 let expected = coverage::expected_sales_start(db.conn())?;
                 let stores: Vec<StoreState> = expected
                     .keys()
-                    .map(|id| StoreState { etl_tipo: "ventas".into(), ubicacion_id: id.clone(), ubicacion_nombre: id.clone(), ..StoreState::default() })
+                    .map(|id| StoreState {
+                        etl_tipo: "ventas".into(),
+                        ubicacion_id: id.clone(),
+                        ubicacion_nombre: id.clone(),
+                        ..StoreState::default()
+                    })
                     .collect();
                 let map_stores = map_stores(&worker, &stores, &expected);
-                let rows = map_inputs(&worker, now, map_stores, &found, &running, &marks).day_rows(first, now.date());
+                let rows = map_inputs(&worker, now, map_stores, &found, &running, &marks)
+                    .day_rows(first, now.date());
                 Ok(DaysData { rows, first })
             })
         })
@@ -765,7 +831,13 @@ pub async fn gaps_page(
             with_db(&state, move |db, now| {
                 gaps::list(
                     db.conn(),
-                    &GapQuery { now_local: now, tracking, horizon: tracking.horizon, etl_tipo: None, stores: Vec::new() },
+                    &GapQuery {
+                        now_local: now,
+                        tracking,
+                        horizon: tracking.horizon,
+                        etl_tipo: None,
+                        stores: Vec::new(),
+                    },
                 )
             })
         })
@@ -781,7 +853,11 @@ pub async fn gaps_page(
             (gap_table(&ctx, &found, usize::MAX, "/gaps"))
         }
     };
-    html_response(&ctx, StatusCode::OK, layout(&ctx, t.open_gaps, "/gaps", body))
+    html_response(
+        &ctx,
+        StatusCode::OK,
+        layout(&ctx, t.open_gaps, "/gaps", body),
+    )
 }
 
 fn parse_when(text: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
@@ -789,8 +865,14 @@ fn parse_when(text: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
     ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| d.and_time(NaiveTime::MIN)))
-        .ok_or_else(|| ApiError::bad_request(format!("{field} must be YYYY-MM-DDTHH:MM or YYYY-MM-DD")))
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(NaiveTime::MIN))
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{field} must be YYYY-MM-DDTHH:MM or YYYY-MM-DD"))
+        })
 }
 
 pub async fn executions_page(
@@ -805,7 +887,13 @@ pub async fn executions_page(
         Err(response) => return response,
     };
     let filter = (|| {
-        let pairs = query_pairs(raw.as_deref(), &["store", "tipo", "estado", "modo", "from", "to", "limit", "lang"], false)?;
+        let pairs = query_pairs(
+            raw.as_deref(),
+            &[
+                "store", "tipo", "estado", "modo", "from", "to", "limit", "lang",
+            ],
+            false,
+        )?;
         let stores = http::all(&pairs, "store");
         http::check_stores(&state, &stores)?;
         let window = match (http::last(&pairs, "from"), http::last(&pairs, "to")) {
@@ -820,7 +908,13 @@ pub async fn executions_page(
             _ => return Err(ApiError::bad_request("give both from and to, or neither")),
         };
         Ok::<_, ApiError>(ExecutionFilter {
-            etl_tipo: http::vocabulary(&pairs, "tipo", EtlTipo::parse, EtlTipo::ALL, EtlTipo::as_str)?,
+            etl_tipo: http::vocabulary(
+                &pairs,
+                "tipo",
+                EtlTipo::parse,
+                EtlTipo::ALL,
+                EtlTipo::as_str,
+            )?,
             stores,
             estado: http::vocabulary(&pairs, "estado", Estado::parse, Estado::ALL, Estado::as_str)?,
             modo: http::vocabulary(&pairs, "modo", Modo::parse, Modo::ALL, Modo::as_str)?,
@@ -837,7 +931,11 @@ pub async fn executions_page(
     let key = format!("executions-page?{filter:?}");
     let rows = state
         .cache
-        .get(key, || with_db(&state, move |db, now| Ok((executions::list(db.conn(), &filter)?, now))))
+        .get(key, || {
+            with_db(&state, move |db, now| {
+                Ok((executions::list(db.conn(), &filter)?, now))
+            })
+        })
         .await;
     let rows = match rows {
         Ok(rows) => rows,
@@ -855,7 +953,11 @@ pub async fn executions_page(
             p { a href="/" { (t.back) } }
         }
     };
-    html_response(&ctx, StatusCode::OK, layout(&ctx, t.executions, &here, body))
+    html_response(
+        &ctx,
+        StatusCode::OK,
+        layout(&ctx, t.executions, &here, body),
+    )
 }
 
 pub async fn live_fragment(
@@ -870,10 +972,16 @@ pub async fn live_fragment(
     };
     let live = state
         .cache
-        .get("live".to_string(), || with_db(&state, |db, now| Ok((live_rows(db)?, now))))
+        .get("live".to_string(), || {
+            with_db(&state, |db, now| Ok((live_rows(db)?, now)))
+        })
         .await;
     match live {
-        Ok(live) => html_response(&ctx, StatusCode::OK, live_table(ctx.t(), &live.0.rows, live.1)),
+        Ok(live) => html_response(
+            &ctx,
+            StatusCode::OK,
+            live_table(ctx.t(), &live.0.rows, live.1),
+        ),
         Err(err) => err.into_response(),
     }
 }
@@ -911,9 +1019,15 @@ fn login_page(ctx: &PageCtx, next: &str, error: Option<&str>) -> Markup {
 }
 
 pub async fn login_form(headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect::<Vec<_>>();
+    let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect::<Vec<_>>();
     let lang = i18n::choose(&headers, http::last(&pairs, "lang"));
-    let ctx = PageCtx { lang, who: None, set_lang: http::last(&pairs, "lang").is_some() };
+    let ctx = PageCtx {
+        lang,
+        who: None,
+        set_lang: http::last(&pairs, "lang").is_some(),
+    };
     let next = safe_next(http::last(&pairs, "next"));
     html_response(&ctx, StatusCode::OK, login_page(&ctx, &next, None))
 }
@@ -925,12 +1039,19 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let lang = i18n::choose(&headers, None);
-    let ctx = PageCtx { lang, who: None, set_lang: false };
+    let ctx = PageCtx {
+        lang,
+        who: None,
+        set_lang: false,
+    };
     if let Err(err) = check_same_origin(&headers) {
         return error_page(lang, err);
     }
     let Ok(Form(form)) = form else {
-        return error_page(lang, ApiError::bad_request("the sign-in form is malformed or too large"));
+        return error_page(
+            lang,
+            ApiError::bad_request("the sign-in form is malformed or too large"),
+        );
     };
     let next = safe_next(form.next.as_deref());
     match state.auth.sign_in(&form.token, peer.ip()) {
@@ -942,14 +1063,19 @@ pub async fn login(
             response.extensions_mut().insert(LoggedAs(session.name));
             response
         }
-        Err(err) if err.status == StatusCode::UNAUTHORIZED => {
-            html_response(&ctx, StatusCode::UNAUTHORIZED, login_page(&ctx, &next, Some(ctx.t().wrong_token)))
-        }
+        Err(err) if err.status == StatusCode::UNAUTHORIZED => html_response(
+            &ctx,
+            StatusCode::UNAUTHORIZED,
+            login_page(&ctx, &next, Some(ctx.t().wrong_token)),
+        ),
         Err(err) => {
             let message = err.message.clone();
-            let mut response = html_response(&ctx, err.status, login_page(&ctx, &next, Some(&message)));
+            let mut response =
+                html_response(&ctx, err.status, login_page(&ctx, &next, Some(&message)));
             if let Some(seconds) = err.retry_after {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             response
         }
@@ -1014,7 +1140,10 @@ pub async fn recover_form(
         Err(err) => return error_page(lang, err),
     };
     let Ok(Form(form)) = form else {
-        return error_page(lang, ApiError::bad_request("the recover form is malformed or too large"));
+        return error_page(
+            lang,
+            ApiError::bad_request("the recover form is malformed or too large"),
+        );
     };
     if let Err(err) = check_csrf(&headers, &session, form.csrf.as_deref()) {
         return error_page(lang, err);
@@ -1023,16 +1152,21 @@ pub async fn recover_form(
     let ask = (|| {
         let tipo = EtlTipo::parse(&form.etl_tipo)
             .ok_or_else(|| ApiError::bad_request("etl_tipo must be ventas or inventario"))?;
-        let time = |text: &Option<String>, field: &str| -> Result<Option<(NaiveTime, bool)>, ApiError> {
-            text.as_deref().filter(|t| !t.is_empty()).map(|t| recover::parse_time(t, field)).transpose()
-        };
+        let time =
+            |text: &Option<String>, field: &str| -> Result<Option<(NaiveTime, bool)>, ApiError> {
+                text.as_deref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| recover::parse_time(t, field))
+                    .transpose()
+            };
         Ok::<_, ApiError>(RecoverAsk {
             tipo,
             store: form.ubicacion_id.clone(),
             fecha_desde: recover::parse_date(&form.fecha_desde, "fecha_desde")?,
             fecha_hasta: recover::parse_date(&form.fecha_hasta, "fecha_hasta")?,
             hora_desde: time(&form.hora_desde, "hora_desde")?.map(|(t, _)| t),
-            hora_hasta: time(&form.hora_hasta, "hora_hasta")?.and_then(|(t, end)| (!end).then_some(t)),
+            hora_hasta: time(&form.hora_hasta, "hora_hasta")?
+                .and_then(|(t, end)| (!end).then_some(t)),
         })
     })();
     let message = match ask {
@@ -1042,7 +1176,12 @@ pub async fn recover_form(
                 "{} {} {}",
                 ask.store,
                 ask.tipo,
-                window_text(ask.fecha_desde, ask.fecha_hasta, ask.hora_desde, ask.hora_hasta)
+                window_text(
+                    ask.fecha_desde,
+                    ask.fecha_hasta,
+                    ask.hora_desde,
+                    ask.hora_hasta
+                )
             );
             match recover::execute(&state, ask, &session.name).await {
                 Ok(outcome) => {
@@ -1054,11 +1193,20 @@ pub async fn recover_form(
                     let detail = outcome
                         .ejecuciones
                         .iter()
-                        .filter_map(|e| e.error_mensaje.as_ref().map(|m| format!("{}: {m}", e.error_tipo.clone().unwrap_or_default())))
+                        .filter_map(|e| {
+                            e.error_mensaje.as_ref().map(|m| {
+                                format!("{}: {m}", e.error_tipo.clone().unwrap_or_default())
+                            })
+                        })
                         .next()
                         .map(|m| format!(" ({m})"))
                         .unwrap_or_default();
-                    format!("{}: {what}: {} [{}]{detail}", lang.text().recover, outcome.estado, ids.join(", "))
+                    format!(
+                        "{}: {what}: {} [{}]{detail}",
+                        lang.text().recover,
+                        outcome.estado,
+                        ids.join(", ")
+                    )
                 }
                 Err(err) => format!("{}: {what}: {}", lang.text().recover, err.message),
             }
@@ -1072,9 +1220,19 @@ pub async fn recover_form(
 
 pub async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
-        "dashboard.js" => (include_str!("assets/dashboard.js"), "text/javascript; charset=utf-8"),
+        "dashboard.js" => (
+            include_str!("assets/dashboard.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "style.css" => (include_str!("assets/style.css"), "text/css; charset=utf-8"),
         _ => return ApiError::new(StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }

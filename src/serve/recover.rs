@@ -133,7 +133,10 @@ pub fn plan(
             "the window has not started yet in the stores' time zone",
         ));
     }
-    Ok(split_at_midnight(start, end).into_iter().map(task).collect())
+    Ok(split_at_midnight(start, end)
+        .into_iter()
+        .map(task)
+        .collect())
 }
 
 /// One execution a recovery made.
@@ -243,7 +246,12 @@ pub async fn execute(
         )
     })
     .await
-    .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("worker failed: {err}")))?;
+    .map_err(|err| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("worker failed: {err}"),
+        )
+    })?;
     // Whatever happened, what the pages show may have changed.
     state.cache.clear();
     let outcome = result.map_err(|err| match &err {
@@ -301,7 +309,9 @@ fn holder_command(pid: &str) -> Option<String> {
         .skip(1)
         .scan(false, |skip_value, arg| {
             let this = if *skip_value { None } else { Some(arg) };
-            *skip_value = arg.starts_with("--") && !arg.contains('=') && GLOBAL_WITH_VALUE.contains(&arg.as_str());
+            *skip_value = arg.starts_with("--")
+                && !arg.contains('=')
+                && GLOBAL_WITH_VALUE.contains(&arg.as_str());
             Some(this)
         })
         .flatten()

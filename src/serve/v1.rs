@@ -85,9 +85,10 @@ pub async fn metrics(
         let text = state
             .cache
             .get("prometheus".to_string(), || async {
-                let _permit = state.db_slots.acquire().await.map_err(|_| {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
-                })?;
+                let _permit =
+                    state.db_slots.acquire().await.map_err(|_| {
+                        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+                    })?;
                 let clock = state.clock;
                 tokio::task::spawn_blocking(move || {
                     crate::monitor::prometheus_text(&config, clock.now_utc(), clock.now_local())
@@ -99,7 +100,10 @@ pub async fn metrics(
             .await?;
         Ok::<_, ApiError>(
             (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                [(
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
                 text.as_ref().clone(),
             )
                 .into_response(),
@@ -122,7 +126,9 @@ pub async fn gaps(
         let stores = store_filter(&state, &pairs)?;
         let horizon = match http::last(&pairs, "max_hours") {
             None => state.config.tracking.horizon,
-            Some(_) => Duration::from_secs(u64::from(http::number(&pairs, "max_hours", 0, 1, 720)?) * 3600),
+            Some(_) => {
+                Duration::from_secs(u64::from(http::number(&pairs, "max_hours", 0, 1, 720)?) * 3600)
+            }
         };
         let tracking = state.config.tracking;
         let key = format!("v1-gaps?{etl_tipo:?}&{stores:?}&{}", horizon.as_secs());
@@ -192,7 +198,11 @@ pub async fn executions(
 ) -> Response {
     let result = async {
         state.auth.reader(&headers, peer.ip())?;
-        let pairs = query_pairs(raw.as_deref(), &["tipo", "store", "estado", "modo", "limit"], false)?;
+        let pairs = query_pairs(
+            raw.as_deref(),
+            &["tipo", "store", "estado", "modo", "limit"],
+            false,
+        )?;
         let filter = ExecutionFilter {
             etl_tipo: tipo(&pairs)?,
             stores: store_filter(&state, &pairs)?,
@@ -204,7 +214,9 @@ pub async fn executions(
         let key = format!("v1-executions?{filter:?}");
         let rows = state
             .cache
-            .get(key, || with_db(&state, move |db, _| executions::list(db.conn(), &filter)))
+            .get(key, || {
+                with_db(&state, move |db, _| executions::list(db.conn(), &filter))
+            })
             .await?;
         Ok::<_, ApiError>(json(rows.as_ref()))
     }

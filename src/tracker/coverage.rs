@@ -58,7 +58,10 @@ pub fn expected_sales_start(
 ) -> Result<HashMap<String, Option<NaiveDateTime>>, TrackerError> {
     let mut stmt = conn.prepare("SELECT ubicacion_id, esperado_desde FROM klk_tiendas()")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<NaiveDateTime>>(1)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<NaiveDateTime>>(1)?,
+        ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
