@@ -992,7 +992,7 @@ fn the_dashboard_shows_the_gap_on_the_heat_map_in_either_language() {
     let days = get(&server.url("/days"), &[]);
     assert!(
         days.body
-            .contains("data-state=\"gap\" data-fecha=\"2025-11-24\""),
+            .contains("<td class=\"day c-gap\" data-state=\"gap\" data-fecha=\"2025-11-24\">"),
         "{}",
         days.body.len()
     );

@@ -801,7 +801,7 @@ pub async fn days(
                     tr data-store=(row.ubicacion_id) {
                         th.nowrap { (row.ubicacion_id) " " span.muted { (row.ubicacion_nombre) } }
                         @for cell in &row.days {
-                            td.day class={ "c-" (cell.state.as_str()) } data-state=(cell.state.as_str()) data-fecha=(cell.fecha) {
+                            td class={ "day c-" (cell.state.as_str()) } data-state=(cell.state.as_str()) data-fecha=(cell.fecha) {
                                 a href=(executions_link(&row.ubicacion_id, cell.fecha.and_time(NaiveTime::MIN), (cell.fecha + Duration::days(1)).and_time(NaiveTime::MIN)))
                                   title=(format!("{} {}: {}; {} {} / {}{}", row.ubicacion_id, cell.fecha, state_label(t, cell.state), cell.gap_slots, t.state_gap, cell.expected_slots, if cell.unverified { format!("; {}", t.state_unverified) } else { String::new() })) {}
                             }
