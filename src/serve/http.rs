@@ -264,7 +264,7 @@ fn host_allowed(state: &Shared, headers: &HeaderMap) -> bool {
     };
     name == "localhost"
         || name.parse::<std::net::IpAddr>().is_ok()
-        || state.config.serve.allowed_hosts.iter().any(|h| *h == name)
+        || state.config.serve.allowed_hosts.contains(&name)
 }
 
 fn cors_origin(state: &Shared, headers: &HeaderMap, path: &str) -> Option<HeaderValue> {

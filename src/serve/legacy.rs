@@ -304,9 +304,9 @@ struct CronStatus {
 /// "Cada 30 minutos", "Cada 2 horas", "Cada 90 segundos".
 fn frequency_text(interval: Duration) -> String {
     let secs = interval.as_secs().max(1);
-    let (n, unit, units) = if secs % 3600 == 0 {
+    let (n, unit, units) = if secs.is_multiple_of(3600) {
         (secs / 3600, "hora", "horas")
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         (secs / 60, "minuto", "minutos")
     } else {
         (secs, "segundo", "segundos")

@@ -69,7 +69,7 @@ fn page_ctx(
     peer: SocketAddr,
     query: Option<&str>,
     here: &str,
-) -> Result<PageCtx, Response> {
+) -> Result<PageCtx, Box<Response>> {
     let pairs = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
         .collect::<Vec<_>>();
@@ -81,9 +81,11 @@ fn page_ctx(
             if err.status == StatusCode::UNAUTHORIZED
                 && headers.get(header::AUTHORIZATION).is_none() =>
         {
-            return Err(Redirect::to(&format!("/login?next={}", encode(here))).into_response());
+            return Err(Box::new(
+                Redirect::to(&format!("/login?next={}", encode(here))).into_response(),
+            ));
         }
-        Err(err) => return Err(error_page(lang, err)),
+        Err(err) => return Err(Box::new(error_page(lang, err))),
     };
     Ok(PageCtx {
         lang,
@@ -399,7 +401,7 @@ pub async fn dashboard(
 ) -> Response {
     let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), "/") {
         Ok(ctx) => ctx,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let worker = state.clone();
     let data = state
@@ -529,7 +531,7 @@ fn slot_map(
                             @for d in 1..MAP_DAYS { line.day x1=(d as u32 * per_day) x2=(d as u32 * per_day) y1="0" y2="10" {} }
                             @for day in &row.unverified_days {
                                 @let offset = (*day - from.date()).num_days();
-                                @if offset >= 0 && offset < MAP_DAYS {
+                                @if (0..MAP_DAYS).contains(&offset) {
                                     a href=(executions_link(&row.ubicacion_id, day.and_time(NaiveTime::MIN), (*day + Duration::days(1)).and_time(NaiveTime::MIN))) {
                                         rect.mark-unverified x=(offset as u32 * per_day) y="0" width=(per_day) height="2.5" data-state="unverified" {
                                             title { (row.ubicacion_id) " " (day) ": " (t.state_unverified) }
@@ -737,7 +739,7 @@ pub async fn days(
 ) -> Response {
     let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), "/days") {
         Ok(ctx) => ctx,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let worker = state.clone();
     let data = state
@@ -822,7 +824,7 @@ pub async fn gaps_page(
 ) -> Response {
     let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), "/gaps") {
         Ok(ctx) => ctx,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let tracking = state.config.tracking;
     let found = state
@@ -884,7 +886,7 @@ pub async fn executions_page(
     let here = format!("/executions?{}", raw.clone().unwrap_or_default());
     let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), &here) {
         Ok(ctx) => ctx,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let filter = (|| {
         let pairs = query_pairs(
