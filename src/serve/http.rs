@@ -98,32 +98,39 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Response {
 }
 
 /// Runs `work` with the database open read-only on a blocking thread; the file is closed
-/// when it returns. `now` is store-local "now" of this request.
-pub async fn with_db<T, F>(state: &Shared, work: F) -> Result<T, ApiError>
+/// when it returns. `now` is store-local "now" of this request. The future owns what it
+/// needs (it may run behind a cached answer, see `cache`).
+pub fn with_db<T, F>(
+    state: &Shared,
+    work: F,
+) -> impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static
 where
     T: Send + 'static,
     F: FnOnce(&Db, NaiveDateTime) -> Result<T, TrackerError> + Send + 'static,
 {
-    let _permit = state
-        .db_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
     let state = state.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let now_utc = state.clock.now_utc();
-        let now_local = state.clock.now_local();
-        let db = Db::open(&state.read_config, Access::Read, now_utc)?;
-        work(&db, now_local)
-    })
-    .await
-    .map_err(|err| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("worker failed: {err}"),
-        )
-    })?;
-    result.map_err(|err| ApiError::from_tracker(&err))
+    async move {
+        let _permit = state
+            .db_slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+        let worker = state.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let now_utc = worker.clock.now_utc();
+            let now_local = worker.clock.now_local();
+            let db = Db::open(&worker.read_config, Access::Read, now_utc)?;
+            work(&db, now_local)
+        })
+        .await
+        .map_err(|err| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("worker failed: {err}"),
+            )
+        })?;
+        result.map_err(|err| ApiError::from_tracker(&err))
+    }
 }
 
 /// `key=value` pairs of a query string, refusing keys not in `allowed` (a typo would

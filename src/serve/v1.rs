@@ -82,14 +82,15 @@ pub async fn metrics(
     let result = async {
         state.auth.reader(&headers, peer.ip())?;
         let config = state.read_config.clone();
+        let worker = state.clone();
         let text = state
             .cache
-            .get("prometheus".to_string(), || async {
+            .get("prometheus".to_string(), move || async move {
                 let _permit =
-                    state.db_slots.acquire().await.map_err(|_| {
+                    worker.db_slots.acquire().await.map_err(|_| {
                         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
                     })?;
-                let clock = state.clock;
+                let clock = worker.clock;
                 tokio::task::spawn_blocking(move || {
                     crate::monitor::prometheus_text(&config, clock.now_utc(), clock.now_local())
                 })
