@@ -118,6 +118,8 @@ for ttl in $CACHE_TTLS; do
     fi
     for path in "${ENDPOINTS[@]}"; do
         echo "cache_ttl=$ttl $path ..." >&2
+        # A server in service is warm: one answer first (retried while a run holds the file).
+        for _ in $(seq 30); do curl -fs -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 1; done
         line=$(KLK_BENCH_TOKEN="" wrk -t2 -c"$CLIENTS" -d"$DURATION" --timeout 30s \
             -s bench/wrk-p95.lua "http://127.0.0.1:$port$path" | grep '^RESULT' || echo "RESULT - - - - 0 0")
         RESULT["$path|$ttl"]=${line#RESULT }

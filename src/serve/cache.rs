@@ -2,8 +2,9 @@
 //! wait for its answer, later ones reuse it. Once an answer is older than `[serve]
 //! cache_ttl` the next request still gets it at once while one refresh runs in the
 //! background (stale-while-revalidate), so a slow query is never paid by every reader; an
-//! answer older than [`MAX_STALE`] is recomputed before answering. A recovery from the web
-//! clears everything. Errors are never kept.
+//! answer older than [`MAX_STALE`] is recomputed before answering, and served anyway (up to
+//! [`MAX_STALE_ON_ERROR`]) when that fails. A recovery from the web clears everything.
+//! Errors are never kept.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -22,8 +23,11 @@ type Entry = Arc<tokio::sync::Mutex<Slot>>;
 /// More distinct keys than this and the idle ones are dropped.
 const MAX_KEYS: usize = 512;
 
-/// An answer older than this is never served, however busy the server is.
+/// An answer older than this is recomputed before answering.
 pub const MAX_STALE: Duration = Duration::from_secs(30);
+/// When recomputing fails (a `run` kept the database past `[serve] lock_timeout`), an
+/// answer this old is still served rather than an error.
+pub const MAX_STALE_ON_ERROR: Duration = Duration::from_secs(120);
 
 pub struct Cache {
     ttl: Duration,
@@ -83,9 +87,19 @@ impl Cache {
                 return Ok(value);
             }
         }
-        let value = Arc::new(compute().await?);
-        slot.value = Some((Instant::now(), value.clone()));
-        Ok(value)
+        match compute().await {
+            Ok(value) => {
+                let value = Arc::new(value);
+                slot.value = Some((Instant::now(), value.clone()));
+                Ok(value)
+            }
+            Err(err) => match slot.value.as_ref() {
+                Some((at, value)) if at.elapsed() < MAX_STALE_ON_ERROR => {
+                    value.clone().downcast::<T>().map_err(|_| err)
+                }
+                _ => Err(err),
+            },
+        }
     }
 
     pub fn clear(&self) {
