@@ -173,6 +173,27 @@ impl Driver {
             .to_string()
     }
 
+    /// The text of the first `css` element once `ok` holds for it (a click that submits a
+    /// form returns before the next page is there when the machine is busy).
+    fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self
+                .find_all(css)
+                .first()
+                .map(|e| self.text(e))
+                .unwrap_or_default();
+            if ok(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never satisfied the check; last text: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     fn title(&self) -> String {
         call("GET", &self.url("/title"), None)["value"].to_string()
     }
@@ -309,18 +330,14 @@ warehouses = ["APP-TBQ"]
 
     // Not signed in: the gap's action is a sign-in link.
     browser.click(&browser.find("tr.gap[data-store='tienda_01'] a"));
+    browser.wait_text("form.login", |t| !t.is_empty());
     browser.type_into(&browser.find("#token"), TOKEN);
     browser.click(&browser.find("#sign-in"));
-    assert!(
-        browser
-            .text(&browser.find("header.top"))
-            .contains("supervisora"),
-        "signed in"
-    );
+    browser.wait_text("header.top", |t| t.contains("supervisora"));
 
     // Recover: the recovery runs, the page comes back with its outcome.
     browser.click(&browser.find("tr.gap[data-store='tienda_01'] form.recover button"));
-    let flash = browser.text(&browser.find("#flash"));
+    let flash = browser.wait_text("#flash", |t| !t.is_empty());
     assert!(flash.contains("exitoso"), "{flash}");
     assert!(
         browser
