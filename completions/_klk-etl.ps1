@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('stores', 'stores', [CompletionResultType]::ParameterValue, 'List the configured stores')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Database schema: migrate, info')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run the main job end to end against a simulated KLK API with scripted faults')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
             [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Developer tools (synthetic histories for benchmarks)')
@@ -448,6 +449,22 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klk-etl;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on [default: [serve] listen, 127.0.0.1:8080]; port 0 picks a free one')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klk-etl;sim' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on 127.0.0.1 (0 picks a free one)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the synthetic data [default: 1]')
@@ -553,6 +570,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('stores', 'stores', [CompletionResultType]::ParameterValue, 'List the configured stores')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Database schema: migrate, info')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run the main job end to end against a simulated KLK API with scripted faults')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
             [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Developer tools (synthetic histories for benchmarks)')
@@ -618,6 +636,9 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help;demo' {
+            break
+        }
+        'klk-etl;help;serve' {
             break
         }
         'klk-etl;help;sim' {

@@ -55,6 +55,9 @@ _klk__etl() {
             klk__etl,run)
                 cmd="klk__etl__subcmd__run"
                 ;;
+            klk__etl,serve)
+                cmd="klk__etl__subcmd__serve"
+                ;;
             klk__etl,sim)
                 cmd="klk__etl__subcmd__sim"
                 ;;
@@ -160,6 +163,9 @@ _klk__etl() {
             klk__etl__subcmd__help,run)
                 cmd="klk__etl__subcmd__help__subcmd__run"
                 ;;
+            klk__etl__subcmd__help,serve)
+                cmd="klk__etl__subcmd__help__subcmd__serve"
+                ;;
             klk__etl__subcmd__help,sim)
                 cmd="klk__etl__subcmd__help__subcmd__sim"
                 ;;
@@ -200,7 +206,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions dev help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -962,7 +968,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help)
-            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions dev help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1214,6 +1220,20 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1533,6 +1553,48 @@ _klk__etl() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__serve)
+            opts="-q -h -V --listen --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

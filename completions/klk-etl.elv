@@ -45,6 +45,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
             cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
             cand dev 'Developer tools (synthetic histories for benchmarks)'
@@ -417,6 +418,21 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klk-etl;serve'= {
+            cand --listen 'Address and port to listen on [default: [serve] listen, 127.0.0.1:8080]; port 0 picks a free one'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klk-etl;sim'= {
             cand --port 'Port on 127.0.0.1 (0 picks a free one)'
             cand --seed 'Seed of the synthetic data [default: 1]'
@@ -515,6 +531,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
             cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
             cand dev 'Developer tools (synthetic histories for benchmarks)'
@@ -561,6 +578,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;db;info'= {
         }
         &'klk-etl;help;demo'= {
+        }
+        &'klk-etl;help;serve'= {
         }
         &'klk-etl;help;sim'= {
         }

@@ -60,7 +60,26 @@ struct FileConfig {
     #[serde(default)]
     hooks: integrations::FileHooks,
     #[serde(default)]
+    serve: FileServe,
+    #[serde(default)]
     stores: Vec<FileStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServe {
+    listen: Option<String>,
+    token: Option<String>,
+    token_name: Option<String>,
+    token_file: Option<PathBuf>,
+    read_requires_token: Option<bool>,
+    allowed_hosts: Option<Vec<String>>,
+    cors_origins: Option<Vec<String>>,
+    secure_cookie: Option<bool>,
+    session_ttl: Option<HumanDuration>,
+    recover_per_minute: Option<u32>,
+    cache_ttl: Option<HumanDuration>,
+    lock_timeout: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,7 +213,70 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub checkins: Vec<CheckinSettings>,
     pub hooks: HookSettings,
+    pub serve: ServeSettings,
     pub stores: Vec<Store>,
+}
+
+/// A token that may use `klk-etl serve` (`[serve] token` / `token_file`): its name is what
+/// the database records for a recovery it asks for; the secret is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServeToken {
+    pub name: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ServeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeToken")
+            .field("name", &self.name)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The shortest token `serve` accepts: a guessable one would make the recover button public.
+pub const SERVE_TOKEN_MIN_CHARS: usize = 16;
+
+/// `[serve]`: the web status page and HTTP API (see docs/serve.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeSettings {
+    /// `host:port`; 127.0.0.1 unless told otherwise.
+    pub listen: String,
+    pub tokens: Vec<ServeToken>,
+    /// Reading (pages and API) needs a token too; `/health` then answers its status only.
+    pub read_requires_token: bool,
+    /// `Host` names accepted besides IP literals and `localhost` (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Origins whose pages may call `/api/` from a browser with a Bearer token (CORS).
+    pub cors_origins: Vec<String>,
+    /// Mark the session cookie `Secure` (behind a TLS proxy).
+    pub secure_cookie: bool,
+    pub session_ttl: Duration,
+    /// Recoveries each token may start per minute.
+    pub recover_per_minute: u32,
+    /// How long a computed answer is reused for identical requests.
+    pub cache_ttl: Duration,
+    /// How long a request waits for a `run` writing the database before answering 503.
+    pub lock_timeout: Duration,
+}
+
+pub const DEFAULT_SERVE_LISTEN: &str = "127.0.0.1:8080";
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: DEFAULT_SERVE_LISTEN.to_string(),
+            tokens: Vec::new(),
+            read_requires_token: false,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            secure_cookie: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            recover_per_minute: 6,
+            cache_ttl: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Thresholds of `klk-etl health` (warning, critical).
@@ -652,6 +734,8 @@ fn resolve(
     let checkins = integrations::resolve_checkins(file.checkins)?;
     let hooks = integrations::resolve_hooks(file.hooks)?;
 
+    let serve = resolve_serve(file.serve, source.as_deref())?;
+
     let mut seen = HashSet::new();
     let mut seen_sucursal = HashSet::new();
     let mut stores = Vec::with_capacity(file.stores.len());
@@ -698,6 +782,7 @@ fn resolve(
         proxy,
         checkins,
         hooks,
+        serve,
         stores,
     })
 }
@@ -711,6 +796,119 @@ fn check_ca_file_scheme(api: &ApiSettings) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+fn resolve_serve(s: FileServe, source: Option<&Path>) -> Result<ServeSettings, String> {
+    let d = ServeSettings::default();
+    let mut tokens = Vec::new();
+    if let Some(secret) = s.token {
+        let name = s.token_name.unwrap_or_else(|| "web".to_string());
+        tokens.push(ServeToken { name, secret });
+    } else if s.token_name.is_some() {
+        return Err("serve.token_name is set but serve.token is not".to_string());
+    }
+    if let Some(path) = &s.token_file {
+        // Relative to the configuration file's directory, like a path in a systemd unit.
+        let path = match source.and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.clone(),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("serve.token_file {}: {e}", path.display()))?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // `name:secret`, or a bare secret (named "web").
+            let (name, secret) = match line.split_once(':') {
+                Some((name, secret)) if !name.trim().is_empty() && !name.contains(' ') => {
+                    (name.trim().to_string(), secret.trim().to_string())
+                }
+                _ => ("web".to_string(), line.to_string()),
+            };
+            if secret.is_empty() {
+                return Err(format!(
+                    "serve.token_file {} line {}: the token is empty",
+                    path.display(),
+                    number + 1
+                ));
+            }
+            tokens.push(ServeToken { name, secret });
+        }
+    }
+    let mut names = HashSet::new();
+    for token in &tokens {
+        if token.secret.chars().count() < SERVE_TOKEN_MIN_CHARS {
+            return Err(format!(
+                "serve token '{}' is shorter than {SERVE_TOKEN_MIN_CHARS} characters (e.g. `openssl rand -hex 24`)",
+                token.name
+            ));
+        }
+        if token.name.chars().any(|c| c.is_control()) || token.name.len() > 64 {
+            return Err(format!(
+                "serve token name '{}' must be at most 64 printable characters",
+                token.name.escape_debug()
+            ));
+        }
+        if !names.insert(token.name.clone()) {
+            return Err(format!("serve token name '{}' is used twice", token.name));
+        }
+    }
+    let listen = s.listen.unwrap_or(d.listen);
+    check_listen(&listen).map_err(|e| format!("serve.listen: {e}"))?;
+    let recover_per_minute = s.recover_per_minute.unwrap_or(d.recover_per_minute);
+    if recover_per_minute == 0 {
+        return Err("serve.recover_per_minute must be at least 1".to_string());
+    }
+    for origin in s.cors_origins.iter().flatten() {
+        if !(origin.starts_with("http://") || origin.starts_with("https://"))
+            || origin.ends_with('/')
+        {
+            return Err(format!(
+                "serve.cors_origins: '{origin}' must look like http://host:port (scheme, host, optional port; no path)"
+            ));
+        }
+    }
+    Ok(ServeSettings {
+        listen,
+        tokens,
+        read_requires_token: s.read_requires_token.unwrap_or(d.read_requires_token),
+        allowed_hosts: s
+            .allowed_hosts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        cors_origins: s.cors_origins.unwrap_or_default(),
+        secure_cookie: s.secure_cookie.unwrap_or(d.secure_cookie),
+        session_ttl: s.session_ttl.map_or(d.session_ttl, |x| x.0),
+        recover_per_minute,
+        cache_ttl: s.cache_ttl.map_or(d.cache_ttl, |x| x.0),
+        lock_timeout: s.lock_timeout.map_or(d.lock_timeout, |x| x.0),
+    })
+}
+
+/// `host:port` with a numeric IP (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080`) or
+/// `localhost:port`.
+pub fn check_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("invalid port in '{text}'"))?;
+        return ("127.0.0.1", port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| format!("cannot resolve '{text}'"));
+    }
+    Err(format!(
+        "expected an address and port such as 127.0.0.1:8080 or 0.0.0.0:8080, got '{text}'"
+    ))
 }
 
 fn resolve_verification(v: FileVerification) -> Result<VerificationSettings, String> {

@@ -20,5 +20,6 @@ pub mod monitor;
 pub mod net;
 pub mod output;
 pub mod secret;
+pub mod serve;
 pub mod sim;
 pub mod tracker;

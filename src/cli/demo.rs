@@ -452,6 +452,7 @@ fn demo_request() -> RunRequest {
         dry_run: false,
         extra: Vec::new(),
         command: "run",
+        requested_by: None,
     }
 }
 

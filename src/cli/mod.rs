@@ -13,6 +13,7 @@ mod metrics;
 mod purge;
 mod recover;
 mod run;
+mod serve;
 mod sim;
 mod status;
 mod stores;
@@ -114,6 +115,8 @@ pub enum Command {
     Db(db::DbArgs),
     /// Run the main job end to end against a simulated KLK API with scripted faults
     Demo(demo::DemoArgs),
+    /// Web status page, HTTP API, /health and /metrics (see docs/serve.md)
+    Serve(serve::ServeArgs),
     /// Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)
     Sim(sim::SimArgs),
     /// Print a shell completion script (or the man page)
@@ -285,6 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => args.exec(&ctx)?,
         Command::Vanished(args) => args.exec(&ctx)?,
         Command::Sim(args) => return args.exec(&ctx),
+        Command::Serve(args) => args.exec(&ctx)?,
         Command::Demo(args) => args.exec(&ctx)?,
         Command::Health(args) => return args.exec(&ctx),
         Command::Alerts(args) => args.exec(&ctx)?,

@@ -160,6 +160,7 @@ impl RunArgs {
             dry_run: self.common.dry_run,
             extra: Vec::new(),
             command: "run",
+            requested_by: None,
         };
         execute_and_report(ctx, &request, self.textfile.as_deref())
     }

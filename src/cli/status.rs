@@ -1,33 +1,14 @@
-use serde::Serialize;
-
 use super::{Ctx, parse_positive};
 use crate::exit::{Exit, UsageError};
+use crate::monitor::views::{self, StatusReport};
 use crate::output::{self, Format, fmt};
 use crate::tracker::Access;
-use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
-use crate::tracker::gaps::{self, Gap, GapQuery};
-use crate::tracker::integrations::{self, CheckinState, HookState};
-use crate::tracker::metrics::{self, DayMetrics, MetricsQuery};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// How many latest executions to show
     #[arg(long, default_value = "10", value_parser = parse_positive, allow_negative_numbers = true)]
     pub limit: u32,
-}
-
-#[derive(Debug, Serialize)]
-struct Status {
-    now: chrono::NaiveDateTime,
-    timezone: String,
-    database: String,
-    latest_executions: Vec<ExecutionRow>,
-    gaps: Vec<Gap>,
-    today: Vec<DayMetrics>,
-    /// Per configured post-load hook: its latest run and totals.
-    hooks: Vec<HookState>,
-    /// Per configured check-in: pings sent and failed.
-    checkins: Vec<CheckinState>,
 }
 
 impl StatusArgs {
@@ -40,51 +21,13 @@ impl StatusArgs {
             .into());
         }
         let db = ctx.open_db(Access::Read)?;
-        let now_local = ctx.now_local();
-        let latest_executions = executions::list(
+        let status = views::status(
             db.conn(),
-            &ExecutionFilter {
-                limit: self.limit as usize,
-                ..ExecutionFilter::default()
-            },
+            &ctx.config,
+            db.path(),
+            ctx.now_local(),
+            self.limit as usize,
         )?;
-        let gaps = gaps::list(
-            db.conn(),
-            &GapQuery {
-                now_local,
-                tracking: ctx.config.tracking,
-                horizon: ctx.config.tracking.horizon,
-                etl_tipo: None,
-                stores: Vec::new(),
-            },
-        )?;
-        let today = metrics::report(
-            db.conn(),
-            &MetricsQuery {
-                now_local,
-                days: 1,
-                etl_tipo: None,
-                stores: Vec::new(),
-            },
-        )?
-        .por_dia;
-        let hooks = crate::monitor::configured_hooks(db.conn(), &ctx.config)?;
-        let checkins = integrations::checkin_states(db.conn())?
-            .into_iter()
-            .filter(|c| ctx.config.checkins.iter().any(|k| k.name == c.nombre))
-            .collect();
-        let status = Status {
-            now: now_local,
-            timezone: ctx.config.timezone.name().to_string(),
-            database: db.path().display().to_string(),
-            latest_executions,
-            gaps,
-            today,
-            hooks,
-            checkins,
-        };
-        // Close the file before printing: a slow reader of our output (a pager, a pipe)
-        // must not keep a writer waiting.
         drop(db);
         if ctx.out.format == Format::Json {
             output::emit_json(&status)?;
@@ -95,7 +38,7 @@ impl StatusArgs {
     }
 }
 
-fn render(ctx: &Ctx, status: &Status) -> String {
+fn render(ctx: &Ctx, status: &StatusReport) -> String {
     let mut text = format!(
         "KLK ETL status at {} ({}), database {}\n\n",
         status.now.format("%Y-%m-%d %H:%M:%S"),

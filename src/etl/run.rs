@@ -44,6 +44,8 @@ pub struct RunRequest {
     pub extra: Vec<Task>,
     /// Recorded in `etl_invocaciones`: `run` or `recover`.
     pub command: &'static str,
+    /// Recorded in `etl_invocaciones.solicitado_por`: the `serve` token that asked.
+    pub requested_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -225,7 +227,13 @@ fn run_locked(
         (unstuck, None, plan)
     } else {
         // Recorded first, so even a run with nothing to do (or one that dies) shows.
-        let invocation = invocations::start(db.conn(), request.command, &tipos, now_local)?;
+        let invocation = invocations::start(
+            db.conn(),
+            request.command,
+            &tipos,
+            now_local,
+            request.requested_by.as_deref(),
+        )?;
         let stuck = unstick::find(db.conn(), &unstick_options)?;
         if !stuck.is_empty() {
             unstick::apply(db.conn_mut(), &stuck, now_local)?;

@@ -60,6 +60,17 @@ pub struct Health {
     pub checks: Vec<Check>,
 }
 
+impl Health {
+    /// The check itself could not run (e.g. the database cannot be opened).
+    pub fn unknown(reason: &str) -> Health {
+        Health {
+            status: Status::Unknown,
+            summary: format!("KLK-ETL UNKNOWN - {reason}"),
+            checks: Vec::new(),
+        }
+    }
+}
+
 fn at_least(value: f64, warning: f64, critical: f64) -> Status {
     if value >= critical {
         Status::Critical

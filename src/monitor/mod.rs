@@ -5,8 +5,10 @@
 pub mod alerts;
 pub mod channels;
 pub mod checkins;
+pub mod coverage_map;
 pub mod health;
 pub mod prometheus;
+pub mod views;
 
 use std::collections::BTreeMap;
 

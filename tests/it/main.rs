@@ -24,6 +24,8 @@ mod reliability_soak;
 mod runner;
 mod runner_stress;
 mod seed_adoption;
+mod serve;
+mod serve_browser;
 mod sim_bounds;
 mod sim_cli;
 mod sim_server;

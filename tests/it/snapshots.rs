@@ -28,6 +28,7 @@ const COMMANDS: &[&[&str]] = &[
     &["db", "migrate"],
     &["db", "info"],
     &["demo"],
+    &["serve"],
     &["sim"],
     &["completions"],
 ];

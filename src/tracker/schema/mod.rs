@@ -100,6 +100,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "integrations: post-load hook runs (etl_hooks), check-in counters (etl_checkins)",
         apply: integration_tables,
     },
+    Migration {
+        version: 11,
+        description: "who asked for an invocation from the web (etl_invocaciones.solicitado_por: the serve token's name)",
+        apply: requested_by,
+    },
 ];
 
 /// The schema version of the last migration: a new migration cannot be forgotten here.
@@ -108,6 +113,10 @@ pub const LATEST_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 const VERIFICATION_TABLES: &str = include_str!("duckdb/v9_verification.sql");
 
 const INTEGRATION_TABLES: &str = include_str!("duckdb/v10_integrations.sql");
+
+fn requested_by(conn: &Connection) -> Result<(), MigrationError> {
+    Ok(conn.execute_batch(include_str!("duckdb/v11_requested_by.sql"))?)
+}
 
 fn integration_tables(conn: &Connection) -> Result<(), MigrationError> {
     Ok(conn.execute_batch(INTEGRATION_TABLES)?)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod net;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 
