@@ -347,6 +347,10 @@ fn forward(mut tls: rustls::ServerConnection, mut client: TcpStream, backend: So
     };
     let _ = client.set_nonblocking(true);
     let _ = server.set_nonblocking(true);
+    // rustls buffers 64 KiB of plaintext by default and then accepts nothing (`write_all`
+    // fails with WriteZero): a large answer arriving faster than the client reads it would
+    // cut the connection. The forwarder relays whatever the simulator sends.
+    tls.set_buffer_limit(None);
     let mut buf = vec![0u8; 64 * 1024];
     let mut backend_done = false;
     loop {
