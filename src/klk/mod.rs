@@ -19,6 +19,7 @@ mod options;
 pub mod parse;
 mod redact;
 mod retry;
+pub mod ventas;
 
 pub use client::{Client, InvalidOptions};
 pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines, release_freed_memory};

@@ -9,6 +9,8 @@
 
 use duckdb::Connection;
 
+use crate::klk::ventas::{SqlType, Table, VENTAS};
+
 /// The seed's DDL, with a sequence for the id (the seed's "auto-increment").
 const SEED_TABLE: &str = r#"
 CREATE SEQUENCE IF NOT EXISTS seq_etl_ejecuciones START 1;
@@ -730,53 +732,9 @@ JOIN ultimo u
 QUALIFY row_number() OVER (PARTITION BY e.etl_tipo, e.ubicacion_id ORDER BY e.id DESC) = 1;
 "#;
 
-/// The loaded data: one sales line per (store, invoice, line), the latest stock per
-/// (store, warehouse, article). Numbers are numbers, timestamps are timestamps (store-local).
-const TARGET_TABLES: &str = r#"
-CREATE TABLE IF NOT EXISTS ventas (
-    ubicacion_id VARCHAR NOT NULL,
-    numero_factura VARCHAR NOT NULL,
-    linea INTEGER NOT NULL,
-    fecha DATE NOT NULL,
-    hora TIME NOT NULL,
-    fecha_hora TIMESTAMP NOT NULL,
-    codigo_almacen VARCHAR NOT NULL,
-    nombre_almacen VARCHAR,
-    codigo_producto VARCHAR NOT NULL,
-    descripcion_producto VARCHAR,
-    marca_producto VARCHAR,
-    modelo_producto VARCHAR,
-    categoria_producto VARCHAR,
-    grupo_articulo VARCHAR,
-    subgrupo_producto VARCHAR,
-    codigo_barras VARCHAR,
-    cantidad_vendida DOUBLE NOT NULL,
-    peso_unitario DOUBLE,
-    unidad_medida_venta VARCHAR,
-    factor_unidad_medida DOUBLE,
-    costo_unitario_bs DOUBLE,
-    costo_unitario_usd DOUBLE,
-    precio_unitario_bs DOUBLE,
-    precio_unitario_usd DOUBLE,
-    impuesto_porcentaje DOUBLE,
-    impuesto_monto_bs DOUBLE,
-    porcentaje_descuento DOUBLE,
-    monto_descuento DOUBLE,
-    venta_total_bs DOUBLE NOT NULL,
-    venta_total_usd DOUBLE NOT NULL,
-    costo_total_bs DOUBLE,
-    costo_total_usd DOUBLE,
-    utilidad_bruta_bs DOUBLE,
-    utilidad_bruta_usd DOUBLE,
-    total_factura DOUBLE,
-    tasa_usd DOUBLE,
-    es_no_fiscal BOOLEAN,
-    tiene_promocion VARCHAR,
-    codigo_promocion VARCHAR,
-    ejecucion_id INTEGER NOT NULL,
-    cargado_en TIMESTAMP NOT NULL,
-    PRIMARY KEY (ubicacion_id, numero_factura, linea)
-);
+/// The latest stock per (store, warehouse, article). (`ventas`, the sales lines, is made from
+/// its list of columns: see [`create_table`].)
+const INVENTARIO_TABLE: &str = r#"
 CREATE TABLE IF NOT EXISTS inventario (
     ubicacion_id VARCHAR NOT NULL,
     almacen VARCHAR NOT NULL,
@@ -961,12 +919,49 @@ pub fn rebuild_summary(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(REFRESH_SUMMARY)
 }
 
+/// The loaded data: one sales line per (store, invoice, line), the latest stock per
+/// (store, warehouse, article). Numbers are numbers, timestamps are timestamps (store-local).
 fn target_tables(conn: &Connection) -> Result<(), MigrationError> {
     // A table of the same name from another program is the user's: never alter or reuse it.
     for table in ["ventas", "inventario"] {
         refuse_foreign_target_table(conn, table)?;
     }
-    Ok(conn.execute_batch(TARGET_TABLES)?)
+    conn.execute_batch(&create_table(&VENTAS, 3))?;
+    Ok(conn.execute_batch(INVENTARIO_TABLE)?)
+}
+
+/// `CREATE TABLE IF NOT EXISTS` of `table` as of schema version `version` (its columns of
+/// that version), in DuckDB's types.
+pub fn create_table(table: &Table, version: i32) -> String {
+    let mut lines: Vec<String> = table
+        .columns_at(version)
+        .map(|column| {
+            let not_null = if column.nullable { "" } else { " NOT NULL" };
+            format!("    {} {}{not_null}", column.name, duckdb_type(column.ty))
+        })
+        .collect();
+    let key: Vec<&str> = table.key().map(|column| column.name).collect();
+    if !key.is_empty() {
+        lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n{}\n);\n",
+        table.name,
+        lines.join(",\n")
+    )
+}
+
+/// DuckDB's name of each column type.
+pub fn duckdb_type(ty: SqlType) -> &'static str {
+    match ty {
+        SqlType::Text => "VARCHAR",
+        SqlType::Double => "DOUBLE",
+        SqlType::Integer => "INTEGER",
+        SqlType::Date => "DATE",
+        SqlType::Time => "TIME",
+        SqlType::Timestamp => "TIMESTAMP",
+        SqlType::Boolean => "BOOLEAN",
+    }
 }
 
 /// `ventas` or `inventario` made by another program (it has no `ejecucion_id`).
@@ -1147,3 +1142,114 @@ CREATE TABLE IF NOT EXISTS etl_schema_version (
     aplicada TIMESTAMP NOT NULL
 );
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ventas` as migration 3 created it when its DDL was still written out by hand: files
+    /// made then exist, so migration 3 must keep creating exactly this table.
+    const VENTAS_AS_WRITTEN_FOR_VERSION_3: &str = r#"
+CREATE TABLE IF NOT EXISTS ventas (
+    ubicacion_id VARCHAR NOT NULL,
+    numero_factura VARCHAR NOT NULL,
+    linea INTEGER NOT NULL,
+    fecha DATE NOT NULL,
+    hora TIME NOT NULL,
+    fecha_hora TIMESTAMP NOT NULL,
+    codigo_almacen VARCHAR NOT NULL,
+    nombre_almacen VARCHAR,
+    codigo_producto VARCHAR NOT NULL,
+    descripcion_producto VARCHAR,
+    marca_producto VARCHAR,
+    modelo_producto VARCHAR,
+    categoria_producto VARCHAR,
+    grupo_articulo VARCHAR,
+    subgrupo_producto VARCHAR,
+    codigo_barras VARCHAR,
+    cantidad_vendida DOUBLE NOT NULL,
+    peso_unitario DOUBLE,
+    unidad_medida_venta VARCHAR,
+    factor_unidad_medida DOUBLE,
+    costo_unitario_bs DOUBLE,
+    costo_unitario_usd DOUBLE,
+    precio_unitario_bs DOUBLE,
+    precio_unitario_usd DOUBLE,
+    impuesto_porcentaje DOUBLE,
+    impuesto_monto_bs DOUBLE,
+    porcentaje_descuento DOUBLE,
+    monto_descuento DOUBLE,
+    venta_total_bs DOUBLE NOT NULL,
+    venta_total_usd DOUBLE NOT NULL,
+    costo_total_bs DOUBLE,
+    costo_total_usd DOUBLE,
+    utilidad_bruta_bs DOUBLE,
+    utilidad_bruta_usd DOUBLE,
+    total_factura DOUBLE,
+    tasa_usd DOUBLE,
+    es_no_fiscal BOOLEAN,
+    tiene_promocion VARCHAR,
+    codigo_promocion VARCHAR,
+    ejecucion_id INTEGER NOT NULL,
+    cargado_en TIMESTAMP NOT NULL,
+    PRIMARY KEY (ubicacion_id, numero_factura, linea)
+);
+"#;
+
+    /// What DuckDB's catalog says of `ventas`: each column, each constraint, and the table
+    /// (with its SQL as DuckDB writes it back), one text per row, object ids left out.
+    fn ventas_in_catalog(conn: &Connection) -> Vec<String> {
+        let queries = [
+            "SELECT CAST(c AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid) FROM duckdb_columns()
+                 WHERE table_name = 'ventas' ORDER BY column_index) c",
+            // (constraint_index counts the whole catalog's constraints: its order is kept)
+            "SELECT CAST(c AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid, constraint_index)
+                 FROM duckdb_constraints()
+                 WHERE table_name = 'ventas' ORDER BY constraint_index) c",
+            "SELECT CAST(t AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid) FROM duckdb_tables()
+                 WHERE table_name = 'ventas') t",
+        ];
+        let mut rows = Vec::new();
+        for query in queries {
+            let mut statement = conn.prepare(query).unwrap();
+            let found = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            assert!(!found.is_empty(), "nothing in the catalog for {query}");
+            rows.extend(found);
+        }
+        rows
+    }
+
+    #[test]
+    fn migration_3_creates_ventas_exactly_as_it_always_did() {
+        let written = Connection::open_in_memory().unwrap();
+        written
+            .execute_batch(VENTAS_AS_WRITTEN_FOR_VERSION_3)
+            .unwrap();
+        let migrated = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 3) {
+            (migration.apply)(&migrated).unwrap();
+        }
+
+        let expected = ventas_in_catalog(&written);
+        // 41 columns; 14 constraints (13 NOT NULL and the key); the table.
+        assert_eq!(expected.len(), 41 + 14 + 1, "{expected:#?}");
+        assert!(
+            expected.iter().any(|row| row.contains("PRIMARY KEY")
+                && row.contains("[ubicacion_id, numero_factura, linea]")),
+            "{expected:#?}"
+        );
+        assert_eq!(ventas_in_catalog(&migrated), expected);
+        // And the text itself, so that a difference reads plainly.
+        assert_eq!(
+            create_table(&VENTAS, 3),
+            VENTAS_AS_WRITTEN_FOR_VERSION_3.trim_start()
+        );
+    }
+}
