@@ -84,12 +84,6 @@ macro_rules! chunk {
                 $( chunk!(@shrink self, $column, $source $(. $field)? $(+ $time)?); )+
             }
 
-            fn duplicate(&self) -> Chunk {
-                let mut copy = Chunk { len: self.len, ..Chunk::default() };
-                $( chunk!(@duplicate copy, self, $column, $source $(. $field)? $(+ $time)?); )+
-                copy
-            }
-
             /// Every row as a batch in the columns of `ventas` (see [`SCHEMA`]).
             fn into_batch(
                 self,
@@ -104,6 +98,14 @@ macro_rules! chunk {
                            $column, $source $(. $field)? $(+ $time)?),
                 )+];
                 RecordBatch::try_new(SCHEMA.clone(), columns)
+            }
+        }
+
+        impl Clone for Chunk {
+            fn clone(&self) -> Chunk {
+                let mut copy = Chunk { len: self.len, ..Chunk::default() };
+                $( chunk!(@clone copy, self, $column, $source $(. $field)? $(+ $time)?); )+
+                copy
             }
         }
     };
@@ -174,10 +176,10 @@ macro_rules! chunk {
     };
     (@shrink $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
 
-    (@duplicate $copy:ident, $chunk:ident, $column:ident, line . $field:ident) => {
+    (@clone $copy:ident, $chunk:ident, $column:ident, line . $field:ident) => {
         $copy.$column = ColumnBuilder::duplicate(&$chunk.$column);
     };
-    (@duplicate $copy:ident, $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
+    (@clone $copy:ident, $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
 
     // A timestamp made of a date and a time column, computed before those are handed over.
     (@derive $chunk:ident, $column:ident, $date:ident + $time:ident) => {
@@ -259,12 +261,6 @@ impl Chunk {
             ),
             ("linea", Arc::new(self.linea.to_int32()?)),
         ])
-    }
-}
-
-impl Clone for Chunk {
-    fn clone(&self) -> Chunk {
-        self.duplicate()
     }
 }
 

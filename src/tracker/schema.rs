@@ -951,6 +951,25 @@ pub fn create_table(table: &Table, version: i32) -> String {
     )
 }
 
+/// `ALTER TABLE ... ADD COLUMN` for the columns of `table` that schema version `version` adds
+/// (those whose `since` it is): the migration of a column added to the list later. Such a
+/// column is nullable (the rows already there have no value for it).
+pub fn add_columns(table: &Table, version: i32) -> String {
+    table
+        .columns
+        .iter()
+        .filter(|column| column.since == version)
+        .map(|column| {
+            format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {};\n",
+                table.name,
+                column.name,
+                duckdb_type(column.ty)
+            )
+        })
+        .collect()
+}
+
 /// DuckDB's name of each column type.
 pub fn duckdb_type(ty: SqlType) -> &'static str {
     match ty {
@@ -1251,5 +1270,63 @@ CREATE TABLE IF NOT EXISTS ventas (
             create_table(&VENTAS, 3),
             VENTAS_AS_WRITTEN_FOR_VERSION_3.trim_start()
         );
+    }
+
+    #[test]
+    fn a_column_added_later_makes_the_table_a_new_file_gets() {
+        use crate::klk::ventas::{Column, Source};
+
+        let column = |name, ty, nullable, key, since| Column {
+            name,
+            ty,
+            nullable,
+            key,
+            since,
+            source: Source::Line,
+        };
+        let table = Table {
+            name: "ventas",
+            columns: Vec::leak(vec![
+                Column {
+                    source: Source::Store,
+                    ..column("ubicacion_id", SqlType::Text, false, true, 3)
+                },
+                column("linea", SqlType::Integer, false, true, 3),
+                column("cantidad_vendida", SqlType::Double, false, false, 3),
+                column("descuento_usd", SqlType::Double, true, false, 10),
+                column("es_devolucion", SqlType::Boolean, true, false, 10),
+            ]),
+        };
+        let upgraded = Connection::open_in_memory().unwrap();
+        upgraded.execute_batch(&create_table(&table, 3)).unwrap();
+        upgraded
+            .execute_batch("INSERT INTO ventas VALUES ('t1', 1, 2.0)")
+            .unwrap();
+        upgraded.execute_batch(&add_columns(&table, 10)).unwrap();
+        let fresh = Connection::open_in_memory().unwrap();
+        fresh.execute_batch(&create_table(&table, 10)).unwrap();
+
+        let columns = |conn: &Connection| {
+            let mut statement = conn
+                .prepare(
+                    "SELECT column_name || ' ' || data_type || ' ' || is_nullable FROM duckdb_columns() \
+                     WHERE table_name = 'ventas' ORDER BY column_index",
+                )
+                .unwrap();
+            statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        };
+        assert_eq!(columns(&upgraded).len(), 5);
+        assert_eq!(columns(&upgraded), columns(&fresh));
+        assert_eq!(add_columns(&table, 10).lines().count(), 2);
+        let kept: (String, Option<f64>) = upgraded
+            .query_row("SELECT ubicacion_id, descuento_usd FROM ventas", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("t1".to_owned(), None));
     }
 }
