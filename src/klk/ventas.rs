@@ -5,8 +5,8 @@
 //! `tracker::schema`), the column-by-column storage of a window's lines and its binding to
 //! [`SalesLine`](crate::klk::SalesLine) (`columns.rs`), and the Arrow schema and arrays the
 //! loader appends. Adding a column is one line here, its field in `SalesLine` and the parser
-//! (which read JSON, not columns), and, for a database that already exists, a migration that
-//! adds it (its `since`).
+//! (which read JSON, not columns), and, for the files that already exist, a migration that
+//! adds it (`tracker::schema::add_columns` of its `since`).
 
 /// A column's type, whatever the engine (DuckDB today; the names each engine uses are the
 /// engine's business, e.g. `tracker::schema::duckdb_type`).
@@ -24,21 +24,6 @@ pub enum SqlType {
     Boolean,
 }
 
-/// Where a column's values come from when a window is loaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// The store the window belongs to (the same for every row).
-    Store,
-    /// A field of the sales line.
-    Line,
-    /// Computed from other columns of the line (`fecha_hora` is `fecha` at `hora`).
-    Derived,
-    /// The execution that loads the window (the same for every row).
-    Execution,
-    /// When the window is loaded (the same for every row).
-    LoadedAt,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
     pub name: &'static str,
@@ -48,7 +33,6 @@ pub struct Column {
     pub key: bool,
     /// The schema version whose migration creates the column (3 created the table).
     pub since: i32,
-    pub source: Source,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +65,10 @@ impl Table {
 /// - `Type`: a [`SqlType`] variant;
 /// - `since`: the schema version that adds the column (3 created the table; a column added
 ///   later goes with a migration of its own and keeps the versions before it unchanged);
-/// - `source`: `store`, `line.<SalesLine field>`, `<date column> + <time column>` (a
-///   timestamp made of two columns of the line), `execution` or `loaded_at`.
+/// - `source`, where the values come from when a window is loaded: `line.<SalesLine field>`;
+///   `<date column> + <time column>`, a timestamp made of two columns of the line; or the
+///   same value for every row: `store` (the window's), `execution` (the one loading it),
+///   `loaded_at` (when it loads it).
 macro_rules! ventas_columns {
     ($generate:ident) => {
         $generate! {
@@ -149,7 +135,6 @@ macro_rules! table {
                     nullable: table!(@nullable $nulls),
                     key: table!(@key $key),
                     since: $since,
-                    source: table!(@source $source $(. $field)? $(+ $time)?),
                 },
             )+],
         };
@@ -158,11 +143,6 @@ macro_rules! table {
     (@nullable not_null) => { false };
     (@key key) => { true };
     (@key -) => { false };
-    (@source store) => { Source::Store };
-    (@source line . $field:ident) => { Source::Line };
-    (@source $date:ident + $time:ident) => { Source::Derived };
-    (@source execution) => { Source::Execution };
-    (@source loaded_at) => { Source::LoadedAt };
 }
 
 ventas_columns!(table);

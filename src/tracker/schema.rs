@@ -1274,7 +1274,7 @@ CREATE TABLE IF NOT EXISTS ventas (
 
     #[test]
     fn a_column_added_later_makes_the_table_a_new_file_gets() {
-        use crate::klk::ventas::{Column, Source};
+        use crate::klk::ventas::Column;
 
         let column = |name, ty, nullable, key, since| Column {
             name,
@@ -1282,15 +1282,11 @@ CREATE TABLE IF NOT EXISTS ventas (
             nullable,
             key,
             since,
-            source: Source::Line,
         };
         let table = Table {
             name: "ventas",
             columns: Vec::leak(vec![
-                Column {
-                    source: Source::Store,
-                    ..column("ubicacion_id", SqlType::Text, false, true, 3)
-                },
+                column("ubicacion_id", SqlType::Text, false, true, 3),
                 column("linea", SqlType::Integer, false, true, 3),
                 column("cantidad_vendida", SqlType::Double, false, false, 3),
                 column("descuento_usd", SqlType::Double, true, false, 10),
