@@ -6,7 +6,7 @@
 #   bash bench/serve.sh
 #
 # Environment (all optional):
-#   STORES=100 DAYS=365     the history (bench/scale.sh's generator, `klk-etl dev seed-history`)
+#   STORES=100 DAYS=365     the history (bench/scale.sh's generator, examples/scale_history.rs)
 #   LINES=1000              sales lines per store and day in the history
 #   DURATION=15s            wrk's run per endpoint
 #   CLIENTS=20              concurrent connections
@@ -32,8 +32,9 @@ REUSE=${REUSE:-0}
 mkdir -p "$DIR"
 command -v wrk >/dev/null || { echo "bench/serve.sh needs wrk (apt-get install wrk)" >&2; exit 2; }
 
-cargo build --release --quiet --bin klk-etl
+cargo build --release --quiet --bin klk-etl --example scale_history
 BIN=$CARGO_TARGET_DIR/release/klk-etl
+HISTORY=$CARGO_TARGET_DIR/release/examples/scale_history
 
 db="$DIR/serve-${STORES}x${DAYS}-l${LINES}.duckdb"
 stores_toml="$DIR/serve-${STORES}x${DAYS}-l${LINES}.stores.toml"
@@ -45,7 +46,7 @@ else
     rm -f "$db" "$db.wal" "$stores_toml" "$stamp"
     now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     echo "generating $STORES stores x $DAYS days into $db ..." >&2
-    "$BIN" --now "$now" --db "$db" dev seed-history --stores "$STORES" --days "$DAYS" \
+    "$HISTORY" --now "$now" --db "$db" --stores "$STORES" --days "$DAYS" \
         --sales-lines-per-store-day "$LINES" --write-config "$stores_toml" >&2
     echo "$now" >"$stamp"
 fi

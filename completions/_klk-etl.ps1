@@ -51,7 +51,6 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
-            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Developer tools (synthetic histories for benchmarks)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -505,55 +504,6 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'klk-etl;dev' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
-            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
-            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('seed-history', 'seed-history', [CompletionResultType]::ParameterValue, 'Write a synthetic tracking history into an empty database (stores t001..tNNN)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'klk-etl;dev;seed-history' {
-            [CompletionResult]::new('--stores', '--stores', [CompletionResultType]::ParameterName, 'How many stores (t001, t002, ... at most t999)')
-            [CompletionResult]::new('--days', '--days', [CompletionResultType]::ParameterName, 'Days of history, ending now (today included)')
-            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the pseudo-random choices (same seed, same history)')
-            [CompletionResult]::new('--sales-lines-per-store-day', '--sales-lines-per-store-day', [CompletionResultType]::ParameterName, 'Sales lines per store and day written to `ventas` (0: none)')
-            [CompletionResult]::new('--articles', '--articles', [CompletionResultType]::ParameterName, 'Articles per warehouse in `inventario` (two warehouses per store; 0: none)')
-            [CompletionResult]::new('--write-config', '--write-config', [CompletionResultType]::ParameterName, 'Write a configuration file for these stores here (its `database` is the file seeded)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file, overriding the configuration''s `database`')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
-            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
-            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'klk-etl;dev;help' {
-            [CompletionResult]::new('seed-history', 'seed-history', [CompletionResultType]::ParameterValue, 'Write a synthetic tracking history into an empty database (stores t001..tNNN)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'klk-etl;dev;help;seed-history' {
-            break
-        }
-        'klk-etl;dev;help;help' {
-            break
-        }
         'klk-etl;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days')
             [CompletionResult]::new('recover', 'recover', [CompletionResultType]::ParameterValue, 'Recover gaps now (all or filtered), or fetch one explicit window again')
@@ -573,7 +523,6 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (or the man page)')
-            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Developer tools (synthetic histories for benchmarks)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -645,13 +594,6 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;help;completions' {
-            break
-        }
-        'klk-etl;help;dev' {
-            [CompletionResult]::new('seed-history', 'seed-history', [CompletionResultType]::ParameterValue, 'Write a synthetic tracking history into an empty database (stores t001..tNNN)')
-            break
-        }
-        'klk-etl;help;dev;seed-history' {
             break
         }
         'klk-etl;help;help' {

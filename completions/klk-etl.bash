@@ -28,9 +28,6 @@ _klk__etl() {
             klk__etl,demo)
                 cmd="klk__etl__subcmd__demo"
                 ;;
-            klk__etl,dev)
-                cmd="klk__etl__subcmd__dev"
-                ;;
             klk__etl,executions)
                 cmd="klk__etl__subcmd__executions"
                 ;;
@@ -112,18 +109,6 @@ _klk__etl() {
             klk__etl__subcmd__db__subcmd__help,migrate)
                 cmd="klk__etl__subcmd__db__subcmd__help__subcmd__migrate"
                 ;;
-            klk__etl__subcmd__dev,help)
-                cmd="klk__etl__subcmd__dev__subcmd__help"
-                ;;
-            klk__etl__subcmd__dev,seed-history)
-                cmd="klk__etl__subcmd__dev__subcmd__seed__subcmd__history"
-                ;;
-            klk__etl__subcmd__dev__subcmd__help,help)
-                cmd="klk__etl__subcmd__dev__subcmd__help__subcmd__help"
-                ;;
-            klk__etl__subcmd__dev__subcmd__help,seed-history)
-                cmd="klk__etl__subcmd__dev__subcmd__help__subcmd__seed__subcmd__history"
-                ;;
             klk__etl__subcmd__help,alerts)
                 cmd="klk__etl__subcmd__help__subcmd__alerts"
                 ;;
@@ -135,9 +120,6 @@ _klk__etl() {
                 ;;
             klk__etl__subcmd__help,demo)
                 cmd="klk__etl__subcmd__help__subcmd__demo"
-                ;;
-            klk__etl__subcmd__help,dev)
-                cmd="klk__etl__subcmd__help__subcmd__dev"
                 ;;
             klk__etl__subcmd__help,executions)
                 cmd="klk__etl__subcmd__help__subcmd__executions"
@@ -196,9 +178,6 @@ _klk__etl() {
             klk__etl__subcmd__help__subcmd__db,migrate)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__migrate"
                 ;;
-            klk__etl__subcmd__help__subcmd__dev,seed-history)
-                cmd="klk__etl__subcmd__help__subcmd__dev__subcmd__seed__subcmd__history"
-                ;;
             *)
                 ;;
         esac
@@ -206,7 +185,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions dev help"
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,148 +662,6 @@ _klk__etl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        klk__subcmd__etl__subcmd__dev)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version seed-history help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --lock-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help)
-            opts="seed-history help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help__subcmd__seed__subcmd__history)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__seed__subcmd__history)
-            opts="-q -h -V --stores --days --seed --sales-lines-per-store-day --articles --write-config --config --db --format --color --quiet --lock-timeout --now --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --stores)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --days)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --seed)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sales-lines-per-store-day)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --articles)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --write-config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --lock-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         klk__subcmd__etl__subcmd__executions)
             opts="-q -h -V --tipo --store --estado --limit --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -968,7 +805,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help)
-            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions dev help"
+            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,34 +919,6 @@ _klk__etl() {
         klk__subcmd__etl__subcmd__help__subcmd__demo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__help__subcmd__dev)
-            opts="seed-history"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__help__subcmd__dev__subcmd__seed__subcmd__history)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -48,7 +48,6 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
-            cand dev 'Developer tools (synthetic histories for benchmarks)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;run'= {
@@ -471,50 +470,6 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'klk-etl;dev'= {
-            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
-            cand --db 'DuckDB file, overriding the configuration''s `database`'
-            cand --format 'Output format for data on stdout'
-            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
-            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
-            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
-            cand -q 'Print only data and errors (no notes on stderr)'
-            cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'klk-etl;dev;seed-history'= {
-            cand --stores 'How many stores (t001, t002, ... at most t999)'
-            cand --days 'Days of history, ending now (today included)'
-            cand --seed 'Seed of the pseudo-random choices (same seed, same history)'
-            cand --sales-lines-per-store-day 'Sales lines per store and day written to `ventas` (0: none)'
-            cand --articles 'Articles per warehouse in `inventario` (two warehouses per store; 0: none)'
-            cand --write-config 'Write a configuration file for these stores here (its `database` is the file seeded)'
-            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
-            cand --db 'DuckDB file, overriding the configuration''s `database`'
-            cand --format 'Output format for data on stdout'
-            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
-            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
-            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
-            cand -q 'Print only data and errors (no notes on stderr)'
-            cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'klk-etl;dev;help'= {
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'klk-etl;dev;help;seed-history'= {
-        }
-        &'klk-etl;dev;help;help'= {
-        }
         &'klk-etl;help'= {
             cand run 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
@@ -534,7 +489,6 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
-            cand dev 'Developer tools (synthetic histories for benchmarks)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;help;run'= {
@@ -584,11 +538,6 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;sim'= {
         }
         &'klk-etl;help;completions'= {
-        }
-        &'klk-etl;help;dev'= {
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-        }
-        &'klk-etl;help;dev;seed-history'= {
         }
         &'klk-etl;help;help'= {
         }

@@ -5,7 +5,6 @@ mod alerts;
 mod completions;
 mod db;
 mod demo;
-mod dev;
 mod executions;
 mod gaps;
 mod health;
@@ -121,9 +120,6 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Print a shell completion script (or the man page)
     Completions(completions::CompletionsArgs),
-    /// Developer tools (synthetic histories for benchmarks)
-    #[command(hide = true)]
-    Dev(dev::DevArgs),
 }
 
 /// Everything a command needs, resolved once.
@@ -300,7 +296,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unstick(args) => args.exec(&ctx)?,
         Command::Stores(args) => args.exec(&ctx)?,
         Command::Db(args) => args.exec(&ctx)?,
-        Command::Dev(args) => args.exec(&ctx)?,
         Command::Completions(_) => unreachable!("handled before the configuration is read"),
     };
     Ok(exit.into())
@@ -314,6 +309,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_shipped_is_in_the_help() {
+        // Developer tools live in examples/ (e.g. examples/scale_history.rs), not hidden here.
+        let cli = Cli::command();
+        let hidden: Vec<&str> = cli
+            .get_subcommands()
+            .filter(|command| command.is_hide_set())
+            .map(|command| command.get_name())
+            .collect();
+        assert!(hidden.is_empty(), "hidden commands: {hidden:?}");
+        assert!(Cli::try_parse_from(["klk-etl", "dev", "seed-history"]).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod model;
 mod options;
 pub mod parse;
 mod retry;
+pub mod ventas;
 
 pub use client::{Client, InvalidOptions, validate_base_url};
 pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines, release_freed_memory};

@@ -11,6 +11,8 @@
 
 use duckdb::Connection;
 
+use crate::klk::ventas::{SqlType, Table, VENTAS};
+
 const SEED_TABLE: &str = include_str!("duckdb/v1_seed_table.sql");
 
 const TRACKING_TABLES: &str = include_str!("duckdb/v2_tracking_tables.sql");
@@ -19,7 +21,7 @@ const SUMMARY_TABLES: &str = include_str!("duckdb/v7_summary_tables.sql");
 
 const REFRESH_SUMMARY: &str = include_str!("duckdb/summary_refresh.sql");
 
-const TARGET_TABLES: &str = include_str!("duckdb/v3_target_tables.sql");
+const INVENTARIO_TABLE: &str = include_str!("duckdb/v3_inventario.sql");
 
 /// The macro that reads the summary (migration 7 needs it before the rest of the logic).
 const SUMMARY_MACRO: &str = include_str!("duckdb/logic/2_summary.sql");
@@ -160,12 +162,68 @@ pub fn rebuild_summary(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(REFRESH_SUMMARY)
 }
 
+/// The loaded data: one sales line per (store, invoice, line), the latest stock per
+/// (store, warehouse, article). Numbers are numbers, timestamps are timestamps (store-local).
 fn target_tables(conn: &Connection) -> Result<(), MigrationError> {
     // A table of the same name from another program is the user's: never alter or reuse it.
     for table in ["ventas", "inventario"] {
         refuse_foreign_target_table(conn, table)?;
     }
-    Ok(conn.execute_batch(TARGET_TABLES)?)
+    conn.execute_batch(&create_table(&VENTAS, 3))?;
+    Ok(conn.execute_batch(INVENTARIO_TABLE)?)
+}
+
+/// `CREATE TABLE IF NOT EXISTS` of `table` as of schema version `version` (its columns of
+/// that version), in DuckDB's types.
+pub fn create_table(table: &Table, version: i32) -> String {
+    let mut lines: Vec<String> = table
+        .columns_at(version)
+        .map(|column| {
+            let not_null = if column.nullable { "" } else { " NOT NULL" };
+            format!("    {} {}{not_null}", column.name, duckdb_type(column.ty))
+        })
+        .collect();
+    let key: Vec<&str> = table.key().map(|column| column.name).collect();
+    if !key.is_empty() {
+        lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n{}\n);\n",
+        table.name,
+        lines.join(",\n")
+    )
+}
+
+/// `ALTER TABLE ... ADD COLUMN` for the columns of `table` that schema version `version` adds
+/// (those whose `since` it is): the migration of a column added to the list later. Such a
+/// column is nullable (the rows already there have no value for it).
+pub fn add_columns(table: &Table, version: i32) -> String {
+    table
+        .columns
+        .iter()
+        .filter(|column| column.since == version)
+        .map(|column| {
+            format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {};\n",
+                table.name,
+                column.name,
+                duckdb_type(column.ty)
+            )
+        })
+        .collect()
+}
+
+/// DuckDB's name of each column type.
+pub fn duckdb_type(ty: SqlType) -> &'static str {
+    match ty {
+        SqlType::Text => "VARCHAR",
+        SqlType::Double => "DOUBLE",
+        SqlType::Integer => "INTEGER",
+        SqlType::Date => "DATE",
+        SqlType::Time => "TIME",
+        SqlType::Timestamp => "TIMESTAMP",
+        SqlType::Boolean => "BOOLEAN",
+    }
 }
 
 /// `ventas` or `inventario` made by another program (it has no `ejecucion_id`).
@@ -353,5 +411,165 @@ mod tests {
             );
         }
         assert_eq!(LATEST_VERSION, MIGRATIONS.len() as i32);
+    }
+
+    /// `ventas` as migration 3 created it when its DDL was still written out by hand: files
+    /// made then exist, so migration 3 must keep creating exactly this table.
+    const VENTAS_AS_WRITTEN_FOR_VERSION_3: &str = r#"
+CREATE TABLE IF NOT EXISTS ventas (
+    ubicacion_id VARCHAR NOT NULL,
+    numero_factura VARCHAR NOT NULL,
+    linea INTEGER NOT NULL,
+    fecha DATE NOT NULL,
+    hora TIME NOT NULL,
+    fecha_hora TIMESTAMP NOT NULL,
+    codigo_almacen VARCHAR NOT NULL,
+    nombre_almacen VARCHAR,
+    codigo_producto VARCHAR NOT NULL,
+    descripcion_producto VARCHAR,
+    marca_producto VARCHAR,
+    modelo_producto VARCHAR,
+    categoria_producto VARCHAR,
+    grupo_articulo VARCHAR,
+    subgrupo_producto VARCHAR,
+    codigo_barras VARCHAR,
+    cantidad_vendida DOUBLE NOT NULL,
+    peso_unitario DOUBLE,
+    unidad_medida_venta VARCHAR,
+    factor_unidad_medida DOUBLE,
+    costo_unitario_bs DOUBLE,
+    costo_unitario_usd DOUBLE,
+    precio_unitario_bs DOUBLE,
+    precio_unitario_usd DOUBLE,
+    impuesto_porcentaje DOUBLE,
+    impuesto_monto_bs DOUBLE,
+    porcentaje_descuento DOUBLE,
+    monto_descuento DOUBLE,
+    venta_total_bs DOUBLE NOT NULL,
+    venta_total_usd DOUBLE NOT NULL,
+    costo_total_bs DOUBLE,
+    costo_total_usd DOUBLE,
+    utilidad_bruta_bs DOUBLE,
+    utilidad_bruta_usd DOUBLE,
+    total_factura DOUBLE,
+    tasa_usd DOUBLE,
+    es_no_fiscal BOOLEAN,
+    tiene_promocion VARCHAR,
+    codigo_promocion VARCHAR,
+    ejecucion_id INTEGER NOT NULL,
+    cargado_en TIMESTAMP NOT NULL,
+    PRIMARY KEY (ubicacion_id, numero_factura, linea)
+);
+"#;
+
+    /// What DuckDB's catalog says of `ventas`: each column, each constraint, and the table
+    /// (with its SQL as DuckDB writes it back), one text per row, object ids left out.
+    fn ventas_in_catalog(conn: &Connection) -> Vec<String> {
+        let queries = [
+            "SELECT CAST(c AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid) FROM duckdb_columns()
+                 WHERE table_name = 'ventas' ORDER BY column_index) c",
+            // (constraint_index counts the whole catalog's constraints: its order is kept)
+            "SELECT CAST(c AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid, constraint_index)
+                 FROM duckdb_constraints()
+                 WHERE table_name = 'ventas' ORDER BY constraint_index) c",
+            "SELECT CAST(t AS VARCHAR) FROM (
+                 SELECT * EXCLUDE (database_oid, schema_oid, table_oid) FROM duckdb_tables()
+                 WHERE table_name = 'ventas') t",
+        ];
+        let mut rows = Vec::new();
+        for query in queries {
+            let mut statement = conn.prepare(query).unwrap();
+            let found = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            assert!(!found.is_empty(), "nothing in the catalog for {query}");
+            rows.extend(found);
+        }
+        rows
+    }
+
+    #[test]
+    fn migration_3_creates_ventas_exactly_as_it_always_did() {
+        let written = Connection::open_in_memory().unwrap();
+        written
+            .execute_batch(VENTAS_AS_WRITTEN_FOR_VERSION_3)
+            .unwrap();
+        let migrated = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 3) {
+            (migration.apply)(&migrated).unwrap();
+        }
+
+        let expected = ventas_in_catalog(&written);
+        // 41 columns; 14 constraints (13 NOT NULL and the key); the table.
+        assert_eq!(expected.len(), 41 + 14 + 1, "{expected:#?}");
+        assert!(
+            expected.iter().any(|row| row.contains("PRIMARY KEY")
+                && row.contains("[ubicacion_id, numero_factura, linea]")),
+            "{expected:#?}"
+        );
+        assert_eq!(ventas_in_catalog(&migrated), expected);
+        // And the text itself, so that a difference reads plainly.
+        assert_eq!(
+            create_table(&VENTAS, 3),
+            VENTAS_AS_WRITTEN_FOR_VERSION_3.trim_start()
+        );
+    }
+
+    #[test]
+    fn a_column_added_later_makes_the_table_a_new_file_gets() {
+        use crate::klk::ventas::Column;
+
+        let column = |name, ty, nullable, key, since| Column {
+            name,
+            ty,
+            nullable,
+            key,
+            since,
+        };
+        let table = Table {
+            name: "ventas",
+            columns: Vec::leak(vec![
+                column("ubicacion_id", SqlType::Text, false, true, 3),
+                column("linea", SqlType::Integer, false, true, 3),
+                column("cantidad_vendida", SqlType::Double, false, false, 3),
+                column("descuento_usd", SqlType::Double, true, false, 10),
+                column("es_devolucion", SqlType::Boolean, true, false, 10),
+            ]),
+        };
+        let upgraded = Connection::open_in_memory().unwrap();
+        upgraded.execute_batch(&create_table(&table, 3)).unwrap();
+        upgraded
+            .execute_batch("INSERT INTO ventas VALUES ('t1', 1, 2.0)")
+            .unwrap();
+        upgraded.execute_batch(&add_columns(&table, 10)).unwrap();
+        let fresh = Connection::open_in_memory().unwrap();
+        fresh.execute_batch(&create_table(&table, 10)).unwrap();
+
+        let columns = |conn: &Connection| {
+            let mut statement = conn
+                .prepare(
+                    "SELECT column_name || ' ' || data_type || ' ' || is_nullable FROM duckdb_columns() \
+                     WHERE table_name = 'ventas' ORDER BY column_index",
+                )
+                .unwrap();
+            statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        };
+        assert_eq!(columns(&upgraded).len(), 5);
+        assert_eq!(columns(&upgraded), columns(&fresh));
+        assert_eq!(add_columns(&table, 10).lines().count(), 2);
+        let kept: (String, Option<f64>) = upgraded
+            .query_row("SELECT ubicacion_id, descuento_usd FROM ventas", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("t1".to_owned(), None));
     }
 }
