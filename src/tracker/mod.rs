@@ -208,6 +208,8 @@ impl Db {
         let mut rng = fastrand::Rng::new();
         // A writer that met a conflict holds the gate (see `gate`) until it gets in.
         let mut writer_gate = None;
+        // A reader that met a conflict says it waits, until it gets in or gives up.
+        let mut waiting_reader = None;
         loop {
             // A reader passes the gate for the moment of its open: it waits while a writer
             // waits, instead of keeping the writer out. At its deadline it tries the file
@@ -222,6 +224,7 @@ impl Db {
             match attempt {
                 Ok(conn) => {
                     drop(writer_gate);
+                    drop(waiting_reader);
                     let mut db = Db {
                         conn,
                         path: path.to_path_buf(),
@@ -243,6 +246,9 @@ impl Db {
                             holder: lock_holder(&message),
                             waited_secs: started.elapsed().as_secs_f64(),
                         });
+                    }
+                    if access == Access::Read && waiting_reader.is_none() {
+                        waiting_reader = gate::announce_waiting_reader(path);
                     }
                     if access == Access::Write && writer_gate.is_none() {
                         // Close the gate to new readers (`Some(None)`: no gate to be had, or

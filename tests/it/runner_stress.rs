@@ -312,3 +312,80 @@ fn twenty_five_stores_with_ten_failing_converge_within_a_few_runs_after_the_faul
         );
     }
 }
+
+#[test]
+fn readers_get_in_during_a_long_run_that_commits_without_pause() {
+    const STORES: usize = 32;
+    // Thirty-two store-days recovered whole with fast answers: results arrive closer
+    // together than the run's linger, so the run would keep the file for its whole length.
+    let (sim, env) = setup(STORES, &[], 1200, 1.0);
+    env.cmd().args(["db", "migrate"]).assert().success();
+    let now = caracas(25, 10, 5);
+    let stores: Vec<String> = (1..=STORES).map(|i| format!("t{i:03}")).collect();
+    let started = Instant::now();
+    let mut recover = binary(&env)
+        .args([
+            "--now",
+            &now,
+            "recover",
+            "--tipo",
+            "ventas",
+            "--date",
+            "2025-11-24",
+        ])
+        .args(["--store", &stores.join(","), "--jobs", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reads = Vec::new();
+    // Readers give up after `[serve] lock_timeout`'s default: each must get in while the run
+    // goes on (a phase commits up to --jobs whole days, so a reader may wait for one).
+    while recover.try_wait().unwrap().is_none() {
+        let asked = Instant::now();
+        let out = binary(&env)
+            .args(["--now", &now, "--lock-timeout", "5s", "gaps"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "a reader was kept out for {:.1} s, {:.1} s into the run: {}",
+            asked.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        reads.push(asked.elapsed());
+    }
+    let out = recover.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_secs = started.elapsed().as_secs_f64();
+    println!(
+        "run {run_secs:.1} s; {} reads, slowest {:.2} s",
+        reads.len(),
+        reads
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+    );
+    assert!(
+        run_secs > 8.0,
+        "the run must be long enough to matter: {run_secs:.1} s"
+    );
+    assert!(reads.len() >= 3, "{reads:?}");
+    for i in 1..=STORES {
+        assert_matches_truth(
+            &env,
+            &sim,
+            &format!("t{i:03}"),
+            &format!("SUC{i:03}"),
+            "2025-11-24 00:00",
+            "2025-11-25 00:00",
+        );
+    }
+}
