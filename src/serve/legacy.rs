@@ -243,49 +243,51 @@ pub async fn metricas(
         // The original read `fecha >= CURRENT_DATE - dias days`: today and `dias` days before.
         let days = http::number(&pairs, "dias", 7, 1, 90)? + 1;
         let key = format!("legacy-metricas?{etl_tipo:?}&{stores:?}&{days}");
-        let report = state
+        let read = with_db(&state, move |db, now_local| {
+            metrics::report(
+                db.conn(),
+                &MetricsQuery {
+                    now_local,
+                    days,
+                    etl_tipo,
+                    stores,
+                },
+            )
+        });
+        let body = state
             .cache
-            .get(key, || {
-                with_db(&state, move |db, now_local| {
-                    metrics::report(
-                        db.conn(),
-                        &MetricsQuery {
-                            now_local,
-                            days,
-                            etl_tipo,
-                            stores,
-                        },
-                    )
-                })
+            .get(key, || async move {
+                let report = read.await?;
+                let mut body: Vec<Metrica> = report
+                    .por_dia
+                    .iter()
+                    // A day with only a verification to show has no executions started (and no
+                    // rate): the original view had no row for it.
+                    .filter_map(|d| {
+                        Some(Metrica {
+                            etl_tipo: d.etl_tipo.clone(),
+                            ubicacion_id: d.ubicacion_id.clone(),
+                            ubicacion_nombre: d.ubicacion_nombre.clone(),
+                            fecha: d.fecha,
+                            total_ejecuciones: d.total_ejecuciones,
+                            ejecuciones_exitosas: d.ejecuciones_exitosas,
+                            ejecuciones_fallidas: d.ejecuciones_fallidas,
+                            tasa_exito_pct: d.tasa_exito_pct.filter(|_| d.total_ejecuciones > 0)?,
+                            duracion_promedio_seg: d.duracion_promedio_seg,
+                            total_registros_cargados: d.total_registros_cargados,
+                        })
+                    })
+                    .collect();
+                body.sort_by(|a, b| {
+                    b.fecha
+                        .cmp(&a.fecha)
+                        .then_with(|| a.ubicacion_id.cmp(&b.ubicacion_id))
+                        .then_with(|| a.etl_tipo.cmp(&b.etl_tipo))
+                });
+                http::json_bytes(&body)
             })
             .await?;
-        let mut body: Vec<Metrica> = report
-            .por_dia
-            .iter()
-            // A day with only a verification to show has no executions started (and no
-            // rate): the original view had no row for it.
-            .filter_map(|d| {
-                Some(Metrica {
-                    etl_tipo: d.etl_tipo.clone(),
-                    ubicacion_id: d.ubicacion_id.clone(),
-                    ubicacion_nombre: d.ubicacion_nombre.clone(),
-                    fecha: d.fecha,
-                    total_ejecuciones: d.total_ejecuciones,
-                    ejecuciones_exitosas: d.ejecuciones_exitosas,
-                    ejecuciones_fallidas: d.ejecuciones_fallidas,
-                    tasa_exito_pct: d.tasa_exito_pct.filter(|_| d.total_ejecuciones > 0)?,
-                    duracion_promedio_seg: d.duracion_promedio_seg,
-                    total_registros_cargados: d.total_registros_cargados,
-                })
-            })
-            .collect();
-        body.sort_by(|a, b| {
-            b.fecha
-                .cmp(&a.fecha)
-                .then_with(|| a.ubicacion_id.cmp(&b.ubicacion_id))
-                .then_with(|| a.etl_tipo.cmp(&b.etl_tipo))
-        });
-        Ok::<_, ApiError>(json(&body))
+        Ok::<_, ApiError>(http::json_body(&body))
     }
     .await;
     result.unwrap_or_else(legacy)

@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::Shared;
@@ -393,34 +394,34 @@ fn dashboard_data(
 // ---------------------------------------------------------------------------------------
 // The dashboard
 
-pub async fn dashboard(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), "/") {
-        Ok(ctx) => ctx,
-        Err(response) => return *response,
-    };
-    let worker = state.clone();
-    let data = state
+/// The dashboard but its gap table (whose Recover buttons carry the session's CSRF token),
+/// rendered once per cached answer and language: at 100 stores the heat-map and the charts
+/// are most of a request's cost.
+struct DashboardParts {
+    data: Arc<DashboardData>,
+    before_gaps: String,
+    after_gaps: String,
+}
+
+async fn dashboard_parts(state: &Shared, lang: Lang) -> Result<Arc<DashboardParts>, ApiError> {
+    let shared = state.clone();
+    state
         .cache
-        .get("dashboard".to_string(), || {
-            with_db(&state, move |db, now| dashboard_data(&worker, db, now))
+        .get(format!("dashboard-{}", lang.code()), move || async move {
+            let worker = shared.clone();
+            let data = shared
+                .cache
+                .get("dashboard".to_string(), || {
+                    with_db(&shared, move |db, now| dashboard_data(&worker, db, now))
+                })
+                .await?;
+            Ok(render_dashboard_parts(&shared, lang.text(), data))
         })
-        .await;
-    let data = match data {
-        Ok(data) => data,
-        Err(err) => return error_page(ctx.lang, err),
-    };
-    let flash = match &ctx.who {
-        Some(Identity::Session { id, .. }) => state.auth.take_flash(id),
-        _ => None,
-    };
-    let t = ctx.t();
-    let body = html! {
-        @if let Some(message) = &flash { p.flash #flash { (message) } }
+        .await
+}
+
+fn render_dashboard_parts(state: &Shared, t: &Text, data: Arc<DashboardData>) -> DashboardParts {
+    let before_gaps = html! {
         (health_box(t, &data.health))
         section #coverage {
             h2 { (t.coverage) ": " (t.last_7_days) " · " a href="/days" { (t.last_30_days) } }
@@ -428,11 +429,8 @@ pub async fn dashboard(
             (legend(t, &[CellState::Covered, CellState::Gap, CellState::BackingOff, CellState::InFlight, CellState::NotDue, CellState::Closed, CellState::Unverified]))
             (slot_map(t, &data.map, data.map_from, &data.stores, &data.gaps))
         }
-        section #gaps {
-            h2 { (t.open_gaps) " (" (data.gaps.len()) ")" }
-            (gap_table(&ctx, &data.gaps, DASHBOARD_GAPS, "/"))
-            @if data.gaps.len() > DASHBOARD_GAPS { p { a href="/gaps" { (t.all_gaps) } } }
-        }
+    };
+    let after_gaps = html! {
         section {
             h2 { (t.live) }
             p.help { (t.live_help) }
@@ -461,6 +459,43 @@ pub async fn dashboard(
             }
         }
         p.muted { (t.updated) " " (data.now.format("%Y-%m-%d %H:%M:%S")) " (" (state.config.timezone.name()) ")" }
+    };
+    DashboardParts {
+        data,
+        before_gaps: before_gaps.into_string(),
+        after_gaps: after_gaps.into_string(),
+    }
+}
+
+pub async fn dashboard(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let ctx = match page_ctx(&state, &headers, peer, raw.as_deref(), "/") {
+        Ok(ctx) => ctx,
+        Err(response) => return *response,
+    };
+    let parts = match dashboard_parts(&state, ctx.lang).await {
+        Ok(parts) => parts,
+        Err(err) => return error_page(ctx.lang, err),
+    };
+    let flash = match &ctx.who {
+        Some(Identity::Session { id, .. }) => state.auth.take_flash(id),
+        _ => None,
+    };
+    let t = ctx.t();
+    let gaps = &parts.data.gaps;
+    let body = html! {
+        @if let Some(message) = &flash { p.flash #flash { (message) } }
+        (PreEscaped(&parts.before_gaps))
+        section #gaps {
+            h2 { (t.open_gaps) " (" (gaps.len()) ")" }
+            (gap_table(&ctx, gaps, DASHBOARD_GAPS, "/"))
+            @if gaps.len() > DASHBOARD_GAPS { p { a href="/gaps" { (t.all_gaps) } } }
+        }
+        (PreEscaped(&parts.after_gaps))
     };
     html_response(&ctx, StatusCode::OK, layout(&ctx, t.title, "/", body))
 }
@@ -741,55 +776,76 @@ pub async fn days(
         Ok(ctx) => ctx,
         Err(response) => return *response,
     };
-    let worker = state.clone();
-    let data = state
+    let lang = ctx.lang;
+    let shared = state.clone();
+    // Rendered once per cached answer and language (3,000 cells at 100 stores).
+    let rendered = state
         .cache
-        .get("days".to_string(), || {
-            with_db(&state, move |db, now| {
-                let config = &worker.config;
-                let found = gaps::list(
-                    db.conn(),
-                    &GapQuery {
-                        now_local: now,
-                        tracking: config.tracking,
-                        horizon: std::time::Duration::from_secs(DAY_MAP_DAYS as u64 * 86400),
-                        etl_tipo: Some(EtlTipo::Ventas),
-                        stores: Vec::new(),
-                    },
-                )?;
-                let running = executions::list(
-                    db.conn(),
-                    &ExecutionFilter {
-                        estado: Some(Estado::EnProceso),
-                        limit: 200,
-                        ..ExecutionFilter::default()
-                    },
-                )?;
-                let first = now.date() - Duration::days(DAY_MAP_DAYS - 1);
-                let marks = coverage::sales_watermarks(db.conn(), first.and_time(NaiveTime::MIN))?;
-                let expected = coverage::expected_sales_start(db.conn())?;
-                let stores: Vec<StoreState> = expected
-                    .keys()
-                    .map(|id| StoreState {
-                        etl_tipo: "ventas".into(),
-                        ubicacion_id: id.clone(),
-                        ubicacion_nombre: id.clone(),
-                        ..StoreState::default()
+        .get(format!("days-{}", lang.code()), move || async move {
+            let worker = shared.clone();
+            let data = shared
+                .cache
+                .get("days".to_string(), || {
+                    with_db(&shared, move |db, now| {
+                        let config = &worker.config;
+                        let found = gaps::list(
+                            db.conn(),
+                            &GapQuery {
+                                now_local: now,
+                                tracking: config.tracking,
+                                horizon: std::time::Duration::from_secs(
+                                    DAY_MAP_DAYS as u64 * 86400,
+                                ),
+                                etl_tipo: Some(EtlTipo::Ventas),
+                                stores: Vec::new(),
+                            },
+                        )?;
+                        let running = executions::list(
+                            db.conn(),
+                            &ExecutionFilter {
+                                estado: Some(Estado::EnProceso),
+                                limit: 200,
+                                ..ExecutionFilter::default()
+                            },
+                        )?;
+                        let first = now.date() - Duration::days(DAY_MAP_DAYS - 1);
+                        let marks =
+                            coverage::sales_watermarks(db.conn(), first.and_time(NaiveTime::MIN))?;
+                        let expected = coverage::expected_sales_start(db.conn())?;
+                        let stores: Vec<StoreState> = expected
+                            .keys()
+                            .map(|id| StoreState {
+                                etl_tipo: "ventas".into(),
+                                ubicacion_id: id.clone(),
+                                ubicacion_nombre: id.clone(),
+                                ..StoreState::default()
+                            })
+                            .collect();
+                        let map_stores = map_stores(&worker, &stores, &expected);
+                        let rows = map_inputs(&worker, now, map_stores, &found, &running, &marks)
+                            .day_rows(first, now.date());
+                        Ok(DaysData { rows, first })
                     })
-                    .collect();
-                let map_stores = map_stores(&worker, &stores, &expected);
-                let rows = map_inputs(&worker, now, map_stores, &found, &running, &marks)
-                    .day_rows(first, now.date());
-                Ok(DaysData { rows, first })
-            })
+                })
+                .await;
+            let data = data?;
+            Ok::<_, ApiError>(days_map(lang.text(), &data).into_string())
         })
         .await;
-    let data = match data {
-        Ok(data) => data,
+    let body = match rendered {
+        Ok(body) => body,
         Err(err) => return error_page(ctx.lang, err),
     };
     let t = ctx.t();
-    let body = html! {
+    html_response(
+        &ctx,
+        StatusCode::OK,
+        layout(&ctx, t.title, "/days", PreEscaped(body.as_ref().clone())),
+    )
+}
+
+fn days_map(t: &Text, data: &DaysData) -> Markup {
+    html! {
         section #coverage-days {
             h2 { (t.coverage) ": " (t.last_30_days) " · " a href="/" { (t.last_7_days) } }
             p.help { (t.coverage_help) }
@@ -812,8 +868,7 @@ pub async fn days(
                 }
             }
         }
-    };
-    html_response(&ctx, StatusCode::OK, layout(&ctx, t.title, "/days", body))
+    }
 }
 
 pub async fn gaps_page(

@@ -169,23 +169,22 @@ pub async fn metrics_json(
         let etl_tipo = tipo(&pairs)?;
         let stores = store_filter(&state, &pairs)?;
         let key = format!("v1-metrics?{days}&{etl_tipo:?}&{stores:?}");
-        let report = state
+        let read = with_db(&state, move |db, now_local| {
+            metrics::report(
+                db.conn(),
+                &MetricsQuery {
+                    now_local,
+                    days,
+                    etl_tipo,
+                    stores,
+                },
+            )
+        });
+        let body = state
             .cache
-            .get(key, || {
-                with_db(&state, move |db, now_local| {
-                    metrics::report(
-                        db.conn(),
-                        &MetricsQuery {
-                            now_local,
-                            days,
-                            etl_tipo,
-                            stores,
-                        },
-                    )
-                })
-            })
+            .get(key, || async move { http::json_bytes(&read.await?) })
             .await?;
-        Ok::<_, ApiError>(json(report.as_ref()))
+        Ok::<_, ApiError>(http::json_body(&body))
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
