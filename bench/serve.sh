@@ -66,7 +66,9 @@ pids+=($!)
 # window for every store, plus the gap recoveries), for as long as the measurement lasts.
 cron_loop() {
     local config=$1 i=1
-    while :; do
+    # (stopped between two runs: a run killed halfway, or left running after the simulator
+    # stops, would leave failed windows behind)
+    while [ ! -f "$DIR/stop-cron" ]; do
         local at
         at=$(date -u -d "$now + $((i * 30)) minutes" +%Y-%m-%dT%H:%M:%SZ)
         local rc=0
@@ -111,6 +113,7 @@ for ttl in $CACHE_TTLS; do
     pids+=("$serve_pid")
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/stores" >/dev/null && break; sleep 0.2; done
     cron_pid=""
+    rm -f "$DIR/stop-cron"
     if [ "$RUN_LOAD" = 1 ]; then
         cron_loop "$config" &
         cron_pid=$!
@@ -126,7 +129,7 @@ for ttl in $CACHE_TTLS; do
         RESULT["$path|$ttl"]=${line#RESULT }
     done
     if [ -n "$cron_pid" ]; then
-        kill "$cron_pid" 2>/dev/null || true
+        touch "$DIR/stop-cron"
         wait "$cron_pid" 2>/dev/null || true
     fi
     kill "$serve_pid"
