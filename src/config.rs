@@ -219,19 +219,10 @@ pub struct Config {
 
 /// A token that may use `klk-etl serve` (`[serve] token` / `token_file`): its name is what
 /// the database records for a recovery it asks for; the secret is never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeToken {
     pub name: String,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for ServeToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeToken")
-            .field("name", &self.name)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+    pub secret: Secret,
 }
 
 /// The shortest token `serve` accepts: a guessable one would make the recover button public.
@@ -803,7 +794,10 @@ fn resolve_serve(s: FileServe, source: Option<&Path>) -> Result<ServeSettings, S
     let mut tokens = Vec::new();
     if let Some(secret) = s.token {
         let name = s.token_name.unwrap_or_else(|| "web".to_string());
-        tokens.push(ServeToken { name, secret });
+        tokens.push(ServeToken {
+            name,
+            secret: Secret::new(secret),
+        });
     } else if s.token_name.is_some() {
         return Err("serve.token_name is set but serve.token is not".to_string());
     }
@@ -834,12 +828,15 @@ fn resolve_serve(s: FileServe, source: Option<&Path>) -> Result<ServeSettings, S
                     number + 1
                 ));
             }
-            tokens.push(ServeToken { name, secret });
+            tokens.push(ServeToken {
+                name,
+                secret: Secret::new(secret),
+            });
         }
     }
     let mut names = HashSet::new();
     for token in &tokens {
-        if token.secret.chars().count() < SERVE_TOKEN_MIN_CHARS {
+        if token.secret.expose().chars().count() < SERVE_TOKEN_MIN_CHARS {
             return Err(format!(
                 "serve token '{}' is shorter than {SERVE_TOKEN_MIN_CHARS} characters (e.g. `openssl rand -hex 24`)",
                 token.name

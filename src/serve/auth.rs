@@ -114,7 +114,7 @@ impl Auth {
     pub fn token_name(&self, secret: &str) -> Option<String> {
         let mut found = None;
         for token in &self.tokens {
-            if constant_time_eq(token.secret.as_bytes(), secret.as_bytes()) {
+            if constant_time_eq(token.secret.expose().as_bytes(), secret.as_bytes()) {
                 found = Some(token.name.clone());
             }
         }
