@@ -243,17 +243,7 @@ pub async fn metricas(
         // The original read `fecha >= CURRENT_DATE - dias days`: today and `dias` days before.
         let days = http::number(&pairs, "dias", 7, 1, 90)? + 1;
         let key = format!("legacy-metricas?{etl_tipo:?}&{stores:?}&{days}");
-        let read = with_db(&state, move |db, now_local| {
-            metrics::report(
-                db.conn(),
-                &MetricsQuery {
-                    now_local,
-                    days,
-                    etl_tipo,
-                    stores,
-                },
-            )
-        });
+        let read = super::v1::read_metrics(&state, days, etl_tipo, stores);
         let body = state
             .cache
             .get(key, || async move {

@@ -156,6 +156,26 @@ pub async fn gaps(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `metrics::report` for today and the `days - 1` before, read when the cache needs it.
+pub(super) fn read_metrics(
+    state: &Shared,
+    days: u32,
+    etl_tipo: Option<EtlTipo>,
+    stores: Vec<String>,
+) -> impl std::future::Future<Output = Result<metrics::MetricsReport, ApiError>> + Send + 'static {
+    with_db(state, move |db, now_local| {
+        metrics::report(
+            db.conn(),
+            &MetricsQuery {
+                now_local,
+                days,
+                etl_tipo,
+                stores,
+            },
+        )
+    })
+}
+
 pub async fn metrics_json(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -169,17 +189,7 @@ pub async fn metrics_json(
         let etl_tipo = tipo(&pairs)?;
         let stores = store_filter(&state, &pairs)?;
         let key = format!("v1-metrics?{days}&{etl_tipo:?}&{stores:?}");
-        let read = with_db(&state, move |db, now_local| {
-            metrics::report(
-                db.conn(),
-                &MetricsQuery {
-                    now_local,
-                    days,
-                    etl_tipo,
-                    stores,
-                },
-            )
-        });
+        let read = read_metrics(&state, days, etl_tipo, stores);
         let body = state
             .cache
             .get(key, || async move { http::json_bytes(&read.await?) })
