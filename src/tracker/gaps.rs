@@ -1,5 +1,5 @@
 //! Gaps: windows that should hold data and are not covered by a success. The logic is the
-//! `klk_gaps` table macro (see `schema.rs`), shared with the view `v_gaps_por_recuperar`.
+//! `klk_gaps` table macro (see `schema/duckdb/logic/5_gaps.sql`), shared with the view `v_gaps_por_recuperar`.
 
 use std::time::Duration;
 
