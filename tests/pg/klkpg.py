@@ -95,6 +95,15 @@ def drop_database(url, name):
     admin.close()
 
 
+def split_password(url):
+    """(the URL without its password, the password or None)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url, None
+    netloc = parts.netloc.replace(":" + parts.password + "@", "@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), urllib.parse.unquote(parts.password)
+
+
 def redact(text):
     """A URL's password never reaches a log."""
     return re.sub(r"(postgres(?:ql)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", str(text))

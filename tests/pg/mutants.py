@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import klkpg  # noqa: E402
 
-# (name, text in logic.sql, replacement)
+# (name, text in logic.sql, replacement), or (name, text, replacement, file)
 MUTANTS = [
     ("grace: a slot is due only after the grace has fully passed (< for <=)",
      "OR u.slot_end <= (SELECT p2.now_ts - make_interval(mins => p2.grace_min::int) FROM p2)",
@@ -44,11 +44,25 @@ MUTANTS = [
      "WHERE e.id IN (SELECT p.id FROM etl_resumen_pendientes p, ok WHERE ok.valido AND p.id <= ok.hasta_id)",
      "WHERE false AND e.id IN (SELECT p.id FROM etl_resumen_pendientes p, ok WHERE ok.valido AND p.id <= ok.hasta_id)"),
     ("horizon: a window ending on the horizon's first day is not read",
-     "AND e.fecha_hasta >= p2.horizon_ts::date",
-     "AND e.fecha_hasta > p2.horizon_ts::date"),
-    ("a live en_proceso run is counted as stuck one minute early",
+     "AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date\n      AND e.fecha_desde <= p_now::date",
+     "AND e.fecha_hasta > (p_now - make_interval(mins => p_horizon_min::int))::date\n      AND e.fecha_desde <= p_now::date"),
+    ("a live en_proceso sales run is counted as stuck one minute early",
+     "e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int)) AS vivo",
+     "e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int - 1)) AS vivo"),
+    ("a live en_proceso stock run is counted as stuck one minute early",
      "p.now_ts - make_interval(mins => p.stuck_min::int) AS live_since,\n        -- inventory",
      "p.now_ts - make_interval(mins => p.stuck_min::int - 1) AS live_since,\n        -- inventory"),
+    ("the summary is not told of a row inserted below its watermark",
+     "WHERE EXISTS (SELECT 1 FROM klk_nuevas n WHERE n.id <= r.hasta_id);",
+     "WHERE false AND EXISTS (SELECT 1 FROM klk_nuevas n WHERE n.id <= r.hasta_id);",
+     "007_summary.sql"),
+    ("the summary is not told of deleted rows",
+     "CREATE TRIGGER klk_resumen_borradas AFTER DELETE ON etl_ejecuciones",
+     "CREATE TRIGGER klk_resumen_borradas AFTER DELETE ON etl_alertas",
+     "007_summary.sql"),
+    ("the first success after a gap's failure is taken at or after it (>= for >)",
+     "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo",
+     "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio >= g.fecha_fallo"),
 ]
 
 
@@ -56,24 +70,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True)
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--random", type=int, default=5)
+    ap.add_argument("--random", type=int, default=20)
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
-    original = open(os.path.join(klkpg.SCHEMA_DIR, "logic.sql"), encoding="utf-8").read()
     survivors = []
-    for name, old, new in MUTANTS:
+    for name, old, new, *where in MUTANTS:
+        target = where[0] if where else "logic.sql"
+        original = open(os.path.join(klkpg.SCHEMA_DIR, target), encoding="utf-8").read()
         if original.count(old) != 1:
-            sys.exit(f"mutants: '{name}': the text to change occurs {original.count(old)} times in logic.sql")
+            sys.exit(f"mutants: '{name}': the text to change occurs {original.count(old)} times in {target}")
         work = tempfile.mkdtemp(prefix="klk-pg-mutant-")
         try:
             for f in os.listdir(klkpg.SCHEMA_DIR):
                 shutil.copy(os.path.join(klkpg.SCHEMA_DIR, f), work)
-            with open(os.path.join(work, "logic.sql"), "w", encoding="utf-8") as out:
+            with open(os.path.join(work, target), "w", encoding="utf-8") as out:
                 out.write(original.replace(old, new))
             env = dict(os.environ, KLK_PG_SCHEMA_DIR=work)
             run = subprocess.run(
                 [sys.executable, os.path.join(HERE, "equality.py"), "--url", args.url, "--bin", args.bin,
-                 "--random", str(args.random), "--seed", str(args.seed)],
+                 "--random", str(args.random), "--seed", str(args.seed), "--quick"],
                 env=env, capture_output=True, text=True)
             caught = run.returncode != 0
             first = next((line for line in run.stdout.splitlines() if line.startswith("DIFFERENT")), "")

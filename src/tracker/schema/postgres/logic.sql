@@ -28,6 +28,13 @@
 --   milliseconds (measured: klk_verificaciones 2,600 ms with JIT, 3 ms without). A function
 --   with a SET clause is not inlined into the calling query: each runs as a unit, as DuckDB's
 --   table macros are read here anyway (whole, then filtered).
+-- * Wrappers: klk_gaps, klk_verificaciones and klk_metricas are small PL/pgSQL functions that
+--   resolve NULL arguments to the stored settings (once), then run the SQL function of the same
+--   name with _q, which PostgreSQL inlines into that one query, planned for these very values
+--   (plan_cache_mode = force_custom_plan): its date bounds are then constants, and the planner
+--   reads only the horizon through an index instead of the whole table (measured at 100
+--   stores x 365 days). The _q functions take every argument resolved (none NULL but the
+--   verification ones, NULL when it is off) and are not for other callers.
 -- * If a later version changes a function's columns, DROP the views, then the function, and
 --   create both again (CREATE OR REPLACE cannot change a result type); never with CASCADE,
 --   which would drop the user's own views too.
@@ -107,10 +114,11 @@ WITH
 s AS (
     SELECT r.hasta_id, r.filas FROM etl_resumen_estado r WHERE r.id = 1
 ),
+-- Valid while its row exists: on PostgreSQL the triggers of 007_summary.sql delete it when rows
+-- are deleted, or inserted at or below hasta_id (DuckDB compares counts instead; a count of
+-- the whole table is not free here).
 ok AS (
-    SELECT s.hasta_id,
-        (SELECT count(*) FROM etl_ejecuciones)
-          = s.filas + (SELECT count(*) FROM etl_ejecuciones e WHERE e.id > s.hasta_id) AS valido
+    SELECT s.hasta_id, true AS valido
     FROM s
 ),
 filas AS (
@@ -163,9 +171,11 @@ $$;
 -- Brings etl_resumen up to date from what klk_resumen() answers now, in one statement (one
 -- snapshot: nothing counted twice or missed); p_completo first forgets the summary, so the
 -- whole table is read (also picks up hand edits of finished rows). Cheap while the summary is
--- valid. Returns false, doing nothing, when another session is refreshing it right now (an
--- optimisation only: the summary stays correct as it is). Call it in READ COMMITTED (the
--- default), outside a long transaction: SELECT klk_refrescar_resumen(false);
+-- valid. Returns false, doing nothing, when it cannot have the table to itself right now:
+-- another session refreshing, or a transaction writing etl_ejecuciones (whose rows, committed
+-- later with ids below the new hasta_id, the summary would miss). It is an optimisation only:
+-- the summary stays correct as it is, and klk_resumen() reads the rows since. Call it in READ
+-- COMMITTED (the default), outside a long transaction: SELECT klk_refrescar_resumen(false);
 CREATE OR REPLACE FUNCTION klk_refrescar_resumen(p_completo boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -174,6 +184,8 @@ BEGIN
     BEGIN
         -- Refreshers one at a time (two would both insert); readers are not blocked.
         LOCK TABLE etl_resumen_estado IN EXCLUSIVE MODE NOWAIT;
+        -- No writer in flight, none until the commit: every id up to max(id) is final.
+        LOCK TABLE etl_ejecuciones IN SHARE MODE NOWAIT;
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;
     END;
@@ -249,12 +261,13 @@ $$;
 -- closed (p_close_min after its midnight), whatever its modo. Days before
 -- etl_configuracion.verificacion_desde are not listed; nor is anything when verification is
 -- off (no closing time stored, or a negative p_close_min). See VERIFICATIONS_MACRO.
-CREATE OR REPLACE FUNCTION klk_verificaciones(
-    p_now timestamp DEFAULT NULL,
-    p_horizon_min bigint DEFAULT NULL,
-    p_close_min bigint DEFAULT NULL,
-    p_deadline_min bigint DEFAULT NULL,
-    p_stuck_min bigint DEFAULT NULL
+CREATE OR REPLACE FUNCTION klk_verificaciones_q(
+    p_now timestamp,
+    p_horizon_min bigint,
+    p_close_min bigint,
+    p_deadline_min bigint,
+    p_stuck_min bigint,
+    p_desde date
 )
 RETURNS TABLE (
     ubicacion_id varchar, ubicacion_nombre varchar, fecha date, cierre timestamp,
@@ -264,19 +277,11 @@ RETURNS TABLE (
     vencido boolean
 )
 LANGUAGE sql STABLE
-SET jit = off
 AS $$
 WITH
 p AS (
-    SELECT
-        coalesce(p_now, klk_now_local()) AS now_ts,
-        coalesce(p_horizon_min, c.horizonte_minutos)::bigint AS horizon_min,
-        coalesce(p_close_min, c.verificacion_cierre_minutos)::bigint AS close_min,
-        coalesce(p_deadline_min, c.verificacion_plazo_minutos)::bigint AS deadline_min,
-        coalesce(p_stuck_min, c.atascado_minutos)::bigint AS stuck_min,
-        c.verificacion_desde AS desde
-    FROM etl_configuracion c
-    WHERE c.id = 1  -- the only row (CHECK); also tells the planner it is one
+    SELECT p_now AS now_ts, p_horizon_min AS horizon_min, p_close_min AS close_min,
+        p_deadline_min AS deadline_min, p_stuck_min AS stuck_min, p_desde AS desde
 ),
 p2 AS (
     SELECT p.*,
@@ -303,6 +308,8 @@ ex AS (
     FROM etl_ejecuciones e, p2
     WHERE e.etl_tipo = 'ventas' AND e.hora_desde IS NULL AND e.hora_hasta IS NULL
       AND e.fecha_hasta >= p2.first_day AND e.fecha_desde <= p2.last_day
+      -- the same bounds from the arguments, which the planner sees as constants (an index range)
+      AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
 ),
 intentos AS (
     SELECT d.ubicacion_id, d.fecha, x.id, x.estado, x.error_tipo, x.error_mensaje,
@@ -346,20 +353,60 @@ CROSS JOIN p2
 LEFT JOIN por_dia v USING (ubicacion_id, fecha)
 $$;
 
+
+-- What klk-etl and the seed views call: the stored settings for NULL arguments, then the
+-- query above with every bound a constant of its plan (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_verificaciones(
+    p_now timestamp DEFAULT NULL,
+    p_horizon_min bigint DEFAULT NULL,
+    p_close_min bigint DEFAULT NULL,
+    p_deadline_min bigint DEFAULT NULL,
+    p_stuck_min bigint DEFAULT NULL
+)
+RETURNS TABLE (
+    ubicacion_id varchar, ubicacion_nombre varchar, fecha date, cierre timestamp,
+    plazo timestamp, verificado_en timestamp, en_curso boolean, intentos bigint,
+    primer_fallo timestamp, ultimo_intento timestamp, ultimo_estado varchar,
+    ultimo_error_tipo varchar, ultimo_error_mensaje text, ultima_ejecucion_id bigint,
+    vencido boolean
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    c etl_configuracion%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM etl_configuracion WHERE etl_configuracion.id = 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM klk_verificaciones_q(
+        coalesce(p_now, klk_now_local()),
+        coalesce(p_horizon_min, c.horizonte_minutos),
+        coalesce(p_close_min, c.verificacion_cierre_minutos),
+        coalesce(p_deadline_min, c.verificacion_plazo_minutos),
+        coalesce(p_stuck_min, c.atascado_minutos),
+        c.verificacion_desde);
+END
+$$;
+
 -- klk_gaps --------------------------------------------------------------------------------------
 
 -- Gaps of both tipos (see GAPS_MACRO in schema.rs and docs/gaps.md). NULL arguments take the
 -- values stored in etl_configuracion, which is what the view does; klk-etl passes its own
 -- (pinned) now and settings.
-CREATE OR REPLACE FUNCTION klk_gaps(
-    p_now timestamp DEFAULT NULL,
-    p_horizon_min bigint DEFAULT NULL,
-    p_slot_min bigint DEFAULT NULL,
-    p_stuck_min bigint DEFAULT NULL,
-    p_grace_min bigint DEFAULT NULL,
-    p_stale_min bigint DEFAULT NULL,
-    p_close_min bigint DEFAULT NULL,
-    p_deadline_min bigint DEFAULT NULL
+CREATE OR REPLACE FUNCTION klk_gaps_q(
+    p_now timestamp,
+    p_horizon_min bigint,
+    p_slot_min bigint,
+    p_stuck_min bigint,
+    p_grace_min bigint,
+    p_stale_min bigint,
+    p_close_min bigint,
+    p_deadline_min bigint,
+    p_desde date
 )
 RETURNS TABLE (
     etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha_desde date,
@@ -370,19 +417,11 @@ RETURNS TABLE (
     intentos_tras_exito bigint
 )
 LANGUAGE sql STABLE
-SET jit = off
 AS $$
 WITH
 p AS (
-    SELECT
-        coalesce(p_now, klk_now_local()) AS now_ts,
-        coalesce(p_horizon_min, c.horizonte_minutos)::bigint AS horizon_min,
-        coalesce(p_slot_min, c.slot_minutos)::bigint AS slot_min,
-        coalesce(p_stuck_min, c.atascado_minutos)::bigint AS stuck_min,
-        coalesce(p_grace_min, c.gracia_minutos)::bigint AS grace_min,
-        coalesce(p_stale_min, c.inventario_vencido_minutos)::bigint AS stale_min
-    FROM etl_configuracion c
-    WHERE c.id = 1  -- the only row (CHECK); also tells the planner it is one
+    SELECT p_now AS now_ts, p_horizon_min AS horizon_min, p_slot_min AS slot_min,
+        p_stuck_min AS stuck_min, p_grace_min AS grace_min, p_stale_min AS stale_min
 ),
 p2 AS (
     SELECT p.*,
@@ -406,11 +445,12 @@ v_ex AS (
         e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
         CASE WHEN e.hora_hasta IS NULL THEN (e.fecha_hasta + 1)::timestamp
              ELSE e.fecha_hasta + e.hora_hasta END AS w_end,
-        (e.estado = 'en_proceso' AND e.fecha_inicio >= p2.live_since) AS vivo
-    FROM etl_ejecuciones e, p2
+        (e.estado = 'en_proceso' AND e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int)) AS vivo
+    FROM etl_ejecuciones e
+    -- p2's horizon_ts and now_ts, from the arguments: constants of the plan (an index range)
     WHERE e.etl_tipo = 'ventas'
-      AND e.fecha_hasta >= p2.horizon_ts::date
-      AND e.fecha_desde <= p2.now_ts::date
+      AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
+      AND e.fecha_desde <= p_now::date
 ),
 v_inicio AS (
     SELECT t.* FROM tiendas t WHERE t.esperado_desde IS NOT NULL
@@ -467,25 +507,23 @@ v_cover AS (
 -- covered k and anti-joins; the rows are the same, and PostgreSQL's planner, which cannot
 -- see how few k a range holds, gets no estimate to go wrong on).
 v_reach AS (
-    SELECT z.*,
+    SELECT z.ubicacion_id, z.pos, z.tipo,
         max(z.hi) OVER (PARTITION BY z.ubicacion_id ORDER BY z.pos, z.tipo
                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS alcance
     FROM (
-        SELECT c.ubicacion_id, c.lo AS pos, 0 AS tipo, c.hi,
-            NULL::varchar AS ubicacion_nombre, NULL::bigint AS k, NULL::timestamp AS slot_start,
-            NULL::timestamp AS slot_end, NULL::date AS fecha
+        SELECT c.ubicacion_id, c.lo AS pos, 0 AS tipo, c.hi
         FROM v_cover c
         WHERE c.lo <= c.hi
         UNION ALL
-        SELECT s.ubicacion_id, s.k, 1, NULL::bigint,
-            s.ubicacion_nombre, s.k, s.slot_start, s.slot_end, s.fecha
+        SELECT s.ubicacion_id, s.k, 1, NULL::bigint
         FROM v_slots s
     ) z
 ),
 v_uncovered AS (
-    SELECT r.ubicacion_id, r.ubicacion_nombre, r.k, r.slot_start, r.slot_end, r.fecha
+    SELECT s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start, s.slot_end, s.fecha
     FROM v_reach r
-    WHERE r.tipo = 1 AND (r.alcance IS NULL OR r.alcance < r.k)
+    JOIN v_slots s ON s.ubicacion_id = r.ubicacion_id AND s.k = r.pos
+    WHERE r.tipo = 1 AND (r.alcance IS NULL OR r.alcance < r.pos)
 ),
 v_attempts AS (
     SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
@@ -517,6 +555,14 @@ v_gaps AS (
     FROM v_islands i
     GROUP BY i.ubicacion_id, i.fecha, i.island
 ),
+-- The store's first success after each gap's first failure (for intentos_tras_exito below).
+v_gap_ok AS (
+    SELECT g.ubicacion_id, g.fecha, g.island, min(ok.fecha_inicio) AS primer_ok
+    FROM v_gaps g
+    JOIN v_ex ok
+      ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo
+    GROUP BY g.ubicacion_id, g.fecha, g.island
+),
 v_gap_attempts AS (
     SELECT g.ubicacion_id, g.fecha, g.island,
         count(DISTINCT a.id) AS intentos,
@@ -529,15 +575,14 @@ v_gap_attempts AS (
         max(a.id) AS ultima_ejecucion_id,
         max(a.fecha_inicio) AS ultimo_intento,
         -- Attempts made while the store was otherwise healthy (it had a success after the
-        -- gap's first failure and before the attempt): a poison window, not an outage.
-        count(DISTINCT a.id) FILTER (WHERE EXISTS (
-            SELECT 1 FROM v_ex ok
-            WHERE ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso'
-              AND ok.fecha_inicio > g.fecha_fallo AND ok.fecha_inicio < a.fecha_inicio
-        )) AS intentos_tras_exito
+        -- gap's first failure and before the attempt): a poison window, not an outage. (Some
+        -- success between the two exists exactly when the first one after the failure is
+        -- before the attempt.)
+        count(DISTINCT a.id) FILTER (WHERE o.primer_ok < a.fecha_inicio) AS intentos_tras_exito
     FROM v_gaps g
     JOIN v_attempts a
       ON a.ubicacion_id = g.ubicacion_id AND a.slot_start >= g.g_start AND a.slot_start < g.g_end
+    LEFT JOIN v_gap_ok o ON o.ubicacion_id = g.ubicacion_id AND o.fecha = g.fecha AND o.island = g.island
     GROUP BY g.ubicacion_id, g.fecha, g.island
 ),
 ventas_gaps AS (
@@ -575,14 +620,21 @@ ventas_gaps AS (
 -- inventario -----------------------------------------------------------------------------------
 -- Rows started or finished since i_cut: they decide every store whose latest success ends after
 -- i_cut (later failures and live runs started after it too).
+-- (i_cut written out from the arguments: a constant of the plan, so an index range.)
 i_rec AS (
     SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
-    FROM etl_ejecuciones e, p2
-    WHERE e.etl_tipo = 'inventario' AND e.fecha_inicio >= p2.i_cut
+    FROM etl_ejecuciones e
+    WHERE e.etl_tipo = 'inventario'
+      AND e.fecha_inicio >= least(p_now - make_interval(mins => p_horizon_min::int),
+                                  p_now - make_interval(mins => p_stuck_min::int))
     UNION ALL
     SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
-    FROM etl_ejecuciones e, p2
-    WHERE e.etl_tipo = 'inventario' AND e.fecha_inicio < p2.i_cut AND e.fecha_fin >= p2.i_cut
+    FROM etl_ejecuciones e
+    WHERE e.etl_tipo = 'inventario'
+      AND e.fecha_inicio < least(p_now - make_interval(mins => p_horizon_min::int),
+                                 p_now - make_interval(mins => p_stuck_min::int))
+      AND e.fecha_fin >= least(p_now - make_interval(mins => p_horizon_min::int),
+                               p_now - make_interval(mins => p_stuck_min::int))
 ),
 i_decididas AS (
     SELECT DISTINCT r.ubicacion_id FROM i_rec r, p2
@@ -700,7 +752,7 @@ verificacion_gaps AS (
         (v.fecha + 1)::timestamp AS ventana_hasta,
         v.ultimo_intento,
         0::bigint AS intentos_tras_exito
-    FROM klk_verificaciones(p_now, p_horizon_min, p_close_min, p_deadline_min, p_stuck_min) v
+    FROM klk_verificaciones_q(p_now, p_horizon_min, p_close_min, p_deadline_min, p_stuck_min, p_desde) v
     WHERE v.verificado_en IS NULL AND NOT v.en_curso AND (v.vencido OR v.intentos > 0)
 ),
 todos AS (
@@ -721,11 +773,57 @@ SELECT
 FROM todos, p2
 $$;
 
+
+-- What klk-etl and the seed view call: the stored settings for NULL arguments, then the query
+-- above with every bound a constant of its plan (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_gaps(
+    p_now timestamp DEFAULT NULL,
+    p_horizon_min bigint DEFAULT NULL,
+    p_slot_min bigint DEFAULT NULL,
+    p_stuck_min bigint DEFAULT NULL,
+    p_grace_min bigint DEFAULT NULL,
+    p_stale_min bigint DEFAULT NULL,
+    p_close_min bigint DEFAULT NULL,
+    p_deadline_min bigint DEFAULT NULL
+)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha_desde date,
+    fecha_hasta date, hora_desde time, hora_hasta time, fecha_fallo timestamp,
+    error_tipo varchar, error_mensaje text, horas_desde_fallo double precision,
+    causa varchar, intentos bigint, slots bigint, ultima_ejecucion_id bigint,
+    ventana_desde timestamp, ventana_hasta timestamp, ultimo_intento timestamp,
+    intentos_tras_exito bigint
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    c etl_configuracion%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM etl_configuracion WHERE etl_configuracion.id = 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM klk_gaps_q(
+        coalesce(p_now, klk_now_local()),
+        coalesce(p_horizon_min, c.horizonte_minutos),
+        coalesce(p_slot_min, c.slot_minutos),
+        coalesce(p_stuck_min, c.atascado_minutos),
+        coalesce(p_grace_min, c.gracia_minutos),
+        coalesce(p_stale_min, c.inventario_vencido_minutos),
+        coalesce(p_close_min, c.verificacion_cierre_minutos),
+        coalesce(p_deadline_min, c.verificacion_plazo_minutos),
+        c.verificacion_desde);
+END
+$$;
+
 -- klk_metricas ----------------------------------------------------------------------------------
 
 -- Per store, tipo and day (store-local, by the day of fecha_inicio) over the last p_days days
 -- including today; for ventas, what verifying the day found (see METRICS_MACRO).
-CREATE OR REPLACE FUNCTION klk_metricas(p_now timestamp DEFAULT NULL, p_days bigint DEFAULT NULL)
+CREATE OR REPLACE FUNCTION klk_metricas_q(p_now timestamp, p_days bigint)
 RETURNS TABLE (
     etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha date,
     total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
@@ -736,11 +834,9 @@ RETURNS TABLE (
     verificado_en timestamp
 )
 LANGUAGE sql STABLE
-SET jit = off
 AS $$
 WITH p AS (
-    SELECT coalesce(p_now, klk_now_local()) AS now_ts,
-           coalesce(p_days, 30)::bigint AS days
+    SELECT p_now AS now_ts, p_days AS days
 ),
 verificado AS (
     SELECT e.ubicacion_id, e.fecha_desde AS fecha,
@@ -758,6 +854,8 @@ verificado AS (
       AND e.fecha_desde = e.fecha_hasta
       AND e.fecha_desde >= p.now_ts::date - (p.days - 1)::int
       AND e.fecha_desde <= p.now_ts::date
+      -- the same bound on fecha_hasta (= fecha_desde), from the arguments: an index range
+      AND e.fecha_hasta >= p_now::date - (p_days - 1)::int
     GROUP BY e.ubicacion_id, e.fecha_desde
 ),
 dia AS (
@@ -782,6 +880,9 @@ dia AS (
     FROM etl_ejecuciones e, p
     WHERE e.fecha_inicio >= (p.now_ts::date - (p.days - 1)::int)::timestamp
       AND e.fecha_inicio < (p.now_ts::date + 1)::timestamp
+      -- the same bounds from the arguments, which the planner sees as constants
+      AND e.fecha_inicio >= (p_now::date - (p_days - 1)::int)::timestamp
+      AND e.fecha_inicio < (p_now::date + 1)::timestamp
     GROUP BY e.etl_tipo, e.ubicacion_id, e.fecha_inicio::date
 )
 -- A day verified but without executions started on it (cron down all day) still shows.
@@ -804,6 +905,28 @@ SELECT
 FROM dia
 FULL OUTER JOIN verificado v
   ON dia.etl_tipo = 'ventas' AND v.ubicacion_id = dia.ubicacion_id AND v.fecha = dia.fecha
+$$;
+
+
+-- What klk-etl and the seed view call (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_metricas(p_now timestamp DEFAULT NULL, p_days bigint DEFAULT NULL)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha date,
+    total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
+    ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
+    tasa_exito_pct double precision, duracion_promedio_seg double precision,
+    duracion_p95_seg double precision, total_registros_cargados bigint,
+    lineas_tardias bigint, lineas_cambiadas bigint, lineas_desaparecidas bigint,
+    verificado_en timestamp
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY SELECT * FROM klk_metricas_q(coalesce(p_now, klk_now_local()), coalesce(p_days, 30));
+END
 $$;
 
 -- The seed's views ------------------------------------------------------------------------------
