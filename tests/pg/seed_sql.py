@@ -284,7 +284,8 @@ def main():
         for p in problems:
             print(f"seed_sql: PROBLEM: {p}")
         sys.exit(1)
-    print("seed_sql: OK: every SQL snippet of the seed runs unchanged in psql (the DDL needs DOUBLE PRECISION)")
+    print("seed_sql: OK: the seed's SQL runs in psql unchanged, but for its DDL (DOUBLE PRECISION); "
+          "its monitoring script with psycopg for duckdb")
 
 
 if __name__ == "__main__":
