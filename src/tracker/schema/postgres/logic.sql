@@ -297,7 +297,10 @@ dias AS (
     FROM klk_tiendas() t
     CROSS JOIN p2
     CROSS JOIN LATERAL (
-        SELECT greatest(t.esperado_desde::date, p2.first_day, coalesce(p2.desde, p2.first_day)) AS primero
+        -- a store's first day counts only when it was expected from its midnight (a store
+        -- whose first window started at 08:30 is not asked to verify that day)
+        SELECT greatest((t.esperado_desde + interval '1 day' - interval '1 microsecond')::date,
+                        p2.first_day, coalesce(p2.desde, p2.first_day)) AS primero
     ) b
     CROSS JOIN LATERAL generate_series(0, p2.last_day - b.primero) AS i
     WHERE t.esperado_desde IS NOT NULL
