@@ -125,7 +125,8 @@ def store(sid, name=None, active=True, hours=None, desde=None, almacenes=("APP-T
 
 
 class History:
-    """Executions with increasing ids and distinct start times."""
+    """Executions with increasing ids; a store's start times are distinct (every tie-break
+    by start, arg_max, is within one store)."""
 
     def __init__(self):
         self.rows = []

@@ -60,6 +60,9 @@ MUTANTS = [
      "CREATE TRIGGER klk_resumen_borradas AFTER DELETE ON etl_ejecuciones",
      "CREATE TRIGGER klk_resumen_borradas AFTER DELETE ON etl_alertas",
      "007_summary.sql"),
+    ("verification: a store's first day counts though it was expected only from its first window",
+     "SELECT greatest((t.esperado_desde + interval '1 day' - interval '1 microsecond')::date,",
+     "SELECT greatest(t.esperado_desde::date,"),
     ("the first success after a gap's failure is taken at or after it (>= for >)",
      "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo",
      "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio >= g.fecha_fallo"),
@@ -75,9 +78,11 @@ def main():
     ap.add_argument("--only", default=None, help="only the mutants whose name contains this")
     args = ap.parse_args()
     survivors = []
+    ran = 0
     for name, old, new, *where in MUTANTS:
         if args.only and args.only not in name:
             continue
+        ran += 1
         target = where[0] if where else "logic.sql"
         original = open(os.path.join(klkpg.SCHEMA_DIR, target), encoding="utf-8").read()
         if original.count(old) != 1:
@@ -101,9 +106,11 @@ def main():
                 survivors.append(name)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    if not ran:
+        sys.exit(f"mutants: no mutant's name contains '{args.only}'")
     if survivors:
-        sys.exit(f"mutants: {len(survivors)} of {len(MUTANTS)} went unnoticed: {survivors}")
-    print("mutants: all caught")
+        sys.exit(f"mutants: {len(survivors)} of {ran} went unnoticed: {survivors}")
+    print(f"mutants: all {ran} caught")
 
 
 if __name__ == "__main__":
