@@ -5,7 +5,7 @@
 #   bash bench/scale-rss.sh
 #
 # Each run loads into a fresh database; with BIG_DB=FILE (a database made by
-# `klk-etl dev seed-history`, e.g. the 100 x 365 one of bench/scale.sh) the 10x day is also
+# examples/scale_history.rs, e.g. the 100 x 365 one of bench/scale.sh) the 10x day is also
 # loaded into a copy of it, to show what a large `ventas` table adds. Prints a table of peak
 # RSS (GNU time's "Maximum resident set size"), lines loaded and the response size.
 #

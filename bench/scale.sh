@@ -27,9 +27,10 @@ REUSE=${REUSE:-0}
 RSS=${RSS:-0}
 mkdir -p "$DIR"
 
-cargo build --release --quiet --bin klk-etl --example bench_scale_query
+cargo build --release --quiet --bin klk-etl --example bench_scale_query --example scale_history
 BIN=$CARGO_TARGET_DIR/release/klk-etl
 QUERY=$CARGO_TARGET_DIR/release/examples/bench_scale_query
+HISTORY=$CARGO_TARGET_DIR/release/examples/scale_history
 
 # Wall milliseconds of one run of "$@" (output discarded; exit codes 0..5 are results).
 wall_ms() {
@@ -90,7 +91,7 @@ for size in $SIZES; do
         now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
         echo "generating $stores stores x $days days into $db ..." >&2
         start=$(date +%s%N)
-        "$BIN" --now "$now" --db "$db" dev seed-history --stores "$stores" --days "$days" \
+        "$HISTORY" --now "$now" --db "$db" --stores "$stores" --days "$days" \
             --seed "$SEED" --sales-lines-per-store-day "$LINES" --write-config "$config"
         end=$(date +%s%N)
         echo "$now" >"$stamp"

@@ -28,9 +28,6 @@ _klk__etl() {
             klk__etl,demo)
                 cmd="klk__etl__subcmd__demo"
                 ;;
-            klk__etl,dev)
-                cmd="klk__etl__subcmd__dev"
-                ;;
             klk__etl,executions)
                 cmd="klk__etl__subcmd__executions"
                 ;;
@@ -54,6 +51,9 @@ _klk__etl() {
                 ;;
             klk__etl,run)
                 cmd="klk__etl__subcmd__run"
+                ;;
+            klk__etl,serve)
+                cmd="klk__etl__subcmd__serve"
                 ;;
             klk__etl,sim)
                 cmd="klk__etl__subcmd__sim"
@@ -79,11 +79,17 @@ _klk__etl() {
             klk__etl__subcmd__alerts,help)
                 cmd="klk__etl__subcmd__alerts__subcmd__help"
                 ;;
+            klk__etl__subcmd__alerts,test)
+                cmd="klk__etl__subcmd__alerts__subcmd__test"
+                ;;
             klk__etl__subcmd__alerts__subcmd__help,check)
                 cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__check"
                 ;;
             klk__etl__subcmd__alerts__subcmd__help,help)
                 cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            klk__etl__subcmd__alerts__subcmd__help,test)
+                cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__test"
                 ;;
             klk__etl__subcmd__db,help)
                 cmd="klk__etl__subcmd__db__subcmd__help"
@@ -103,18 +109,6 @@ _klk__etl() {
             klk__etl__subcmd__db__subcmd__help,migrate)
                 cmd="klk__etl__subcmd__db__subcmd__help__subcmd__migrate"
                 ;;
-            klk__etl__subcmd__dev,help)
-                cmd="klk__etl__subcmd__dev__subcmd__help"
-                ;;
-            klk__etl__subcmd__dev,seed-history)
-                cmd="klk__etl__subcmd__dev__subcmd__seed__subcmd__history"
-                ;;
-            klk__etl__subcmd__dev__subcmd__help,help)
-                cmd="klk__etl__subcmd__dev__subcmd__help__subcmd__help"
-                ;;
-            klk__etl__subcmd__dev__subcmd__help,seed-history)
-                cmd="klk__etl__subcmd__dev__subcmd__help__subcmd__seed__subcmd__history"
-                ;;
             klk__etl__subcmd__help,alerts)
                 cmd="klk__etl__subcmd__help__subcmd__alerts"
                 ;;
@@ -126,9 +120,6 @@ _klk__etl() {
                 ;;
             klk__etl__subcmd__help,demo)
                 cmd="klk__etl__subcmd__help__subcmd__demo"
-                ;;
-            klk__etl__subcmd__help,dev)
-                cmd="klk__etl__subcmd__help__subcmd__dev"
                 ;;
             klk__etl__subcmd__help,executions)
                 cmd="klk__etl__subcmd__help__subcmd__executions"
@@ -154,6 +145,9 @@ _klk__etl() {
             klk__etl__subcmd__help,run)
                 cmd="klk__etl__subcmd__help__subcmd__run"
                 ;;
+            klk__etl__subcmd__help,serve)
+                cmd="klk__etl__subcmd__help__subcmd__serve"
+                ;;
             klk__etl__subcmd__help,sim)
                 cmd="klk__etl__subcmd__help__subcmd__sim"
                 ;;
@@ -175,14 +169,14 @@ _klk__etl() {
             klk__etl__subcmd__help__subcmd__alerts,check)
                 cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__check"
                 ;;
+            klk__etl__subcmd__help__subcmd__alerts,test)
+                cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__test"
+                ;;
             klk__etl__subcmd__help__subcmd__db,info)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__info"
                 ;;
             klk__etl__subcmd__help__subcmd__db,migrate)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__migrate"
-                ;;
-            klk__etl__subcmd__help__subcmd__dev,seed-history)
-                cmd="klk__etl__subcmd__help__subcmd__dev__subcmd__seed__subcmd__history"
                 ;;
             *)
                 ;;
@@ -191,7 +185,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,7 +223,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts)
-            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check help"
+            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +303,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts__subcmd__help)
-            opts="check help"
+            opts="check test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +337,62 @@ _klk__etl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__alerts__subcmd__test)
+            opts="-q -h -V --channel --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -563,7 +613,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__demo)
-            opts="-q -h -V --database --day --seed --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --database --force --day --seed --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,148 +628,6 @@ _klk__etl() {
                     return 0
                     ;;
                 --seed)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --lock-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version seed-history help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --lock-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help)
-            opts="seed-history help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__help__subcmd__seed__subcmd__history)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__dev__subcmd__seed__subcmd__history)
-            opts="-q -h -V --stores --days --seed --sales-lines-per-store-day --articles --write-config --config --db --format --color --quiet --lock-timeout --now --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --stores)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --days)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --seed)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sales-lines-per-store-day)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --articles)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --write-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -897,7 +805,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help)
-            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help"
+            opts="run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,7 +819,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__alerts)
-            opts="check"
+            opts="check test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +833,20 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__alerts__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__alerts__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -997,34 +919,6 @@ _klk__etl() {
         klk__subcmd__etl__subcmd__help__subcmd__demo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__help__subcmd__dev)
-            opts="seed-history"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        klk__subcmd__etl__subcmd__help__subcmd__dev__subcmd__seed__subcmd__history)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1135,6 +1029,20 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1488,8 +1396,50 @@ _klk__etl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        klk__subcmd__etl__subcmd__serve)
+            opts="-q -h -V --listen --config --db --format --color --quiet --lock-timeout --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         klk__subcmd__etl__subcmd__sim)
-            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --scenario --fault --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --bounds --edge-lines --scenario --fault --config --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1513,6 +1463,10 @@ _klk__etl() {
                     ;;
                 --store-volume)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bounds)
+                    COMPREPLY=($(compgen -W "half-open between exclusive-lower exclusive truncated minutes" -- "${cur}"))
                     return 0
                     ;;
                 --scenario)

@@ -30,7 +30,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand run 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
             cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
@@ -45,9 +45,9 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
             cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
-            cand dev 'Developer tools (synthetic histories for benchmarks)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;run'= {
@@ -249,6 +249,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;alerts;check'= {
@@ -266,11 +267,29 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klk-etl;alerts;test'= {
+            cand --channel 'Only this channel: webhook, slack, teams, json, email or command (repeatable)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klk-etl;alerts;help'= {
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;alerts;help;check'= {
+        }
+        &'klk-etl;alerts;help;test'= {
         }
         &'klk-etl;alerts;help;help'= {
         }
@@ -381,9 +400,25 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;db;help;help'= {
         }
         &'klk-etl;demo'= {
-            cand --database 'The demo''s database (recreated)'
+            cand --database 'The demo''s database (recreated: an existing file is replaced only if an earlier demo made it)'
             cand --day 'The simulated day'
             cand --seed 'Seed of the simulated sales'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file, overriding the configuration''s `database`'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --force 'Replace --database even if it is not an earlier demo''s'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'klk-etl;serve'= {
+            cand --listen 'Address and port to listen on [default: [serve] listen, 127.0.0.1:8080]; port 0 picks a free one'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
             cand --db 'DuckDB file, overriding the configuration''s `database`'
             cand --format 'Output format for data on stdout'
@@ -403,6 +438,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --lines-per-hour 'Average sales lines per store per hour [default: 120]'
             cand --articles 'Articles in every warehouse''s master [default: 4000]'
             cand --store-volume 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)'
+            cand --bounds 'How /ventas reads hora_desde/hora_hasta [default: half-open]'
             cand --scenario 'Scenario file (.toml or .json): data settings and fault rules'
             cand --fault 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario''s rules)'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
@@ -411,6 +447,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
             cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --edge-lines 'Every store-day also has sales lines at exactly 00:00:00.0000000, on every 15-minute boundary, at 23:59:59.8 and at 23:59:59.9999999 (invoices EDGE-…)'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
             cand -h 'Print help (see more with ''--help'')'
@@ -433,52 +470,8 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'klk-etl;dev'= {
-            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
-            cand --db 'DuckDB file, overriding the configuration''s `database`'
-            cand --format 'Output format for data on stdout'
-            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
-            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
-            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
-            cand -q 'Print only data and errors (no notes on stderr)'
-            cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'klk-etl;dev;seed-history'= {
-            cand --stores 'How many stores (t001, t002, ... at most t999)'
-            cand --days 'Days of history, ending now (today included)'
-            cand --seed 'Seed of the pseudo-random choices (same seed, same history)'
-            cand --sales-lines-per-store-day 'Sales lines per store and day written to `ventas` (0: none)'
-            cand --articles 'Articles per warehouse in `inventario` (two warehouses per store; 0: none)'
-            cand --write-config 'Write a configuration file for these stores here (its `database` is the file seeded)'
-            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
-            cand --db 'DuckDB file, overriding the configuration''s `database`'
-            cand --format 'Output format for data on stdout'
-            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
-            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
-            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
-            cand -q 'Print only data and errors (no notes on stderr)'
-            cand --quiet 'Print only data and errors (no notes on stderr)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'klk-etl;dev;help'= {
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'klk-etl;dev;help;seed-history'= {
-        }
-        &'klk-etl;dev;help;help'= {
-        }
         &'klk-etl;help'= {
-            cand run 'The cron entry point: unstick, recover gaps (bounded), then fetch every store''s new windows'
+            cand run 'The cron entry point: unstick, recover gaps (bounded), fetch every store''s new windows, verify closed days'
             cand recover 'Recover gaps now (all or filtered), or fetch one explicit window again'
             cand verify 'Re-pull closed days whole now: those not verified yet, or explicit days'
             cand vanished 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
@@ -493,9 +486,9 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand stores 'List the configured stores'
             cand db 'Database schema: migrate, info'
             cand demo 'Run the main job end to end against a simulated KLK API with scripted faults'
+            cand serve 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
             cand sim 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
             cand completions 'Print a shell completion script (or the man page)'
-            cand dev 'Developer tools (synthetic histories for benchmarks)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;help;run'= {
@@ -518,8 +511,11 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         }
         &'klk-etl;help;alerts'= {
             cand check 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+            cand test 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
         }
         &'klk-etl;help;alerts;check'= {
+        }
+        &'klk-etl;help;alerts;test'= {
         }
         &'klk-etl;help;purge'= {
         }
@@ -537,14 +533,11 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         }
         &'klk-etl;help;demo'= {
         }
+        &'klk-etl;help;serve'= {
+        }
         &'klk-etl;help;sim'= {
         }
         &'klk-etl;help;completions'= {
-        }
-        &'klk-etl;help;dev'= {
-            cand seed-history 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-        }
-        &'klk-etl;help;dev;seed-history'= {
         }
         &'klk-etl;help;help'= {
         }

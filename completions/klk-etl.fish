@@ -38,7 +38,7 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -l now -d 'Pin "now" (RFC 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), fetch every store\'s new windows, verify closed days'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
@@ -53,9 +53,9 @@ complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "unstick" -d 'Close 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "stores" -d 'List the configured stores'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "db" -d 'Database schema: migrate, info'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "serve" -d 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l tipo -d 'Only this tipo [default: both]' -r -f -a "ventas\t''
 inventario\t''"
@@ -248,23 +248,24 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l now -d 'Pin "
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l limit -d 'How many recent alerts to list' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l limit -d 'How many recent alerts to list' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
 prometheus\t'Prometheus text exposition (`metrics` only)'"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
@@ -280,7 +281,23 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l channel -d 'Only this channel: webhook, slack, teams, json, email or command (repeatable)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l older-than -d 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -378,7 +395,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated: an existing file is replaced only if an earlier demo made it)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l seed -d 'Seed of the simulated sales' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -392,14 +409,36 @@ always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l force -d 'Replace --database even if it is not an earlier demo\'s'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l listen -d 'Address and port to listen on [default: [serve] listen, 127.0.0.1:8080]; port 0 picks a free one' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l seed -d 'Seed of the synthetic data [default: 1]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lines-per-hour -d 'Average sales lines per store per hour [default: 120]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l articles -d 'Articles in every warehouse\'s master [default: 4000]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l store-volume -d 'Sales volume multiplier of one store, e.g. SUC001=10 (repeatable)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l bounds -d 'How /ventas reads hora_desde/hora_hasta [default: half-open]' -r -f -a "half-open\t'[desde, hasta), 23:59:59 = end of day (default)'
+between\t'desde <= hora <= hasta on full precision (SQL BETWEEN)'
+exclusive-lower\t'desde < hora <= hasta on full precision'
+exclusive\t'desde < hora < hasta on full precision'
+truncated\t'desde <= hora truncated to the second <= hasta'
+minutes\t'bounds read as HH:MM (seconds ignored), then [desde, hasta)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l scenario -d 'Scenario file (.toml or .json): data settings and fault rules' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l fault -d 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario\'s rules)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -413,6 +452,7 @@ always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l edge-lines -d 'Every store-day also has sales lines at exactly 00:00:00.0000000, on every 15-minute boundary, at 23:59:59.8 and at 23:59:59.9999999 (invoices EDGE-…)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s V -l version -d 'Print version'
@@ -431,64 +471,26 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l now -d '
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
-json\t''
-csv\t''
-prometheus\t'Prometheus text exposition (`metrics` only)'"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and not __fish_seen_subcommand_from seed-history help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l stores -d 'How many stores (t001, t002, ... at most t999)' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l days -d 'Days of history, ending now (today included)' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l seed -d 'Seed of the pseudo-random choices (same seed, same history)' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l sales-lines-per-store-day -d 'Sales lines per store and day written to `ventas` (0: none)' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l articles -d 'Articles per warehouse in `inventario` (two warehouses per store; 0: none)' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l write-config -d 'Write a configuration file for these stores here (its `database` is the file seeded)' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
-json\t''
-csv\t''
-prometheus\t'Prometheus text exposition (`metrics` only)'"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from seed-history" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand dev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), then fetch every store\'s new windows'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "executions" -d 'The latest executions (newest first)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "stores" -d 'List the configured stores'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "db" -d 'Database schema: migrate, info'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "dev" -d 'Developer tools (synthetic histories for benchmarks)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo sim completions dev help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "run" -d 'The cron entry point: unstick, recover gaps (bounded), fetch every store\'s new windows, verify closed days'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "recover" -d 'Recover gaps now (all or filtered), or fetch one explicit window again'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "verify" -d 'Re-pull closed days whole now: those not verified yet, or explicit days'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "vanished" -d 'Lines a re-pull no longer found (kept in ventas); --delete removes them'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "gaps" -d 'List the gaps: windows that should hold data and are not covered by a success'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "metrics" -d 'Reliability per store and day: runs, success rate, durations, rows loaded'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "executions" -d 'The latest executions (newest first)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "status" -d 'One screen: latest executions, open gaps and today\'s metrics'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "health" -d 'Monitoring-plugins check (Nagios, Icinga): exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "alerts" -d 'Recent alerts; `alerts check` evaluates and sends the transitions now'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "purge" -d 'Delete old executions (never those gap detection still needs)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "unstick" -d 'Close executions left `en_proceso` by a process that is gone'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "stores" -d 'List the configured stores'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "db" -d 'Database schema: migrate, info'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "demo" -d 'Run the main job end to end against a simulated KLK API with scripted faults'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "serve" -d 'Web status page, HTTP API, /health and /metrics (see docs/serve.md)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "sim" -d 'Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "completions" -d 'Print a shell completion script (or the man page)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and not __fish_seen_subcommand_from run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "check" -d 'Evaluate problems now and send the transitions (every `run` does this too; schedule it separately to catch a cron that stopped)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from dev" -f -a "seed-history" -d 'Write a synthetic tracking history into an empty database (stores t001..tNNN)'

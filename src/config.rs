@@ -11,6 +11,15 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::duration::HumanDuration;
+use crate::net::proxy::{ProxyConfig, ProxyEnv};
+use crate::secret::Secret;
+
+mod integrations;
+
+pub use integrations::{
+    CheckinService, CheckinSettings, EmailChannel, Hook, HookAction, HookSettings, JsonChannel,
+    RunSummary, WebhookChannel,
+};
 
 pub const DEFAULT_CONFIG_FILE: &str = "klk-etl.toml";
 pub const DEFAULT_DATABASE: &str = "data/klk-etl.duckdb";
@@ -45,7 +54,32 @@ struct FileConfig {
     #[serde(default)]
     alerts: FileAlerts,
     #[serde(default)]
+    proxy: integrations::FileProxy,
+    #[serde(default)]
+    checkins: Vec<integrations::FileCheckin>,
+    #[serde(default)]
+    hooks: integrations::FileHooks,
+    #[serde(default)]
+    serve: FileServe,
+    #[serde(default)]
     stores: Vec<FileStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServe {
+    listen: Option<String>,
+    token: Option<String>,
+    token_name: Option<String>,
+    token_file: Option<PathBuf>,
+    read_requires_token: Option<bool>,
+    allowed_hosts: Option<Vec<String>>,
+    cors_origins: Option<Vec<String>>,
+    secure_cookie: Option<bool>,
+    session_ttl: Option<HumanDuration>,
+    recover_per_minute: Option<u32>,
+    cache_ttl: Option<HumanDuration>,
+    lock_timeout: Option<HumanDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,11 +107,16 @@ struct FileMonitoring {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileAlerts {
-    webhook_url: Option<String>,
+    webhook_url: Option<Secret>,
     command: Option<String>,
+    timeout: Option<HumanDuration>,
     realert_after: Option<HumanDuration>,
     max_attempts: Option<u32>,
     gap_age: Option<HumanDuration>,
+    slack: Option<integrations::FileWebhook>,
+    teams: Option<integrations::FileWebhook>,
+    json: Option<integrations::FileJson>,
+    email: Option<integrations::FileEmail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,9 +127,11 @@ struct FileApi {
     read_timeout: Option<HumanDuration>,
     max_attempts: Option<u32>,
     retry_max_elapsed: Option<HumanDuration>,
-    token: Option<String>,
+    token: Option<Secret>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
+    ca_file: Option<PathBuf>,
+    proxy: Option<Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,7 +209,65 @@ pub struct Config {
     pub tracking: TrackingSettings,
     pub monitoring: MonitoringSettings,
     pub alerts: AlertSettings,
+    /// The proxy for webhooks, check-ins and SMTP (`[proxy]`, else the environment).
+    pub proxy: ProxyConfig,
+    pub checkins: Vec<CheckinSettings>,
+    pub hooks: HookSettings,
+    pub serve: ServeSettings,
     pub stores: Vec<Store>,
+}
+
+/// A token that may use `klk-etl serve` (`[serve] token` / `token_file`): its name is what
+/// the database records for a recovery it asks for; the secret is never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeToken {
+    pub name: String,
+    pub secret: Secret,
+}
+
+/// The shortest token `serve` accepts: a guessable one would make the recover button public.
+pub const SERVE_TOKEN_MIN_CHARS: usize = 16;
+
+/// `[serve]`: the web status page and HTTP API (see docs/serve.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeSettings {
+    /// `host:port`; 127.0.0.1 unless told otherwise.
+    pub listen: String,
+    pub tokens: Vec<ServeToken>,
+    /// Reading (pages and API) needs a token too; `/health` then answers its status only.
+    pub read_requires_token: bool,
+    /// `Host` names accepted besides IP literals and `localhost` (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Origins whose pages may call `/api/` from a browser with a Bearer token (CORS).
+    pub cors_origins: Vec<String>,
+    /// Mark the session cookie `Secure` (behind a TLS proxy).
+    pub secure_cookie: bool,
+    pub session_ttl: Duration,
+    /// Recoveries each token may start per minute.
+    pub recover_per_minute: u32,
+    /// How long a computed answer is reused for identical requests.
+    pub cache_ttl: Duration,
+    /// How long a request waits for a `run` writing the database before answering 503.
+    pub lock_timeout: Duration,
+}
+
+pub const DEFAULT_SERVE_LISTEN: &str = "127.0.0.1:8080";
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: DEFAULT_SERVE_LISTEN.to_string(),
+            tokens: Vec::new(),
+            read_requires_token: false,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            secure_cookie: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            recover_per_minute: 6,
+            cache_ttl: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Thresholds of `klk-etl health` (warning, critical).
@@ -209,12 +308,18 @@ impl Default for MonitoringSettings {
     }
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertSettings {
-    /// Slack-compatible incoming webhook; never printed (it is a secret).
-    pub webhook_url: Option<String>,
+    /// Slack-compatible incoming webhook (`{"text": ...}`); a secret.
+    pub webhook_url: Option<Secret>,
     /// A shell command receiving the message on stdin.
     pub command: Option<String>,
+    pub slack: Option<WebhookChannel>,
+    pub teams: Option<WebhookChannel>,
+    pub json: Option<JsonChannel>,
+    pub email: Option<EmailChannel>,
+    /// Per delivery: a webhook request, an SMTP session, the command.
+    pub timeout: Duration,
     pub realert_after: Duration,
     /// Delivery attempts per alert and channel, across invocations.
     pub max_attempts: u32,
@@ -227,6 +332,11 @@ impl Default for AlertSettings {
         AlertSettings {
             webhook_url: None,
             command: None,
+            slack: None,
+            teams: None,
+            json: None,
+            email: None,
+            timeout: Duration::from_secs(15),
             realert_after: Duration::from_secs(6 * 3600),
             max_attempts: 10,
             gap_age: Duration::from_secs(2 * 3600),
@@ -234,52 +344,22 @@ impl Default for AlertSettings {
     }
 }
 
-impl std::fmt::Debug for AlertSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlertSettings")
-            .field(
-                "webhook_url",
-                &self.webhook_url.as_ref().map(|_| "<redacted>"),
-            )
-            .field("command", &self.command)
-            .field("realert_after", &self.realert_after)
-            .field("max_attempts", &self.max_attempts)
-            .field("gap_age", &self.gap_age)
-            .finish()
-    }
-}
-
-#[derive(Clone)]
+/// `[api]`. Secrets (the token, header values, the proxy) are [`Secret`]s: `Debug` never
+/// shows them.
+#[derive(Debug, Clone)]
 pub struct ApiSettings {
     pub base_url: String,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub max_attempts: u32,
     pub retry_max_elapsed: Duration,
-    /// Bearer token; never printed (see the `Debug` impl).
-    pub token: Option<String>,
-    pub headers: Vec<(String, String)>,
-}
-
-impl std::fmt::Debug for ApiSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiSettings")
-            .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_max_elapsed", &self.retry_max_elapsed)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(k, _)| (k.as_str(), "<redacted>"))
-                    .collect::<Vec<_>>(),
-            )
-            .finish()
-    }
+    /// Bearer token.
+    pub token: Option<Secret>,
+    pub headers: Vec<(String, Secret)>,
+    /// A private CA trusted for an `https://` API, on top of the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// An HTTP proxy for the API; without it the API is reached directly.
+    pub proxy: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +449,8 @@ impl Default for ApiSettings {
             retry_max_elapsed: Duration::from_secs(300),
             token: None,
             headers: Vec::new(),
+            ca_file: None,
+            proxy: None,
         }
     }
 }
@@ -378,8 +460,10 @@ impl Default for ApiSettings {
 pub struct Overrides {
     pub database: Option<PathBuf>,
     pub api_base_url: Option<String>,
-    pub api_token: Option<String>,
+    pub api_token: Option<Secret>,
     pub lock_timeout: Option<Duration>,
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`: used unless `[proxy]` says otherwise.
+    pub proxy_env: ProxyEnv,
 }
 
 impl Config {
@@ -400,15 +484,20 @@ impl Config {
         let path_for_errors = source
             .clone()
             .unwrap_or_else(|| PathBuf::from("<defaults>"));
-        let mut config = resolve(file, source).map_err(|message| ConfigError::Parse {
-            path: path_for_errors,
-            message,
-        })?;
+        let proxy_env = overrides.proxy_env.clone();
+        let mut config =
+            resolve(file, source, &proxy_env).map_err(|message| ConfigError::Parse {
+                path: path_for_errors,
+                message,
+            })?;
         if let Some(db) = &overrides.database {
             config.database = db.clone();
         }
         if let Some(url) = &overrides.api_base_url {
-            config.api.base_url = url.clone();
+            config.api.base_url = crate::klk::validate_base_url(url)
+                .map(|_| url.clone())
+                .map_err(|e| ConfigError::Invalid(format!("KLK_ETL_API_URL: {}", e.reason())))?;
+            check_ca_file_scheme(&config.api).map_err(ConfigError::Invalid)?;
         }
         if let Some(token) = &overrides.api_token {
             config.api.token = Some(token.clone());
@@ -425,9 +514,11 @@ impl Config {
             path: source.to_path_buf(),
             message: describe_toml_error(text, &err),
         })?;
-        resolve(file, Some(source.to_path_buf())).map_err(|message| ConfigError::Parse {
-            path: source.to_path_buf(),
-            message,
+        resolve(file, Some(source.to_path_buf()), &ProxyEnv::default()).map_err(|message| {
+            ConfigError::Parse {
+                path: source.to_path_buf(),
+                message,
+            }
         })
     }
 
@@ -494,7 +585,11 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     }
 }
 
-fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> {
+fn resolve(
+    file: FileConfig,
+    source: Option<PathBuf>,
+    proxy_env: &ProxyEnv,
+) -> Result<Config, String> {
     let timezone_name = file
         .timezone
         .unwrap_or_else(|| "America/Caracas".to_string());
@@ -517,13 +612,15 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
             .map_or(defaults.retry_max_elapsed, |d| d.0),
         token: file.api.token,
         headers: file.api.headers.into_iter().collect(),
+        ca_file: file.api.ca_file,
+        proxy: file.api.proxy,
     };
-    if !(api.base_url.starts_with("http://") || api.base_url.starts_with("https://")) {
-        return Err(format!(
-            "api.base_url must start with http:// (got '{}')",
-            api.base_url
-        ));
+    // The client's own check: what the configuration accepts, the client can use.
+    crate::klk::validate_base_url(&api.base_url).map_err(|e| format!("api.{}", e.reason()))?;
+    if let Some(proxy) = &api.proxy {
+        integrations::validate_proxy_url("api.proxy", proxy)?;
     }
+    check_ca_file_scheme(&api)?;
     if api.max_attempts == 0 {
         return Err("api.max_attempts must be at least 1".to_string());
     }
@@ -591,18 +688,44 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         return Err("monitoring.success_window must be at least 1".to_string());
     }
     let da = AlertSettings::default();
+    let a = file.alerts;
     let alerts = AlertSettings {
-        webhook_url: file.alerts.webhook_url,
-        command: file.alerts.command,
-        realert_after: file.alerts.realert_after.map_or(da.realert_after, |x| x.0),
-        max_attempts: file.alerts.max_attempts.unwrap_or(da.max_attempts),
-        gap_age: file.alerts.gap_age.map_or(da.gap_age, |x| x.0),
+        webhook_url: a.webhook_url,
+        command: a.command,
+        slack: a
+            .slack
+            .map(|w| integrations::resolve_webhook("alerts.slack", w))
+            .transpose()?,
+        teams: a
+            .teams
+            .map(|w| integrations::resolve_webhook("alerts.teams", w))
+            .transpose()?,
+        json: a.json.map(integrations::resolve_json).transpose()?,
+        email: a.email.map(integrations::resolve_email).transpose()?,
+        timeout: a.timeout.map_or(da.timeout, |x| x.0),
+        realert_after: a.realert_after.map_or(da.realert_after, |x| x.0),
+        max_attempts: a.max_attempts.unwrap_or(da.max_attempts),
+        gap_age: a.gap_age.map_or(da.gap_age, |x| x.0),
     };
-    if let Some(url) = &alerts.webhook_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err("alerts.webhook_url must start with http:// or https://".to_string());
+    if let Some(url) = &alerts.webhook_url {
+        crate::net::http::validate_url(url.expose())
+            .map_err(|e| format!("alerts.webhook_url {e}"))?;
     }
+    if alerts.timeout.is_zero() {
+        return Err("alerts.timeout must be more than zero".to_string());
+    }
+    if let Some(url) = &file.proxy.url {
+        integrations::validate_proxy_url("proxy.url", url)?;
+    }
+    let proxy = ProxyConfig::resolve(
+        file.proxy.url.as_ref(),
+        file.proxy.no_proxy.as_deref(),
+        proxy_env,
+    );
+    let checkins = integrations::resolve_checkins(file.checkins)?;
+    let hooks = integrations::resolve_hooks(file.hooks)?;
+
+    let serve = resolve_serve(file.serve, source.as_deref())?;
 
     let mut seen = HashSet::new();
     let mut seen_sucursal = HashSet::new();
@@ -647,8 +770,142 @@ fn resolve(file: FileConfig, source: Option<PathBuf>) -> Result<Config, String> 
         tracking,
         monitoring,
         alerts,
+        proxy,
+        checkins,
+        hooks,
+        serve,
         stores,
     })
+}
+
+/// `api.ca_file` only means something for an `https://` API (the client refuses the pair too).
+fn check_ca_file_scheme(api: &ApiSettings) -> Result<(), String> {
+    match &api.ca_file {
+        Some(path) if !api.base_url.trim().starts_with("https://") => Err(format!(
+            "api.ca_file ({}) is set but api.base_url is not https://",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn resolve_serve(s: FileServe, source: Option<&Path>) -> Result<ServeSettings, String> {
+    let d = ServeSettings::default();
+    let mut tokens = Vec::new();
+    if let Some(secret) = s.token {
+        let name = s.token_name.unwrap_or_else(|| "web".to_string());
+        tokens.push(ServeToken {
+            name,
+            secret: Secret::new(secret),
+        });
+    } else if s.token_name.is_some() {
+        return Err("serve.token_name is set but serve.token is not".to_string());
+    }
+    if let Some(path) = &s.token_file {
+        // Relative to the configuration file's directory, like a path in a systemd unit.
+        let path = match source.and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.clone(),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("serve.token_file {}: {e}", path.display()))?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // `name:secret`, or a bare secret (named "web").
+            let (name, secret) = match line.split_once(':') {
+                Some((name, secret)) if !name.trim().is_empty() && !name.contains(' ') => {
+                    (name.trim().to_string(), secret.trim().to_string())
+                }
+                _ => ("web".to_string(), line.to_string()),
+            };
+            if secret.is_empty() {
+                return Err(format!(
+                    "serve.token_file {} line {}: the token is empty",
+                    path.display(),
+                    number + 1
+                ));
+            }
+            tokens.push(ServeToken {
+                name,
+                secret: Secret::new(secret),
+            });
+        }
+    }
+    let mut names = HashSet::new();
+    for token in &tokens {
+        if token.secret.expose().chars().count() < SERVE_TOKEN_MIN_CHARS {
+            return Err(format!(
+                "serve token '{}' is shorter than {SERVE_TOKEN_MIN_CHARS} characters (e.g. `openssl rand -hex 24`)",
+                token.name
+            ));
+        }
+        if token.name.chars().any(|c| c.is_control()) || token.name.len() > 64 {
+            return Err(format!(
+                "serve token name '{}' must be at most 64 printable characters",
+                token.name.escape_debug()
+            ));
+        }
+        if !names.insert(token.name.clone()) {
+            return Err(format!("serve token name '{}' is used twice", token.name));
+        }
+    }
+    let listen = s.listen.unwrap_or(d.listen);
+    check_listen(&listen).map_err(|e| format!("serve.listen: {e}"))?;
+    let recover_per_minute = s.recover_per_minute.unwrap_or(d.recover_per_minute);
+    if recover_per_minute == 0 {
+        return Err("serve.recover_per_minute must be at least 1".to_string());
+    }
+    for origin in s.cors_origins.iter().flatten() {
+        if !(origin.starts_with("http://") || origin.starts_with("https://"))
+            || origin.ends_with('/')
+        {
+            return Err(format!(
+                "serve.cors_origins: '{origin}' must look like http://host:port (scheme, host, optional port; no path)"
+            ));
+        }
+    }
+    Ok(ServeSettings {
+        listen,
+        tokens,
+        read_requires_token: s.read_requires_token.unwrap_or(d.read_requires_token),
+        allowed_hosts: s
+            .allowed_hosts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        cors_origins: s.cors_origins.unwrap_or_default(),
+        secure_cookie: s.secure_cookie.unwrap_or(d.secure_cookie),
+        session_ttl: s.session_ttl.map_or(d.session_ttl, |x| x.0),
+        recover_per_minute,
+        cache_ttl: s.cache_ttl.map_or(d.cache_ttl, |x| x.0),
+        lock_timeout: s.lock_timeout.map_or(d.lock_timeout, |x| x.0),
+    })
+}
+
+/// `host:port` with a numeric IP (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080`) or
+/// `localhost:port`.
+pub fn check_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("invalid port in '{text}'"))?;
+        return ("127.0.0.1", port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| format!("cannot resolve '{text}'"));
+    }
+    Err(format!(
+        "expected an address and port such as 127.0.0.1:8080 or 0.0.0.0:8080, got '{text}'"
+    ))
 }
 
 fn resolve_verification(v: FileVerification) -> Result<VerificationSettings, String> {
@@ -716,7 +973,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         let file: FileConfig = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
-        resolve(file, None)
+        resolve(file, None, &ProxyEnv::default())
     }
 
     #[test]

@@ -1,5 +1,5 @@
 use super::{Ctx, parse_positive};
-use crate::exit::Exit;
+use crate::exit::{Exit, UsageError};
 use crate::monitor::alerts::{AlertRow, Transition};
 use crate::monitor::{self, alerts};
 use crate::output::{self, Format, Tabular, fmt};
@@ -23,6 +23,20 @@ pub enum AlertsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Send a test message on every configured channel now (or only --channel), and say
+    /// which ones work: nothing is recorded (exit 5 when one fails)
+    Test {
+        /// Only this channel: webhook, slack, teams, json, email or command (repeatable)
+        #[arg(long = "channel", value_name = "NAME", value_delimiter = ',')]
+        channels: Vec<String>,
+    },
+}
+
+#[derive(Debug, serde::Serialize)]
+struct TestResult {
+    channel: &'static str,
+    delivered: bool,
+    error: Option<String>,
 }
 
 impl Tabular for AlertRow {
@@ -79,7 +93,7 @@ impl AlertsArgs {
                 }
                 let mut text = String::new();
                 if outcome.channels.is_empty() {
-                    text.push_str("no alert channel configured ([alerts] webhook_url or command): nothing recorded or sent\n");
+                    text.push_str("no alert channel configured ([alerts] webhook_url, command, [alerts.slack], [alerts.teams], [alerts.json] or [alerts.email]): nothing recorded or sent\n");
                 }
                 if dry_run {
                     text.push_str("dry run: nothing recorded or sent\n");
@@ -108,6 +122,74 @@ impl AlertsArgs {
                 output::emit_text(&text)?;
                 Ok(Exit::Ok)
             }
+            Some(AlertsCommand::Test { channels }) => test(ctx, &channels),
         }
     }
+}
+
+fn test(ctx: &Ctx, only: &[String]) -> anyhow::Result<Exit> {
+    let configured = monitor::channels::configured(&ctx.config);
+    if configured.is_empty() {
+        return Err(UsageError(
+            "no alert channel configured: see [alerts] in docs/monitoring.md".to_string(),
+        )
+        .into());
+    }
+    if let Some(unknown) = only.iter().find(|c| !configured.contains(&c.as_str())) {
+        return Err(UsageError(format!(
+            "channel '{unknown}' is not configured (configured: {})",
+            configured.join(", ")
+        ))
+        .into());
+    }
+    let host = crate::tracker::process::host_name();
+    let now = ctx.now_local();
+    let context = monitor::channels::Context {
+        config: &ctx.config,
+        now_utc: ctx.now_utc(),
+        host: &host,
+    };
+    let mut results = Vec::new();
+    for channel in configured
+        .into_iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| o == c))
+    {
+        let alert = monitor::channels::Outgoing {
+            id: 0,
+            key: "test".to_string(),
+            class: "test".to_string(),
+            transition: "test".to_string(),
+            message: format!(
+                "KLK-ETL TEST: a test message from klk-etl on {host} at {} ({}): the {channel} channel works",
+                fmt::datetime(&now),
+                ctx.config.timezone.name()
+            ),
+            created: now,
+        };
+        let result = monitor::channels::deliver(&context, channel, &[alert])
+            .pop()
+            .map_or_else(|| Err("nothing sent".to_string()), |(_, r)| r);
+        results.push(TestResult {
+            channel,
+            delivered: result.is_ok(),
+            error: result.err(),
+        });
+    }
+    if ctx.out.format == Format::Json {
+        output::emit_json(&results)?;
+    } else {
+        let mut text = String::new();
+        for r in &results {
+            match &r.error {
+                None => text.push_str(&format!("{:<8} delivered\n", r.channel)),
+                Some(error) => text.push_str(&format!("{:<8} FAILED: {error}\n", r.channel)),
+            }
+        }
+        output::emit_text(&text)?;
+    }
+    Ok(if results.iter().all(|r| r.delivered) {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
 }

@@ -76,7 +76,7 @@ impl CompletionsArgs {
             Some(dir) => {
                 let path = dir.join(self.shell.file_name());
                 std::fs::write(&path, content)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    .map_err(|e| crate::exit::IoError::write(&path, e))?;
             }
             None => {
                 use std::io::Write;

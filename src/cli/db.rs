@@ -79,6 +79,8 @@ fn migrate(ctx: &Ctx) -> anyhow::Result<Exit> {
 
 fn info(ctx: &Ctx) -> anyhow::Result<Exit> {
     let db = ctx.open_db(Access::Read)?;
+    // The command that inspects a file checks every table's blocks, not only the header's.
+    db.check_intact(true)?;
     let conn = db.conn();
     let mut stmt = conn.prepare(
         "SELECT version, descripcion, aplicada FROM etl_schema_version ORDER BY version",

@@ -15,9 +15,11 @@ use crate::config::Config;
 use crate::etl::execute::NoProgress;
 use crate::etl::run::{self, RunRequest};
 use crate::etl::tasks::{PlanOptions, Scope};
-use crate::exit::Exit;
+use crate::exit::{Exit, UsageError};
 use crate::output::{self, fmt};
-use crate::sim::{FaultRule, SimData, SimOptions, SimStore, Simulator, truth};
+use crate::sim::{
+    BoundSemantics, FaultRule, SimData, SimOptions, SimQuirks, SimStore, Simulator, truth,
+};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::metrics::{self, MetricsQuery};
 use crate::tracker::vocab::{Estado, EtlTipo, Modo};
@@ -25,9 +27,12 @@ use crate::tracker::{Access, Db};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// The demo's database (recreated)
+    /// The demo's database (recreated: an existing file is replaced only if an earlier demo made it)
     #[arg(long, default_value = "klk-etl-demo.duckdb", value_name = "FILE")]
     pub database: PathBuf,
+    /// Replace --database even if it is not an earlier demo's
+    #[arg(long)]
+    pub force: bool,
     /// The simulated day
     #[arg(long, default_value = "2025-11-24", value_parser = parse_date)]
     pub day: NaiveDate,
@@ -45,8 +50,8 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// half hour they hit (`{day}` is the demo's day; a request reaches a second beyond its
 /// window, so a rule on the whole half hour would also count the neighbours' requests): they
 /// count only the requests for that window, so they show at the run the description names
-/// and the next run recovers. Stock requests
-/// have no window: that rule counts PERIFERICO's stock requests (one per run and attempt).
+/// and the next run recovers. Stock requests have no window: that rule counts PERIFERICO's
+/// stock requests (one per run and attempt).
 const FAULTS: &[(&str, &str)] = &[
     (
         "SUC002:ventas:500:1-2@{day}T10:10/{day}T10:20",
@@ -68,11 +73,19 @@ const FAULTS: &[(&str, &str)] = &[
         "SUC001:stock:reset:5-6",
         "PERIFERICO's inventory connection is reset twice at 02:05",
     ),
+    (
+        "SUC001:ventas:hide:1-2@{day}T13:10/{day}T13:11",
+        "PERIFERICO's sales of 13:10 reach the API late: the half-hourly runs miss them",
+    ),
+    (
+        "SUC003:ventas-dia:503:1-2",
+        "ARTIGAS's whole-day re-pull fails at 03:05 (HTTP 503)",
+    ),
 ];
-/// When the nightly full re-pull of yesterday runs (and fails for one store).
-const NIGHTLY_REPULL_AT: &str = "03:05";
 /// Cron did not run at these times (the host was down).
 const SKIPPED_RUNS: &[(u32, u32)] = &[(14, 5), (14, 35)];
+/// The runs of the next day: up to the one after the day closed (03:00), and the one after.
+const NEXT_DAY_RUNS: u32 = 8;
 
 impl DemoArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -95,21 +108,34 @@ impl DemoArgs {
                 })
                 .collect(),
         };
-        let yesterday = self.day - chrono::Days::new(1);
-        let repull_fault = format!("SUC003:ventas:503:3-4@{yesterday}T00:00/{}T00:00", self.day);
         let day = self.day.to_string();
         let faults = FAULTS
             .iter()
             .map(|(rule, _)| rule.replace("{day}", &day))
-            .chain([repull_fault])
             .map(|rule| rule.parse::<FaultRule>().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let sim = Simulator::start(SimOptions {
-            port: 0,
-            data: data.clone(),
-            faults,
-        })?;
+        // The unkind reading of the hour bounds (SQL BETWEEN on full precision), with sales at
+        // 00:00:00.0, on every boundary and at 23:59:59.8.
+        let quirks = SimQuirks {
+            bounds: BoundSemantics::Between,
+            edge_lines: true,
+        };
+        let sim = Simulator::start_with(
+            SimOptions {
+                port: 0,
+                data: data.clone(),
+                faults,
+            },
+            quirks,
+        )?;
 
+        if self.database.exists() && !self.force && !made_by_a_demo(&self.database) {
+            return Err(UsageError(format!(
+                "refusing to replace {}: it is not a database an earlier `klk-etl demo` made (--force replaces it anyway)",
+                self.database.display()
+            ))
+            .into());
+        }
         for suffix in ["", ".wal"] {
             let mut path = self.database.as_os_str().to_owned();
             path.push(suffix);
@@ -118,6 +144,14 @@ impl DemoArgs {
         let mut config = example_config(ctx, &self.database, sim.base_url());
         config.stores = stores;
         let tz = config.timezone;
+        // Created as of the demo's first run (the file's settings and verification start
+        // follow the simulated clock, not the real one).
+        let demo_start = tz
+            .from_local_datetime(&self.day.and_time(NaiveTime::MIN))
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| UsageError(format!("{} has no midnight in {tz}", self.day)))?;
+        mark_as_demo(&config, demo_start)?;
 
         let say = |line: String| output::emit_text(&line);
         say(format!(
@@ -130,12 +164,14 @@ impl DemoArgs {
             say(format!("  scripted: {what}"))?;
         }
         say("  scripted: cron does not run at 14:05 and 14:35 (host down)".to_string())?;
+        say(
+            "  the API reads hour bounds as SQL BETWEEN and has sales at 00:00:00.0, on every \
+             boundary and at 23:59:59.8"
+                .to_string(),
+        )?;
         say(format!(
-            "  scripted: at {NIGHTLY_REPULL_AT} the nightly re-pull of {yesterday} fails for ARTIGAS (HTTP 503)"
-        ))?;
-        say(format!(
-            "\n{:<17} {:>4} {:>6} {:>9} {:>9}  open gaps",
-            "cron run", "ok", "failed", "recovered", "lines"
+            "\n{:<17} {:>4} {:>6} {:>9} {:>8}  open gaps",
+            "cron run", "ok", "failed", "lines", "verified"
         ))?;
 
         let interrupt = AtomicBool::new(false);
@@ -148,11 +184,16 @@ impl DemoArgs {
                 ),
             );
         }
-        // The run just after midnight fetches the day's last half hour.
-        runs.push(
-            (self.day + chrono::Days::new(1))
-                .and_time(NaiveTime::from_hms_opt(0, 5, 0).unwrap_or(NaiveTime::MIN)),
-        );
+        // The runs of the next day: the one just after midnight fetches the day's last half
+        // hour; the one after 03:00 verifies the closed day.
+        for half_hour in 0..NEXT_DAY_RUNS {
+            runs.push(
+                (self.day + chrono::Days::new(1)).and_time(
+                    NaiveTime::from_hms_opt(half_hour / 2, 5 + 30 * (half_hour % 2), 0)
+                        .unwrap_or(NaiveTime::MIN),
+                ),
+            );
+        }
         for at in runs {
             let hm = (
                 at.time()
@@ -177,38 +218,8 @@ impl DemoArgs {
                 .from_local_datetime(&at)
                 .single()
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .ok_or_else(|| anyhow::anyhow!("{at} does not exist in {tz}"))?;
+                .ok_or_else(|| UsageError(format!("{at} does not exist in {tz}")))?;
             let clock = Clock::new(utc, tz);
-            if at.date() == self.day && at.time().format("%H:%M").to_string() == NIGHTLY_REPULL_AT {
-                let mut repull = demo_request();
-                repull.plan.tipos = vec![EtlTipo::Ventas];
-                repull.plan.scope = Scope::Days {
-                    from: yesterday,
-                    to: yesterday,
-                };
-                repull.plan.recover = false;
-                let outcome = run::run(&config, &clock, &repull, &interrupt, &NoProgress)?;
-                let failed: Vec<String> = outcome
-                    .failed()
-                    .map(|r| {
-                        format!(
-                            "{} {}",
-                            r.ubicacion_nombre,
-                            r.error_tipo.map(|t| t.to_string()).unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                say(format!(
-                    "{:<17} nightly re-pull of {yesterday}: {} ok, failed: {}",
-                    at.format("%Y-%m-%d %H:%M"),
-                    outcome.reports.len() - failed.len(),
-                    if failed.is_empty() {
-                        "none".to_string()
-                    } else {
-                        failed.join(", ")
-                    }
-                ))?;
-            }
             let outcome = run::run(&config, &clock, &demo_request(), &interrupt, &NoProgress)?;
             let ok = outcome
                 .reports
@@ -216,17 +227,17 @@ impl DemoArgs {
                 .filter(|r| r.estado == Estado::Exitoso)
                 .count();
             let failed = outcome.reports.len() - ok;
-            let recovered = outcome
-                .reports
-                .iter()
-                .filter(|r| r.modo == Modo::Recuperacion && r.estado == Estado::Exitoso)
-                .count();
             let lines: usize = outcome
                 .reports
                 .iter()
-                .filter(|r| r.etl_tipo == EtlTipo::Ventas)
+                .filter(|r| r.etl_tipo == EtlTipo::Ventas && r.modo != Modo::Verificacion)
                 .map(|r| r.cargados)
                 .sum();
+            let verified: Vec<_> = outcome
+                .reports
+                .iter()
+                .filter(|r| r.modo == Modo::Verificacion)
+                .collect();
             let db = Db::open(&config, Access::Read, clock.now_utc())?;
             let open = gaps::list(
                 db.conn(),
@@ -240,50 +251,84 @@ impl DemoArgs {
             )?;
             let described: Vec<String> = open
                 .iter()
-                .map(|g| {
-                    format!(
+                .map(|g| match (g.hora_desde, g.hora_hasta) {
+                    (Some(_), Some(_)) => format!(
                         "{} {} {}-{} {}",
                         g.ubicacion_nombre,
                         g.etl_tipo,
                         fmt::time(&g.hora_desde),
                         fmt::time(&g.hora_hasta),
                         g.error_tipo
-                    )
+                    ),
+                    _ if g.etl_tipo == "ventas" => format!(
+                        "{} ventas {} {} {}",
+                        g.ubicacion_nombre, g.fecha_desde, g.causa, g.error_tipo
+                    ),
+                    _ => format!("{} {} - {}", g.ubicacion_nombre, g.etl_tipo, g.error_tipo),
                 })
                 .collect();
+            let verified_ok = verified
+                .iter()
+                .filter(|r| r.estado == Estado::Exitoso)
+                .count();
             say(format!(
-                "{:<17} {:>4} {:>6} {:>9} {:>9}  {}",
+                "{:<17} {:>4} {:>6} {:>9} {:>8}  {}",
                 at.format("%Y-%m-%d %H:%M"),
                 ok,
                 failed,
-                recovered,
                 lines,
+                if verified.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!("{verified_ok}/{}", verified.len())
+                },
                 if open.is_empty() {
                     "none".to_string()
                 } else {
                     format!("{}: {}", open.len(), described.join("; "))
                 }
             ))?;
+            for report in &verified {
+                let found = match (&report.verificacion, report.estado) {
+                    (Some(diff), _) => format!(
+                        "{} line(s) found late, {} changed, {} vanished",
+                        diff.tardias, diff.cambiadas, diff.desaparecidas
+                    ),
+                    (None, _) => format!(
+                        "re-pull failed ({})",
+                        report.error_tipo.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                };
+                say(format!(
+                    "{:<17}   verified {} {} {}: {found}",
+                    "", report.ubicacion_nombre, report.fecha, report.estado
+                ))?;
+            }
         }
 
         // The check that matters: every sale of the day, once.
         say(
             "\nA failed half hour is fetched again by the next run: each store's fetch starts \
-             where its loaded data ends.\n\"recovered\" counts the older gaps the recovery step \
-             fetched (the failed nightly re-pull)."
+             where its loaded data ends.\nOnce the day closed (03:00), each store's day was \
+             re-pulled whole: the late sales were found and loaded, and the failed re-pull \
+             was an open gap (sin_verificar) until the next run verified the day."
                 .to_string(),
         )?;
         let db = Db::open(&config, Access::Read, ctx.now_utc())?;
         say("\nventas in the database versus the simulator's own lines:".to_string())?;
         let day_end = (self.day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
         let mut all_equal = true;
-        for (day, store) in [yesterday, self.day]
-            .into_iter()
-            .flat_map(|day| config.stores.iter().map(move |s| (day, s)))
-        {
+        let day = self.day;
+        for store in &config.stores {
             let from = day.and_time(NaiveTime::MIN);
             let to = (day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
-            let expected = truth::totals(&truth::sales_lines(&data, &store.sucursal, from, to));
+            let expected = truth::totals(&truth::sales_lines_with(
+                &data,
+                &quirks,
+                &store.sucursal,
+                from,
+                to,
+            ));
             let (lines, usd): (i64, f64) = db.conn().query_row(
                 "SELECT count(*), coalesce(sum(venta_total_usd), 0) FROM ventas WHERE ubicacion_id = ? AND fecha = ?",
                 duckdb::params![store.id, day],
@@ -306,7 +351,7 @@ impl DemoArgs {
         let report = metrics::report(
             db.conn(),
             &MetricsQuery {
-                now_local: day_end,
+                now_local: day_end + chrono::Duration::hours(4),
                 days: 2,
                 etl_tipo: None,
                 stores: Vec::new(),
@@ -335,6 +380,35 @@ impl DemoArgs {
     }
 }
 
+/// The table that says a database is a demo's (and may be replaced by the next demo).
+const DEMO_MARKER: &str = "klk_demo";
+
+fn mark_as_demo(config: &Config, now_utc: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let db = Db::open(config, Access::Write, now_utc)?;
+    db.conn().execute_batch(&format!(
+        "CREATE TABLE {DEMO_MARKER} AS SELECT 'klk-etl demo' AS creado_por, \
+         make_timestamp(epoch_us(now())) AS creado"
+    ))?;
+    Ok(())
+}
+
+/// Whether `path` is a DuckDB file with the demo's marker table (opened read-only; anything
+/// that cannot be opened so is not a demo's).
+fn made_by_a_demo(path: &std::path::Path) -> bool {
+    let Ok(config) = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly) else {
+        return false;
+    };
+    let Ok(conn) = duckdb::Connection::open_with_flags(path, config) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?",
+        [DEMO_MARKER],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(false)
+}
+
 fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Config {
     let mut config = ctx.config.clone();
     config.source = Some(PathBuf::from("<demo>"));
@@ -346,7 +420,14 @@ fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Co
     config.api.retry_max_elapsed = Duration::from_secs(3);
     config.api.token = None;
     config.api.headers.clear();
+    config.api.ca_file = None;
+    config.api.proxy = None;
     config.tracking = crate::config::TrackingSettings::default();
+    // The demo's simulated data must never reach the user's integrations (an export hook, a
+    // Slack channel, a cron monitor).
+    config.hooks = crate::config::HookSettings::default();
+    config.alerts = crate::config::AlertSettings::default();
+    config.checkins.clear();
     config
 }
 
@@ -371,5 +452,32 @@ fn demo_request() -> RunRequest {
         dry_run: false,
         extra: Vec::new(),
         command: "run",
+        requested_by: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_file_with_the_demo_marker_is_a_demo_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = dir.path().join("demo.duckdb");
+        let other = dir.path().join("other.duckdb");
+        let text = dir.path().join("text.duckdb");
+        duckdb::Connection::open(&demo)
+            .unwrap()
+            .execute_batch(&format!("CREATE TABLE {DEMO_MARKER} AS SELECT 1 AS x"))
+            .unwrap();
+        duckdb::Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE ventas AS SELECT 1 AS x")
+            .unwrap();
+        std::fs::write(&text, "hello").unwrap();
+        assert!(made_by_a_demo(&demo));
+        assert!(!made_by_a_demo(&other));
+        assert!(!made_by_a_demo(&text));
+        assert!(!made_by_a_demo(&dir.path().join("missing.duckdb")));
     }
 }

@@ -82,6 +82,7 @@ impl ExecutionsArgs {
                 stores: self.stores,
                 estado: self.estado,
                 limit: self.limit as usize,
+                ..ExecutionFilter::default()
             },
         )?;
         // Close the file before printing: a slow reader of our output (a pager, a pipe)

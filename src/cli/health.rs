@@ -22,14 +22,11 @@ impl HealthArgs {
             Ok(report) => report,
             Err(err) => {
                 let reason = crate::exit::one_line(&err);
+                let unknown = health::Health::unknown(&reason);
                 if ctx.out.format == Format::Json {
-                    output::emit_json(&serde_json::json!({
-                        "status": "UNKNOWN",
-                        "summary": format!("KLK-ETL UNKNOWN - {reason}"),
-                        "checks": [],
-                    }))?;
+                    output::emit_json(&unknown)?;
                 } else {
-                    output::emit_text(&format!("KLK-ETL UNKNOWN - {reason}"))?;
+                    output::emit_text(&unknown.summary)?;
                 }
                 return Ok(ExitCode::from(Status::Unknown as u8));
             }

@@ -154,7 +154,7 @@ impl MetricsArgs {
                 crate::monitor::prometheus_text(&ctx.config, ctx.now_utc(), ctx.now_local())?;
             if let Some(path) = &self.textfile {
                 crate::monitor::prometheus::write_textfile(path, &text)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    .map_err(|e| crate::exit::IoError::write(path, e))?;
             }
             if ctx.out.format == Format::Prometheus {
                 output::emit_text(&text)?;

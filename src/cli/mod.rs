@@ -5,7 +5,6 @@ mod alerts;
 mod completions;
 mod db;
 mod demo;
-mod dev;
 mod executions;
 mod gaps;
 mod health;
@@ -13,6 +12,7 @@ mod metrics;
 mod purge;
 mod recover;
 mod run;
+mod serve;
 mod sim;
 mod status;
 mod stores;
@@ -84,7 +84,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The cron entry point: unstick, recover gaps (bounded), then fetch every store's new windows
+    /// The cron entry point: unstick, recover gaps (bounded), fetch every store's new windows, verify closed days
     Run(run::RunArgs),
     /// Recover gaps now (all or filtered), or fetch one explicit window again
     Recover(recover::RecoverArgs),
@@ -114,13 +114,12 @@ pub enum Command {
     Db(db::DbArgs),
     /// Run the main job end to end against a simulated KLK API with scripted faults
     Demo(demo::DemoArgs),
+    /// Web status page, HTTP API, /health and /metrics (see docs/serve.md)
+    Serve(serve::ServeArgs),
     /// Serve a simulated KLK POS API on 127.0.0.1 (for tests and demos)
     Sim(sim::SimArgs),
     /// Print a shell completion script (or the man page)
     Completions(completions::CompletionsArgs),
-    /// Developer tools (synthetic histories for benchmarks)
-    #[command(hide = true)]
-    Dev(dev::DevArgs),
 }
 
 /// Everything a command needs, resolved once.
@@ -259,8 +258,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .filter(|v| !v.is_empty()),
         api_token: std::env::var("KLK_ETL_API_TOKEN")
             .ok()
-            .filter(|v| !v.is_empty()),
+            .filter(|v| !v.is_empty())
+            .map(crate::secret::Secret::from),
         lock_timeout: g.lock_timeout,
+        proxy_env: crate::net::proxy::ProxyEnv::from_env(),
     };
     let config = Config::load(g.config.as_deref(), &overrides)?;
     if g.format == Format::Prometheus && !matches!(command, Command::Metrics(_)) {
@@ -283,6 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => args.exec(&ctx)?,
         Command::Vanished(args) => args.exec(&ctx)?,
         Command::Sim(args) => return args.exec(&ctx),
+        Command::Serve(args) => args.exec(&ctx)?,
         Command::Demo(args) => args.exec(&ctx)?,
         Command::Health(args) => return args.exec(&ctx),
         Command::Alerts(args) => args.exec(&ctx)?,
@@ -294,7 +296,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unstick(args) => args.exec(&ctx)?,
         Command::Stores(args) => args.exec(&ctx)?,
         Command::Db(args) => args.exec(&ctx)?,
-        Command::Dev(args) => args.exec(&ctx)?,
         Command::Completions(_) => unreachable!("handled before the configuration is read"),
     };
     Ok(exit.into())
@@ -308,6 +309,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_shipped_is_in_the_help() {
+        // Developer tools live in examples/ (e.g. examples/scale_history.rs), not hidden here.
+        let cli = Cli::command();
+        let hidden: Vec<&str> = cli
+            .get_subcommands()
+            .filter(|command| command.is_hide_set())
+            .map(|command| command.get_name())
+            .collect();
+        assert!(hidden.is_empty(), "hidden commands: {hidden:?}");
+        assert!(Cli::try_parse_from(["klk-etl", "dev", "seed-history"]).is_err());
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl RecoverArgs {
             dry_run: self.common.dry_run,
             extra,
             command: "recover",
+            requested_by: None,
         };
         execute_and_report(ctx, &request, None)
     }

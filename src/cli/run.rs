@@ -8,7 +8,8 @@ use super::{Ctx, parse_duration_arg, parse_positive};
 use crate::etl::execute::TaskReport;
 use crate::etl::run::{self, RunOutcome, RunRequest};
 use crate::etl::tasks::{PlanOptions, Scope, Task};
-use crate::exit::{Exit, UsageError};
+use crate::exit::{Exit, UsageError, exit_code_for};
+use crate::monitor::checkins::{Checkins, RunEnd};
 use crate::output::progress::RunProgress;
 use crate::output::{self, Format, Tabular, estado_color, fmt};
 use crate::tracker::vocab::{Estado, EtlTipo};
@@ -159,6 +160,7 @@ impl RunArgs {
             dry_run: self.common.dry_run,
             extra: Vec::new(),
             command: "run",
+            requested_by: None,
         };
         execute_and_report(ctx, &request, self.textfile.as_deref())
     }
@@ -191,26 +193,157 @@ pub(crate) fn execute_and_report(
         signal_hook::flag::register(signal, Arc::clone(&interrupt))?;
     }
     let started = std::time::Instant::now();
+    let host = crate::tracker::process::host_name();
+    // The dead-man's switch: the cron entry point says it started (in the background).
+    let tipos: Vec<&str> = request.plan.tipos.iter().map(|t| t.as_str()).collect();
+    let checkins = (request.command == "run" && !request.dry_run)
+        .then(|| Checkins::start(&ctx.config, &tipos, &host, ctx.clock.now_local()))
+        .filter(|c| !c.is_empty());
     let progress = RunProgress::new(
         ctx.out.stderr_is_terminal,
         ctx.out.quiet || ctx.out.format == Format::Json,
     );
     let outcome = run::run(&ctx.config, &ctx.clock, request, &interrupt, &progress);
     progress.finish();
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let err = anyhow::Error::from(err);
+            if let Some(checkins) = checkins {
+                let end = RunEnd {
+                    exit_code: exit_code_for(&err) as u8,
+                    message: crate::exit::one_line(&err),
+                    duration: started.elapsed(),
+                };
+                finish_checkins(ctx, checkins, &end);
+            }
+            return Err(err);
+        }
+    };
     if outcome.dry_run {
-        print_plan(ctx, &outcome)?;
+        print_plan(ctx, &outcome, request)?;
         return Ok(Exit::Ok);
     }
-    print_summary(ctx, &outcome, started.elapsed())?;
-    after_run(ctx, textfile);
-    Ok(if outcome.api_unreachable() {
+    let summary = print_summary(ctx, &outcome, started.elapsed())?;
+    let exit = if outcome.api_unreachable() {
         Exit::ApiUnreachable
     } else if outcome.interrupted || outcome.failed().next().is_some() {
         Exit::SomeFailed
     } else {
         Exit::Ok
+    };
+    let mail = summary_mail(ctx, request, &outcome, &summary, exit);
+    after_run(ctx, textfile, mail.as_ref(), || {
+        checkins.map(|checkins| {
+            (
+                checkins,
+                RunEnd {
+                    exit_code: exit as u8,
+                    message: summary.clone(),
+                    duration: started.elapsed(),
+                },
+            )
+        })
+    });
+    Ok(exit)
+}
+
+/// The per-run summary e-mail (`[alerts.email] run_summary`), if this run sends one.
+fn summary_mail(
+    ctx: &Ctx,
+    request: &RunRequest,
+    outcome: &RunOutcome,
+    summary: &str,
+    exit: Exit,
+) -> Option<crate::monitor::SummaryMail> {
+    use crate::config::RunSummary;
+    let email = ctx.config.alerts.email.as_ref()?;
+    let wanted = match email.run_summary {
+        RunSummary::Never => false,
+        RunSummary::Always => true,
+        RunSummary::Failures => exit != Exit::Ok,
+    };
+    if !wanted || request.command != "run" {
+        return None;
+    }
+    let now = ctx.clock.now_local();
+    let state = match exit {
+        Exit::Ok => "ok",
+        Exit::ApiUnreachable => "API UNREACHABLE",
+        _ => "FAILURES",
+    };
+    let mut text = format!(
+        "KLK-ETL run {state} at {} ({}): {summary}\n\n",
+        now.format("%Y-%m-%d %H:%M"),
+        ctx.config.timezone.name()
+    );
+    let failed: Vec<&TaskReport> = outcome.failed().collect();
+    if failed.is_empty() {
+        text.push_str("Every window loaded.\n");
+    } else {
+        text.push_str(&format!("Windows that failed ({}):\n", failed.len()));
+        for r in failed {
+            text.push_str(&format!(
+                "  {} {} {} {} {}: {}\n",
+                r.ubicacion_id,
+                r.ubicacion_nombre,
+                r.etl_tipo,
+                r.window_text(),
+                r.estado,
+                r.error_mensaje
+                    .as_ref()
+                    .map(|m| format!("{}: {m}", fmt::opt(&r.error_tipo)))
+                    .unwrap_or_default()
+            ));
+        }
+        text.push_str("\nA failed window is a gap: the next runs recover it (`klk-etl gaps`).\n");
+    }
+    let loaded: usize = outcome
+        .reports
+        .iter()
+        .filter(|r| r.estado == Estado::Exitoso)
+        .count();
+    text.push_str(&format!(
+        "\nWindows loaded: {loaded} of {}.\n",
+        outcome.reports.len()
+    ));
+    for hook in outcome.hooks.iter().filter(|h| h.failed()) {
+        text.push_str(&format!(
+            "Hook '{}' failed: {}\n",
+            hook.nombre,
+            hook.error.as_deref().unwrap_or_default()
+        ));
+    }
+    Some(crate::monitor::SummaryMail {
+        key: format!("resumen:{}", now.format("%Y-%m-%dT%H:%M:%S%.3f")),
+        text,
     })
+}
+
+/// Sends the end pings, records every ping's outcome (for `status` and the Prometheus
+/// output) and warns about the ones that failed. Never fails the run.
+fn finish_checkins(ctx: &Ctx, checkins: Checkins, end: &RunEnd) {
+    let pings = checkins.finish(&ctx.config, end, ctx.clock.now_local());
+    for ping in &pings {
+        if let Some(error) = &ping.error {
+            ctx.out.warn(&format!(
+                "check-in '{}' ({}) failed: {error}",
+                ping.nombre, ping.servicio
+            ));
+        }
+    }
+    let recorded = crate::tracker::Db::connect(
+        &ctx.config.database,
+        crate::tracker::Access::Write,
+        ctx.config.tracking.lock_timeout,
+    )
+    .and_then(|mut db| crate::tracker::integrations::record_pings(db.conn_mut(), &pings));
+    if let Err(err) = recorded {
+        ctx.out.warn(&format!(
+            "check-in results not recorded: {}",
+            crate::tracker::one_line(&err.to_string())
+        ));
+    }
 }
 
 impl Tabular for TaskReport {
@@ -277,7 +410,7 @@ impl Tabular for Task {
     }
 }
 
-fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
+fn print_plan(ctx: &Ctx, outcome: &RunOutcome, request: &RunRequest) -> anyhow::Result<()> {
     if ctx.out.format == Format::Json {
         output::emit_json(outcome)?;
         return Ok(());
@@ -355,16 +488,69 @@ fn print_plan(ctx: &Ctx, outcome: &RunOutcome) -> anyhow::Result<()> {
             }
         }
     }
+    if !outcome.planned_hooks.is_empty() {
+        text.push_str(&format!(
+            "\nWould run {} hook(s) after the loads succeed:\n",
+            outcome.planned_hooks.len()
+        ));
+        for hook in &outcome.planned_hooks {
+            let when = match hook.event {
+                crate::etl::hooks::AFTER_WINDOW => format!(
+                    "after each loaded {}window ({} if every window loads)",
+                    hook.tipo
+                        .as_ref()
+                        .map(|t| format!("{t} "))
+                        .unwrap_or_default(),
+                    hook.times
+                ),
+                _ => format!(
+                    "after the run{} ({} if a window loads)",
+                    hook.tipo
+                        .as_ref()
+                        .map(|t| format!(", when {t} loaded"))
+                        .unwrap_or_default(),
+                    hook.times
+                ),
+            };
+            text.push_str(&format!(
+                "  {} ({}, {}): {when}, each within {}\n",
+                hook.name,
+                hook.event,
+                hook.action,
+                crate::duration::format_duration(Duration::from_secs_f64(hook.timeout_seconds))
+            ));
+        }
+    }
+    let tipos: Vec<&str> = request.plan.tipos.iter().map(|t| t.as_str()).collect();
+    let checkins = crate::monitor::checkins::for_tipos(&ctx.config, &tipos);
+    if request.command == "run" && !checkins.is_empty() {
+        text.push_str(&format!(
+            "\nWould ping {} check-in(s) at the start and end of a run: {}\n",
+            checkins.len(),
+            checkins
+                .iter()
+                .map(|c| format!("{} ({})", c.name, c.service.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     output::emit_text(&text)?;
     Ok(())
 }
 
-/// Alerts and the Prometheus textfile follow every run. Their failures are warnings: the
-/// data is loaded and recorded whatever happens to the monitoring.
-fn after_run(ctx: &Ctx, textfile: Option<&std::path::Path>) {
+/// Alerts (and the summary e-mail), the end check-ins and the Prometheus textfile follow
+/// every run, in that order. Their failures are warnings: the data is loaded and recorded
+/// whatever happens to the monitoring.
+fn after_run(
+    ctx: &Ctx,
+    textfile: Option<&std::path::Path>,
+    summary: Option<&crate::monitor::SummaryMail>,
+    checkins: impl FnOnce() -> Option<(Checkins, RunEnd)>,
+) {
     let now_utc = ctx.clock.now_utc();
     let now_local = ctx.clock.now_local();
-    match crate::monitor::check_alerts(&ctx.config, now_utc, now_local, false) {
+    match crate::monitor::check_alerts_with_summary(&ctx.config, now_utc, now_local, false, summary)
+    {
         Ok(outcome) => {
             for (id, error) in &outcome.failed {
                 ctx.out
@@ -375,6 +561,9 @@ fn after_run(ctx: &Ctx, textfile: Option<&std::path::Path>) {
             "alerts not evaluated: {}",
             crate::tracker::one_line(&err.to_string())
         )),
+    }
+    if let Some((checkins, end)) = checkins() {
+        finish_checkins(ctx, checkins, &end);
     }
     let path = textfile.or(ctx.config.monitoring.textfile.as_deref());
     if let Some(path) = path {
@@ -392,7 +581,8 @@ fn after_run(ctx: &Ctx, textfile: Option<&std::path::Path>) {
     }
 }
 
-fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Result<()> {
+/// Prints the windows (stdout) and the summary line (stderr); returns the line.
+fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Result<String> {
     match ctx.out.format {
         Format::Json => output::emit_json(outcome)?,
         Format::Csv | Format::Prometheus => output::emit(&ctx.out, &outcome.reports, "")?,
@@ -452,9 +642,23 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Res
             verified.iter().map(|d| d.desaparecidas).sum::<i64>()
         )
     };
-    ctx.out.note(&format!(
-        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later{}; unstuck {}; {}; {:.1} s",
-        if outcome.interrupted { "interrupted: " } else { "" },
+    let hooks = if outcome.hooks.is_empty() {
+        String::new()
+    } else {
+        let failed_hooks = outcome.hooks.iter().filter(|h| h.failed()).count();
+        format!(
+            "; {} hook(s) ran {} time(s), {failed_hooks} failed",
+            outcome.hooks.len(),
+            outcome.hooks.iter().map(|h| h.ejecuciones).sum::<i64>()
+        )
+    };
+    let line = format!(
+        "{}{} window(s) ok, {} failed; {} gap(s) recovered, {} left for later{}; unstuck {}; {}{hooks}; {:.1} s",
+        if outcome.interrupted {
+            "interrupted: "
+        } else {
+            ""
+        },
         ok,
         failed,
         recovered,
@@ -463,6 +667,20 @@ fn print_summary(ctx: &Ctx, outcome: &RunOutcome, took: Duration) -> anyhow::Res
         outcome.unstuck.len(),
         loaded,
         took.as_secs_f64()
-    ));
-    Ok(())
+    );
+    ctx.out.note(&line);
+    for hook in outcome.hooks.iter().filter(|h| h.failed()) {
+        ctx.out.warn(&format!(
+            "hook '{}' ({}) failed {} of {} time(s): {}",
+            hook.nombre,
+            hook.evento,
+            hook.fallos + hook.omitidas,
+            hook.ejecuciones + hook.omitidas,
+            hook.error.as_deref().unwrap_or_default()
+        ));
+    }
+    for warning in &outcome.warnings {
+        ctx.out.warn(warning);
+    }
+    Ok(line)
 }

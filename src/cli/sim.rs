@@ -3,13 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::exit::UsageError;
-use crate::sim::{FaultRule, Scenario, SimOptions, SimStore, Simulator};
+use crate::sim::{BoundSemantics, FaultRule, Scenario, SimOptions, SimQuirks, SimStore, Simulator};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -17,6 +18,9 @@ Data settings: defaults < configured stores < --scenario file < flags.
 Fault rules: STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW], e.g.
   --fault 'SUC003:ventas:503:1-3'     the first three sales requests of SUC003 get a 503
   --fault '*:stock:reset'             every stock request is reset
+  --fault 'SUC001:ventas:hide:1-2@2025-11-24T14:10/2025-11-24T14:11'
+                                      a late line: missing from the first two requests
+  --fault 'SUC001:ventas-dia:500'     nightly whole-day re-pulls fail, hourly requests do not
 See docs/simulator.md for every action and the scenario file format.")]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
@@ -39,6 +43,17 @@ pub struct SimArgs {
     #[arg(long = "store-volume", value_name = "SUCURSAL=FACTOR", value_parser = parse_store_volume)]
     pub store_volumes: Vec<(String, f64)>,
 
+    /// How /ventas reads hora_desde/hora_hasta [default: half-open]
+    ///
+    /// A missing bound is the start or the end of the day under every reading.
+    #[arg(long, value_name = "NAME", value_parser = bounds_parser())]
+    pub bounds: Option<BoundSemantics>,
+
+    /// Every store-day also has sales lines at exactly 00:00:00.0000000, on every 15-minute
+    /// boundary, at 23:59:59.8 and at 23:59:59.9999999 (invoices EDGE-…)
+    #[arg(long)]
+    pub edge_lines: bool,
+
     /// Scenario file (.toml or .json): data settings and fault rules
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -46,11 +61,14 @@ pub struct SimArgs {
     /// Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the
     /// scenario's rules)
     ///
-    /// STORE: SUC003 or *. ENDPOINT: ventas, stock, almacenes, reposicion or *.
+    /// STORE: SUC003 or *. ENDPOINT: ventas (every sales request), ventas-dia (sales
+    /// requests without hours: whole days), stock, almacenes, reposicion or *.
     /// ACTION: latency=250ms, hang[=30s], refuse, reset, a 4xx/5xx status, 429[=SECS|none],
     /// malformed, truncate, error[=TEXT], shape, empty, bad-line, conflict, bare-array,
-    /// trickle=2s. REQUESTS: * (default), 3 (the 3rd), 1-3, 4- (the 4th on).
-    /// WINDOW: 2025-11-17 or 2025-11-17T12:00/2025-11-17T13:00. Example:
+    /// trickle=2s; and, on sales with a WINDOW, hide (its lines are left out) and change
+    /// (its lines come back with other values). REQUESTS: * (default), 3 (the 3rd), 1-3,
+    /// 4- (the 4th on). WINDOW: 2025-11-17 or 2025-11-17T12:00/2025-11-17T13:00. Latency,
+    /// hide and change add up; the first other rule decides. Example:
     /// --fault 'SUC003:ventas:503:1-3'. Details: docs/simulator.md.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
@@ -58,6 +76,17 @@ pub struct SimArgs {
 
 fn parse_fault(text: &str) -> Result<FaultRule, String> {
     text.parse()
+}
+
+/// The names of the bound semantics, each with its one-line summary (shown by `--help` and
+/// the completions).
+fn bounds_parser() -> impl clap::builder::TypedValueParser<Value = BoundSemantics> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        BoundSemantics::ALL
+            .map(|semantics| PossibleValue::new(semantics.name()).help(semantics.summary())),
+    )
+    .try_map(|name| name.parse::<BoundSemantics>())
 }
 
 fn parse_store_volume(text: &str) -> Result<(String, f64), String> {
@@ -75,24 +104,25 @@ fn parse_store_volume(text: &str) -> Result<(String, f64), String> {
 
 impl SimArgs {
     pub fn exec(self, ctx: &super::Ctx) -> anyhow::Result<ExitCode> {
-        let options = self.options(ctx)?;
-        install_stop_handlers().context("cannot install the SIGINT/SIGTERM handlers")?;
+        let (options, quirks) = self.options(ctx)?;
+        let stop = install_stop_handlers().context("cannot install the SIGINT/SIGTERM handlers")?;
         let port = options.port;
-        let handle = Simulator::start(options)
+        let handle = Simulator::start_with(options, quirks)
             .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         writeln!(std::io::stderr(), "listening on {}", handle.base_url())?;
-        while !STOP_REQUESTED.load(Ordering::SeqCst) {
+        while !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
         }
         handle.stop();
         Ok(ExitCode::SUCCESS)
     }
 
-    fn options(&self, ctx: &super::Ctx) -> anyhow::Result<SimOptions> {
+    fn options(&self, ctx: &super::Ctx) -> anyhow::Result<(SimOptions, SimQuirks)> {
         let mut options = SimOptions {
             port: self.port,
             ..SimOptions::default()
         };
+        let mut quirks = SimQuirks::default();
         if !ctx.config.stores.is_empty() {
             options.data.stores = ctx
                 .config
@@ -111,6 +141,13 @@ impl SimArgs {
             scenario
                 .apply(&mut options)
                 .map_err(|reason| UsageError(format!("scenario {}: {reason}", path.display())))?;
+            scenario.apply_quirks(&mut quirks);
+        }
+        if let Some(bounds) = self.bounds {
+            quirks.bounds = bounds;
+        }
+        if self.edge_lines {
+            quirks.edge_lines = true;
         }
         if let Some(seed) = self.seed {
             options.data.seed = seed;
@@ -131,29 +168,15 @@ impl SimArgs {
             store.volume_multiplier = *factor;
         }
         options.faults.extend(self.faults.iter().cloned());
-        Ok(options)
+        Ok((options, quirks))
     }
 }
 
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn request_stop(_signal: libc::c_int) {
-    STOP_REQUESTED.store(true, Ordering::SeqCst);
-}
-
-fn install_stop_handlers() -> std::io::Result<()> {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `action` is zero-initialised (a valid `sigaction`), its mask is emptied
-        // before use, and the handler only stores to an atomic (async-signal-safe).
-        let installed = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = request_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut())
-        };
-        if installed != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+/// Sets the returned flag on SIGINT or SIGTERM (as `run` does).
+fn install_stop_handlers() -> std::io::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    Ok(())
+    Ok(stop)
 }

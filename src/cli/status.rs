@@ -1,28 +1,14 @@
-use serde::Serialize;
-
 use super::{Ctx, parse_positive};
 use crate::exit::{Exit, UsageError};
-use crate::output::{self, Format};
+use crate::monitor::views::{self, StatusReport};
+use crate::output::{self, Format, fmt};
 use crate::tracker::Access;
-use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
-use crate::tracker::gaps::{self, Gap, GapQuery};
-use crate::tracker::metrics::{self, DayMetrics, MetricsQuery};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// How many latest executions to show
     #[arg(long, default_value = "10", value_parser = parse_positive, allow_negative_numbers = true)]
     pub limit: u32,
-}
-
-#[derive(Debug, Serialize)]
-struct Status {
-    now: chrono::NaiveDateTime,
-    timezone: String,
-    database: String,
-    latest_executions: Vec<ExecutionRow>,
-    gaps: Vec<Gap>,
-    today: Vec<DayMetrics>,
 }
 
 impl StatusArgs {
@@ -35,44 +21,13 @@ impl StatusArgs {
             .into());
         }
         let db = ctx.open_db(Access::Read)?;
-        let now_local = ctx.now_local();
-        let latest_executions = executions::list(
+        let status = views::status(
             db.conn(),
-            &ExecutionFilter {
-                limit: self.limit as usize,
-                ..ExecutionFilter::default()
-            },
+            &ctx.config,
+            db.path(),
+            ctx.now_local(),
+            self.limit as usize,
         )?;
-        let gaps = gaps::list(
-            db.conn(),
-            &GapQuery {
-                now_local,
-                tracking: ctx.config.tracking,
-                horizon: ctx.config.tracking.horizon,
-                etl_tipo: None,
-                stores: Vec::new(),
-            },
-        )?;
-        let today = metrics::report(
-            db.conn(),
-            &MetricsQuery {
-                now_local,
-                days: 1,
-                etl_tipo: None,
-                stores: Vec::new(),
-            },
-        )?
-        .por_dia;
-        let status = Status {
-            now: now_local,
-            timezone: ctx.config.timezone.name().to_string(),
-            database: db.path().display().to_string(),
-            latest_executions,
-            gaps,
-            today,
-        };
-        // Close the file before printing: a slow reader of our output (a pager, a pipe)
-        // must not keep a writer waiting.
         drop(db);
         if ctx.out.format == Format::Json {
             output::emit_json(&status)?;
@@ -83,7 +38,7 @@ impl StatusArgs {
     }
 }
 
-fn render(ctx: &Ctx, status: &Status) -> String {
+fn render(ctx: &Ctx, status: &StatusReport) -> String {
     let mut text = format!(
         "KLK ETL status at {} ({}), database {}\n\n",
         status.now.format("%Y-%m-%d %H:%M:%S"),
@@ -123,6 +78,64 @@ fn render(ctx: &Ctx, status: &Status) -> String {
         text.push_str("  no executions today\n");
     } else {
         text.push_str(&format!("{}\n", output::table(&ctx.out, &status.today)));
+    }
+    let configured_hooks = ctx.config.hooks.after_window.len() + ctx.config.hooks.after_run.len();
+    if configured_hooks > 0 {
+        text.push_str(&format!("\nPost-load hooks ({configured_hooks})\n"));
+        if status.hooks.is_empty() {
+            text.push_str("  none has run yet\n");
+        }
+        for h in &status.hooks {
+            let latest = &h.latest;
+            let state = if latest.failed() {
+                format!(
+                    "FAILED {} of {}: {}",
+                    latest.fallos + latest.omitidas,
+                    latest.ejecuciones + latest.omitidas,
+                    latest.error.as_deref().unwrap_or("no detail")
+                )
+            } else {
+                format!("ok ({} time(s))", latest.ejecuciones)
+            };
+            text.push_str(&format!(
+                "  {} ({} {}): last run {}: {state}; {} run(s), {} failure(s) in all\n",
+                latest.nombre,
+                latest.evento,
+                latest.accion,
+                fmt::datetime(&latest.inicio),
+                h.total_runs,
+                h.total_failures
+            ));
+        }
+    }
+    if !ctx.config.checkins.is_empty() {
+        text.push_str(&format!("\nCheck-ins ({})\n", ctx.config.checkins.len()));
+        for c in &ctx.config.checkins {
+            match status.checkins.iter().find(|s| s.nombre == c.name) {
+                None => text.push_str(&format!(
+                    "  {} ({}): no ping sent yet\n",
+                    c.name,
+                    c.service.as_str()
+                )),
+                Some(s) => {
+                    let failures = match (&s.ultimo_fallo, &s.ultimo_error) {
+                        (Some(at), Some(error)) if s.fallidos > 0 => format!(
+                            ", {} failed (last {}: {error})",
+                            s.fallidos,
+                            fmt::datetime(at)
+                        ),
+                        _ => ", none failed".to_string(),
+                    };
+                    text.push_str(&format!(
+                        "  {} ({}): {} ping(s) sent, last {}{failures}\n",
+                        s.nombre,
+                        s.servicio,
+                        s.enviados,
+                        fmt::opt_datetime(&s.ultimo_envio)
+                    ));
+                }
+            }
+        }
     }
     text
 }

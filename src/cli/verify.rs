@@ -102,6 +102,7 @@ impl VerifyArgs {
             dry_run: self.common.dry_run,
             extra,
             command: "verify",
+            requested_by: None,
         };
         execute_and_report(ctx, &request, None)
     }

@@ -20,7 +20,7 @@ use crate::klk::{ApiError, Client, SalesBatch, SalesRequest, StockBatch, StockRe
 use crate::tracker::executions::{self, NewExecution, Outcome};
 use crate::tracker::verification::{self, VerificationDiff};
 use crate::tracker::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
-use crate::tracker::{Access, Db, TrackerError};
+use crate::tracker::{Access, Db, TrackerError, gate};
 
 /// What happened to one task.
 #[derive(Debug, Clone, Serialize)]
@@ -241,6 +241,8 @@ pub fn execute(
         ready: Vec::new(),
         outcome: Execution::default(),
         db,
+        // (opened for planning a moment ago)
+        held_since: Instant::now(),
     };
     run.queue = (0..run.all.len()).collect();
     let started = Instant::now();
@@ -278,6 +280,13 @@ const GATHER: Duration = Duration::from_millis(25);
 /// How long the connection stays open after a write phase while results may still arrive:
 /// fast answers share one open (each open costs tens of ms), slow ones never hold the file.
 const LINGER: Duration = Duration::from_millis(100);
+/// A connection kept across write phases for this long is closed before the next one when a
+/// reader waits for the file (`klk-etl gaps`, `serve`): a long run of fast answers would
+/// otherwise keep every reader out until it ends.
+const MAX_HOLD: Duration = Duration::from_secs(1);
+/// How long a run that let the waiting readers in gives them to open the file (they retry
+/// at most 200 ms apart, see `tracker::Db::connect`).
+const READERS_IN: Duration = Duration::from_millis(500);
 
 struct Coordinator<'a> {
     config: &'a Config,
@@ -294,6 +303,8 @@ struct Coordinator<'a> {
     outcome: Execution,
     /// The write connection, kept only between phases that follow closely (see [`LINGER`]).
     db: Option<Db>,
+    /// When that connection was opened (see [`MAX_HOLD`]).
+    held_since: Instant,
 }
 
 impl Coordinator<'_> {
@@ -382,13 +393,30 @@ impl Coordinator<'_> {
     /// synchronised the file before planning: here it is only opened.
     fn open(&mut self) -> Result<Db, TrackerError> {
         if let Some(db) = self.db.take() {
-            return Ok(db);
+            if self.held_since.elapsed() < MAX_HOLD || !gate::readers_waiting(&self.config.database)
+            {
+                return Ok(db);
+            }
+            drop(db);
+            self.let_readers_in();
         }
-        Db::connect(
+        let db = Db::connect(
             &self.config.database,
             Access::Write,
             self.config.tracking.lock_timeout,
-        )
+        )?;
+        self.held_since = Instant::now();
+        Ok(db)
+    }
+
+    /// With the file closed, waits until the readers that waited for it have opened it (or
+    /// [`READERS_IN`] passed). Opening it again then waits for them to finish, and keeps new
+    /// readers out meanwhile (the gate).
+    fn let_readers_in(&self) {
+        let until = Instant::now() + READERS_IN;
+        while Instant::now() < until && gate::readers_waiting(&self.config.database) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn register(&mut self, db: &Db, index: usize) -> Result<i64, TrackerError> {

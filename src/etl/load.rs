@@ -108,13 +108,18 @@ fn upsert_sales(
         if !to_replace.is_empty() {
             to_replace.resize(rows, false);
             let staged = to_replace.iter().filter(|&&replace| replace).count();
-            let written = insert_rows("INSERT OR REPLACE INTO ventas", conn, &batch, to_replace)?;
+            let written = insert_rows(
+                "INSERT OR REPLACE INTO ventas BY NAME",
+                conn,
+                &batch,
+                to_replace,
+            )?;
             check_written("ventas (replaced)", written, staged)?;
             replaced += written;
         }
         let staged = to_insert.iter().filter(|&&insert| insert).count();
         if staged > 0 {
-            let inserted = insert_rows("INSERT INTO ventas", conn, &batch, to_insert)?;
+            let inserted = insert_rows("INSERT INTO ventas BY NAME", conn, &batch, to_insert)?;
             check_written("ventas", inserted, staged)?;
             new += inserted;
         }
@@ -206,6 +211,7 @@ fn register_arrow_scan(conn: &Connection) -> duckdb::Result<()> {
 
 /// `{insert} SELECT * FROM` the rows of the batch where `rows` is true; the rows DuckDB says
 /// it wrote. The rows are picked by DuckDB as it scans (a column of `rows`), not copied out.
+/// (The batch's columns are named as the table's: inserts go `BY NAME`.)
 fn insert_rows(
     insert: &str,
     conn: &Connection,

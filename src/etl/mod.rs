@@ -1,6 +1,7 @@
 //! The ETL runner: plans windows, fetches them from the KLK API, loads them exactly once.
 
 pub mod execute;
+pub mod hooks;
 pub mod load;
 pub mod plan;
 pub mod run;

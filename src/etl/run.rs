@@ -8,11 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::execute::{self, ExecuteOptions, Execution, Progress, TaskReport};
+use super::hooks::{self, HookContext, PlannedHook};
 use super::runlock::{RunLock, RunLockError};
 use super::tasks::{self, Deferred, Plan, PlanOptions, Task};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::klk::{Client, ClientOptions, InvalidOptions, RetryPolicy};
+use crate::tracker::integrations::{self, HookRun};
 use crate::tracker::invocations::{self, InvocationCounts};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
@@ -42,6 +44,8 @@ pub struct RunRequest {
     pub extra: Vec<Task>,
     /// Recorded in `etl_invocaciones`: `run` or `recover`.
     pub command: &'static str,
+    /// Recorded in `etl_invocaciones.solicitado_por`: the `serve` token that asked.
+    pub requested_by: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +58,14 @@ pub struct RunOutcome {
     pub deferred: Vec<Deferred>,
     pub over_budget: Vec<Task>,
     pub interrupted: bool,
+    /// What the post-load hooks did (`[hooks]`).
+    pub hooks: Vec<HookRun>,
+    /// A dry run: the hooks a run would run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned_hooks: Vec<PlannedHook>,
+    /// What went wrong after the loads without changing them (e.g. recording the hooks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunOutcome {
@@ -82,6 +94,8 @@ pub fn client_options(config: &Config) -> ClientOptions {
         total_timeout: api.read_timeout + api.connect_timeout,
         token: api.token.clone(),
         headers: api.headers.clone(),
+        ca_file: api.ca_file.clone(),
+        proxy: api.proxy.clone(),
         retry: RetryPolicy {
             max_attempts: api.max_attempts,
             base_delay: Duration::from_millis(500),
@@ -161,14 +175,25 @@ pub fn run(
             request.lock_wait,
         )?)
     };
-    let result = run_locked(config, clock, request, interrupt, progress, client);
-    match (lock, &result) {
-        (Some(lock), Err(RunError::Tracker(TrackerError::Unusable { .. }))) => {
-            lock.release_and_remove_created()
+    let access = if request.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let db = match Db::open(config, access, clock.now_utc()) {
+        Ok(db) => db,
+        Err(err) => {
+            // A path that is not a usable database keeps nothing of ours beside it (a busy
+            // one is in use: its lock files are another run's too).
+            if let Some(lock) = lock
+                && !matches!(err, TrackerError::Busy { .. })
+            {
+                lock.release_and_remove_created();
+            }
+            return Err(err.into());
         }
-        (lock, _) => drop(lock),
-    }
-    result
+    };
+    run_locked(config, clock, request, interrupt, progress, client, db)
 }
 
 fn run_locked(
@@ -178,6 +203,7 @@ fn run_locked(
     interrupt: &AtomicBool,
     progress: &dyn Progress,
     client: Arc<Client>,
+    mut db: Db,
 ) -> Result<RunOutcome, RunError> {
     let now_local = clock.now_local();
 
@@ -196,14 +222,18 @@ fn run_locked(
         .join(",");
     // One open for unstick and planning: each open of a large file costs tens of ms.
     let (unstuck, invocation, mut plan) = if request.dry_run {
-        let db = Db::open(config, Access::Read, clock.now_utc())?;
         let unstuck = unstick::find(db.conn(), &unstick_options)?;
         let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
         (unstuck, None, plan)
     } else {
-        let mut db = Db::open(config, Access::Write, clock.now_utc())?;
         // Recorded first, so even a run with nothing to do (or one that dies) shows.
-        let invocation = invocations::start(db.conn(), request.command, &tipos, now_local)?;
+        let invocation = invocations::start(
+            db.conn(),
+            request.command,
+            &tipos,
+            now_local,
+            request.requested_by.as_deref(),
+        )?;
         let stuck = unstick::find(db.conn(), &unstick_options)?;
         if !stuck.is_empty() {
             unstick::apply(db.conn_mut(), &stuck, now_local)?;
@@ -222,14 +252,24 @@ fn run_locked(
     plan.recoveries.splice(0..0, recover_first);
     plan.verifications.splice(0..0, verify_first);
     if request.dry_run {
+        let mut windows: Vec<(crate::tracker::vocab::EtlTipo, usize)> = Vec::new();
+        for task in plan.queue() {
+            match windows.iter_mut().find(|(tipo, _)| *tipo == task.tipo) {
+                Some((_, n)) => *n += 1,
+                None => windows.push((task.tipo, 1)),
+            }
+        }
         return Ok(RunOutcome {
             dry_run: true,
             unstuck,
             deferred: plan.deferred.clone(),
+            planned_hooks: hooks::plan(config, &windows),
             plan,
             reports: Vec::new(),
             over_budget: Vec::new(),
             interrupted: false,
+            hooks: Vec::new(),
+            warnings: Vec::new(),
         });
     }
     let (invocation, db) = invocation.unzip();
@@ -255,6 +295,37 @@ fn run_locked(
         over_budget,
         interrupted,
     } = executed?;
+    // The loads are committed and recorded: the hooks come after, and whatever they do,
+    // the run's outcome stays what it is.
+    let hook_runs = if interrupted {
+        Vec::new()
+    } else {
+        hooks::run(
+            &HookContext {
+                config,
+                clock,
+                invocation,
+                command: request.command,
+                interrupt,
+            },
+            &reports,
+        )
+    };
+    let mut warnings = Vec::new();
+    if !hook_runs.is_empty() {
+        let recorded = Db::connect(
+            &config.database,
+            Access::Write,
+            config.tracking.lock_timeout,
+        )
+        .and_then(|mut db| integrations::record_hooks(db.conn_mut(), invocation, &hook_runs));
+        if let Err(err) = recorded {
+            warnings.push(format!(
+                "the hooks' results were not recorded: {}",
+                crate::tracker::one_line(&err.to_string())
+            ));
+        }
+    }
     Ok(RunOutcome {
         dry_run: false,
         unstuck,
@@ -263,5 +334,8 @@ fn run_locked(
         reports,
         over_budget,
         interrupted,
+        hooks: hook_runs,
+        planned_hooks: Vec::new(),
+        warnings,
     })
 }

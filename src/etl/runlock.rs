@@ -7,7 +7,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::tracker::gate::flock_until;
+use crate::tracker::gate::{LockMode, lock_until};
 use crate::tracker::vocab::EtlTipo;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,11 +76,16 @@ impl RunLock {
                     path: path.clone(),
                     source,
                 })?;
-            let locked = flock_until(&file, libc::LOCK_EX, deadline, Duration::from_millis(100))
-                .map_err(|source| RunLockError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            let locked = lock_until(
+                &file,
+                LockMode::Exclusive,
+                deadline,
+                Duration::from_millis(100),
+            )
+            .map_err(|source| RunLockError::Io {
+                path: path.clone(),
+                source,
+            })?;
             if !locked {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);

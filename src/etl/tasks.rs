@@ -316,6 +316,20 @@ pub fn gap_window(gap: &Gap) -> Window {
     }
 }
 
+/// When a gap's window may be retried, if it is still waiting out its backoff now.
+/// Failures during an outage of the whole store do not count: once it answers again its
+/// gaps are recovered at once. A window failing while the store works is retried less and
+/// less often.
+pub fn backing_off_until(
+    gap: &Gap,
+    now_local: NaiveDateTime,
+    slot_minutes: u32,
+) -> Option<NaiveDateTime> {
+    let last = gap.ultimo_intento?;
+    let next_try = last + backoff(gap.intentos_tras_exito, slot_minutes);
+    (next_try > now_local).then_some(next_try)
+}
+
 /// Oldest first, stores taking turns, at most `max_gaps`; windows that failed repeatedly
 /// wait out their backoff; a gap this run's normal windows already cover is left to them.
 fn select_recoveries(
@@ -349,21 +363,15 @@ fn select_recoveries(
             continue;
         }
         if !options.ignore_backoff
-            && let Some(last) = gap.ultimo_intento
+            && let Some(next_try) = backing_off_until(&gap, now_local, slot_minutes)
         {
-            // Failures during an outage of the whole store do not count: once it answers
-            // again its gaps are recovered at once. A window failing while the store works
-            // is retried less and less often.
-            let wait = backoff(gap.intentos_tras_exito, slot_minutes);
-            if last + wait > now_local {
-                let reason = format!(
-                    "backoff: {} failed attempts while the store otherwise worked, next try after {}",
-                    gap.intentos_tras_exito,
-                    (last + wait).format("%Y-%m-%d %H:%M")
-                );
-                deferred.push(Deferred { gap, reason });
-                continue;
-            }
+            let reason = format!(
+                "backoff: {} failed attempts while the store otherwise worked, next try after {}",
+                gap.intentos_tras_exito,
+                next_try.format("%Y-%m-%d %H:%M")
+            );
+            deferred.push(Deferred { gap, reason });
+            continue;
         }
         let next = position.len();
         let index = *position.entry(gap.ubicacion_id.clone()).or_insert(next);

@@ -5,8 +5,10 @@ use crate::klk::error::{ApiError, ErrorKind, TimeoutPhase};
 use crate::klk::model::{SalesBatch, SalesRequest, StockBatch, StockRequest, WarehouseList};
 use crate::klk::options::ClientOptions;
 use crate::klk::parse;
-use crate::klk::redact::Secrets;
 use crate::klk::retry::backoff_delay;
+use crate::net::proxy::ProxySpec;
+use crate::net::tls;
+use crate::secret::{Redactor, Secret};
 
 const BODY_BUFFER_BYTES: usize = 64 * 1024;
 const ERROR_EXCERPT_BYTES: u64 = 2048;
@@ -17,13 +19,22 @@ pub struct Client {
     agent: ureq::Agent,
     options: ClientOptions,
     base_url: String,
-    secrets: Secrets,
+    secrets: Redactor,
+    /// Sent with every request to an `http://` API through a proxy with credentials.
+    proxy_authorization: Option<Secret>,
 }
 
 /// `ClientOptions` that cannot work.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid KLK client options: {0}")]
 pub struct InvalidOptions(String);
+
+impl InvalidOptions {
+    /// Why, without the "invalid KLK client options" prefix.
+    pub fn reason(&self) -> &str {
+        &self.0
+    }
+}
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Self, InvalidOptions> {
@@ -52,7 +63,7 @@ impl Client {
             let is_token = |text: &str| {
                 !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && b != b':')
             };
-            if !is_token(name) || !is_header_value(value) {
+            if !is_token(name) || !is_header_value(value.expose()) {
                 return Err(InvalidOptions(format!(
                     "header {name:?} has an invalid name or value"
                 )));
@@ -60,33 +71,72 @@ impl Client {
         }
         if options
             .token
-            .as_deref()
-            .is_some_and(|t| !is_header_value(t))
+            .as_ref()
+            .is_some_and(|t| !is_header_value(t.expose()))
         {
             return Err(InvalidOptions(
                 "the API token has a character a header cannot carry (a line break?)".to_owned(),
             ));
         }
-        let agent = ureq::AgentBuilder::new()
+        let mut agent = ureq::AgentBuilder::new()
             .timeout_connect(options.connect_timeout)
             .timeout_read(options.read_timeout)
             .timeout_write(options.read_timeout)
             .redirects(0)
             // KLK is on the local network; a proxy from the environment must not apply.
             .try_proxy_from_env(false)
-            .user_agent(concat!("klk-etl/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let secrets = Secrets::new(
+            .user_agent(concat!("klk-etl/", env!("CARGO_PKG_VERSION")));
+        let mut secrets = Redactor::new(
             options
                 .token
                 .iter()
                 .chain(options.headers.iter().map(|(_, value)| value)),
         );
+        let proxy = match &options.proxy {
+            Some(proxy) => {
+                secrets.add(proxy.expose());
+                Some(
+                    ProxySpec::parse(proxy)
+                        .map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        let mut proxy_authorization = None;
+        if base_url.starts_with("https://") {
+            let config = tls::client_config(options.ca_file.as_deref())
+                .map_err(|e| InvalidOptions(format!("api.{e}")))?;
+            let port = url::Url::parse(&base_url)
+                .ok()
+                .and_then(|u| u.port_or_known_default())
+                .unwrap_or(443);
+            agent = match &proxy {
+                // A CONNECT tunnel; the credentials stay with the proxy.
+                Some(spec) => spec.https_through(agent, port, config),
+                None => agent.tls_config(config),
+            };
+        } else {
+            if let Some(path) = &options.ca_file {
+                return Err(InvalidOptions(format!(
+                    "ca_file {} is set but base_url is not https://",
+                    path.display()
+                )));
+            }
+            if let Some(spec) = &proxy {
+                agent = agent.proxy(
+                    spec.to_ureq()
+                        .map_err(|e| InvalidOptions(format!("api.proxy: {e}")))?,
+                );
+                // The proxy reads a plain http:// request itself: it carries the credentials.
+                proxy_authorization = spec.authorization();
+            }
+        }
         Ok(Self {
-            agent,
+            agent: agent.build(),
             options,
             base_url,
             secrets,
+            proxy_authorization,
         })
     }
 
@@ -242,10 +292,13 @@ impl Client {
             request = request.timeout(total);
         }
         for (name, value) in &self.options.headers {
-            request = request.set(name, value);
+            request = request.set(name, value.expose());
         }
         if let Some(token) = &self.options.token {
-            request = request.set("Authorization", &format!("Bearer {token}"));
+            request = request.set("Authorization", &format!("Bearer {}", token.expose()));
+        }
+        if let Some(auth) = &self.proxy_authorization {
+            request = request.set("Proxy-Authorization", auth.expose());
         }
         let result = match body {
             Some(bytes) => request
@@ -275,21 +328,39 @@ fn serialize_body(body: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(body).unwrap_or_default()
 }
 
-fn validate_base_url(raw: &str) -> Result<String, InvalidOptions> {
+/// The base URL as requests use it (without a trailing `/`), or why it cannot work: the
+/// configuration checks it with this same function, so both accept the same URLs.
+pub fn validate_base_url(raw: &str) -> Result<String, InvalidOptions> {
     let trimmed = raw.trim().trim_end_matches('/');
-    let invalid = |why: &str| Err(InvalidOptions(format!("base_url {raw:?}: {why}")));
-    let Some(rest) = trimmed.strip_prefix("http://") else {
-        return invalid("must start with http:// (KLK speaks plain HTTP)");
+    let (scheme, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => (scheme, rest),
+        None => ("", trimmed),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // The URL is quoted in messages unless it holds credentials.
+    let shown = if authority.contains('@') {
+        format!("{scheme}://[redacted]@...")
+    } else {
+        raw.to_owned()
+    };
+    let invalid = |why: &str| Err(InvalidOptions(format!("base_url {why} (got {shown:?})")));
+    if !matches!(scheme, "http" | "https") {
+        return invalid("must start with http:// or https://");
+    }
     if authority.is_empty() {
         return invalid("has no host");
     }
     if authority.contains('@') {
-        return invalid("credentials in the URL are not supported; use the token or headers");
+        return invalid("must not hold credentials (use the token or [api.headers])");
     }
     if rest.contains(['?', '#']) || rest.chars().any(char::is_whitespace) {
         return invalid("must be scheme://host[:port][/path] without query or spaces");
+    }
+    // What ureq will make of it (the same parser): a host it can connect to.
+    match url::Url::parse(trimmed) {
+        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => {}
+        Ok(_) => return invalid("has no host"),
+        Err(e) => return invalid(&format!("is not a valid URL ({e})")),
     }
     Ok(trimmed.to_owned())
 }
@@ -308,6 +379,12 @@ fn encode_query(value: &str) -> String {
 
 fn status_error(response: ureq::Response) -> ErrorKind {
     let status = response.status();
+    // Only a proxy answers 407 (api.proxy with an http:// API): the API was not reached.
+    if status == 407 {
+        return ErrorKind::Connection {
+            detail: "the proxy refused the credentials (HTTP 407)".to_owned(),
+        };
+    }
     let retry_after = response
         .header("Retry-After")
         .and_then(|value| value.trim().parse::<u64>().ok())
@@ -336,6 +413,10 @@ fn status_error(response: ureq::Response) -> ErrorKind {
 }
 
 fn classify_transport(transport: &ureq::Transport) -> ErrorKind {
+    // A certificate refused or a handshake that cannot succeed: retrying will not help.
+    if let Some(detail) = tls::describe_chain(transport) {
+        return ErrorKind::Tls { detail };
+    }
     let io_kind = std::error::Error::source(transport)
         .and_then(|source| source.downcast_ref::<io::Error>())
         .map(io::Error::kind);
@@ -436,7 +517,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_url_must_be_plain_http_without_credentials() {
+    fn base_url_must_be_http_or_https_without_credentials() {
         assert_eq!(
             validate_base_url("http://h:7002/").unwrap(),
             "http://h:7002"
@@ -445,8 +526,14 @@ mod tests {
             validate_base_url("http://h:7002/api").unwrap(),
             "http://h:7002/api"
         );
+        assert_eq!(
+            validate_base_url("https://klk.lan:7443/").unwrap(),
+            "https://klk.lan:7443"
+        );
+        let err = validate_base_url("https://user:SECRET@h").unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
         for bad in [
-            "https://h",
+            "ftp://h",
             "h:7002",
             "http://",
             "http://u:p@h",

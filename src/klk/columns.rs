@@ -1,6 +1,7 @@
 //! [`SalesLines`]: a window's sales lines kept column by column, in chunks of at most
-//! [`CHUNK_ROWS`] rows, in the layout of Arrow arrays, so that a chunk becomes an Arrow
-//! `RecordBatch` without copying and is appended to DuckDB column by column.
+//! [`CHUNK_ROWS`] rows, in Arrow builders (one per column of `ventas`, generated from the
+//! list in [`crate::klk::ventas`]), so that a chunk becomes an Arrow `RecordBatch` without
+//! copying and is appended to DuckDB column by column.
 //!
 //! About 400 bytes per line (plus the text itself) instead of about 1 KB for a
 //! `Vec<SalesLine>`. Lines are deduplicated on (`numero_factura`, `linea`) as they are
@@ -8,22 +9,25 @@
 //! (which stays in its chunk, marked dead), so the collection reads as "unique lines in the
 //! order of their first appearance, each with its last copy's values".
 
+mod stored;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use duckdb::arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, StringArray,
-    Time64MicrosecondArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Array, StringArray,
+    StringBuilder, TimestampMicrosecondArray,
 };
-use duckdb::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::datatypes::{Field, Schema, SchemaRef};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 use serde::Serialize;
 
+use self::stored::{ColumnBuilder, IntegerColumn, Stored, TimeColumn, arrow_type, is_nullable};
 use crate::klk::model::SalesLine;
+use crate::klk::ventas::{VENTAS, ventas_columns};
 
 /// Rows per chunk. DuckDB 2.0 loses the rows of a single appender flush of a whole row group
 /// (122,880 rows) or more into a table created in the same transaction; the loader flushes
@@ -33,357 +37,230 @@ pub const CHUNK_ROWS: usize = 24 * 2048;
 /// Text bytes per chunk before a new chunk is started (Arrow's `i32` offsets).
 const CHUNK_TEXT_BYTES: usize = 1 << 30;
 
-/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01 (Arrow's day 0).
-const UNIX_EPOCH_FROM_CE: i32 = 719_163;
-
 // ---------------------------------------------------------------------------------------
-// Column storage
+// A chunk: the list of columns made into code
 
-/// A bitmap in Arrow's layout (bit `i` of byte `i / 8`, least significant first).
-#[derive(Clone, Default)]
-struct Bits {
-    words: Vec<u64>,
-    len: usize,
-}
+/// Generates `Chunk` from the list of `ventas_columns!`: a builder for each column whose
+/// values come from the line (`line.<field>`), and for the whole list, the binding to
+/// [`SalesLine`] both ways and the Arrow batch in the columns of `ventas`. It also checks,
+/// at compile time, that each such column is nullable exactly when its `SalesLine` field is
+/// an `Option` (the field's type must also match the column's type, or `push` does not
+/// compile).
+macro_rules! chunk {
+    ($(
+        $column:ident: $ty:ident, $nulls:ident, $key:tt, $since:literal,
+        $source:ident $(. $field:ident)? $(+ $time:ident)?
+    );+ $(;)?) => {
+        chunk!(@struct [] $($column: $ty, $source $(. $field)? $(+ $time)?;)+);
 
-impl Bits {
-    fn push(&mut self, bit: bool) {
-        if self.len.is_multiple_of(64) {
-            self.words.push(0);
+        const _: () = {
+            $( chunk!(@check $column $nulls, $source $(. $field)? $(+ $time)?); )+
+        };
+
+        impl Chunk {
+            fn push(&mut self, line: &SalesLine) {
+                $( chunk!(@push self, line, $column, $source $(. $field)? $(+ $time)?); )+
+                self.len += 1;
+            }
+
+            /// The line in `row`.
+            fn line(&self, row: usize) -> SalesLine {
+                let mut line = SalesLine::default();
+                $( chunk!(@read self, line, row, $column, $source $(. $field)? $(+ $time)?); )+
+                line
+            }
+
+            /// Heap bytes held (capacity).
+            fn heap_bytes(&self) -> usize {
+                0 $( + chunk!(@heap_bytes self, $column, $source $(. $field)? $(+ $time)?) )+
+            }
+
+            /// Text bytes held.
+            fn text_bytes(&self) -> usize {
+                0 $( + chunk!(@data_bytes self, $column, $source $(. $field)? $(+ $time)?) )+
+            }
+
+            fn shrink_to_fit(&mut self) {
+                $( chunk!(@shrink self, $column, $source $(. $field)? $(+ $time)?); )+
+            }
+
+            /// Every row as a batch in the columns of `ventas` (see [`SCHEMA`]).
+            fn into_batch(
+                self,
+                store: &str,
+                execution: i32,
+                loaded_at: i64,
+            ) -> Result<RecordBatch, ArrowError> {
+                let rows = self.len;
+                $( chunk!(@derive self, $column, $source $(. $field)? $(+ $time)?); )+
+                let columns: Vec<ArrayRef> = vec![$(
+                    chunk!(@array self, rows, store, execution, loaded_at,
+                           $column, $source $(. $field)? $(+ $time)?),
+                )+];
+                RecordBatch::try_new(SCHEMA.clone(), columns)
+            }
         }
-        if bit {
-            self.words[self.len / 64] |= 1 << (self.len % 64);
+
+        impl Clone for Chunk {
+            fn clone(&self) -> Chunk {
+                let mut copy = Chunk { len: self.len, ..Chunk::default() };
+                $( chunk!(@clone copy, self, $column, $source $(. $field)? $(+ $time)?); )+
+                copy
+            }
         }
-        self.len += 1;
-    }
+    };
 
-    fn get(&self, index: usize) -> bool {
-        self.words[index / 64] >> (index % 64) & 1 == 1
-    }
-
-    fn into_boolean_buffer(self) -> BooleanBuffer {
-        BooleanBuffer::new(Buffer::from_vec(self.words), 0, self.len)
-    }
-
-    fn bytes(&self) -> usize {
-        self.words.capacity() * 8
-    }
-}
-
-/// Optional text: Arrow's `Utf8` layout.
-#[derive(Clone)]
-struct Texts {
-    offsets: Vec<i32>,
-    bytes: Vec<u8>,
-    valid: Bits,
-}
-
-impl Default for Texts {
-    fn default() -> Self {
-        Texts {
-            offsets: vec![0],
-            bytes: Vec::new(),
-            valid: Bits::default(),
+    // The struct: a builder for each column of the line, in the list's order.
+    (@struct [$($fields:tt)*]) => {
+        /// Up to [`CHUNK_ROWS`] lines, column by column.
+        #[derive(Default)]
+        struct Chunk {
+            len: usize,
+            $($fields)*
         }
-    }
+    };
+    (@struct [$($fields:tt)*] $column:ident: $ty:ident, line . $field:ident; $($rest:tt)*) => {
+        chunk!(@struct [$($fields)* $column: chunk!(@builder $ty),] $($rest)*);
+    };
+    (@struct [$($fields:tt)*] $column:ident: $ty:ident, $source:ident $(+ $time:ident)?; $($rest:tt)*) => {
+        chunk!(@struct [$($fields)*] $($rest)*);
+    };
+
+    // The builder of each type (see stored.rs). A type without one cannot come from the line.
+    (@builder Text) => { StringBuilder };
+    (@builder Double) => { Float64Builder };
+    (@builder Integer) => { IntegerColumn };
+    (@builder Date) => { Date32Builder };
+    (@builder Time) => { TimeColumn };
+    (@builder Boolean) => { BooleanBuilder };
+
+    (@nullable null) => { true };
+    (@nullable not_null) => { false };
+
+    (@check $column:ident $nulls:ident, line . $field:ident) => {
+        assert!(
+            is_nullable(|line: &SalesLine| &line.$field) == chunk!(@nullable $nulls),
+            concat!(
+                "ventas.", stringify!($column), " is declared ", stringify!($nulls),
+                " but SalesLine::", stringify!($field), " says otherwise"
+            ),
+        );
+    };
+    (@check $column:ident $nulls:ident, $source:ident $(+ $time:ident)?) => {};
+
+    (@push $chunk:ident, $line:ident, $column:ident, line . $field:ident) => {
+        Stored::append_to(&$line.$field, &mut $chunk.$column);
+    };
+    (@push $chunk:ident, $line:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
+
+    (@read $chunk:ident, $line:ident, $row:ident, $column:ident, line . $field:ident) => {
+        $line.$field = Stored::read(&$chunk.$column, $row);
+    };
+    (@read $chunk:ident, $line:ident, $row:ident, $column:ident, $date:ident + $time:ident) => {
+        $line.$column = stored::date(&$chunk.$date, $row).and_time($chunk.$time.value($row));
+    };
+    (@read $chunk:ident, $line:ident, $row:ident, $column:ident, $source:ident) => {};
+
+    (@heap_bytes $chunk:ident, $column:ident, line . $field:ident) => {
+        ColumnBuilder::heap_bytes(&$chunk.$column)
+    };
+    (@heap_bytes $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => { 0 };
+
+    (@data_bytes $chunk:ident, $column:ident, line . $field:ident) => {
+        ColumnBuilder::data_bytes(&$chunk.$column)
+    };
+    (@data_bytes $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => { 0 };
+
+    (@shrink $chunk:ident, $column:ident, line . $field:ident) => {
+        ColumnBuilder::shrink_to_fit(&mut $chunk.$column);
+    };
+    (@shrink $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
+
+    (@clone $copy:ident, $chunk:ident, $column:ident, line . $field:ident) => {
+        $copy.$column = ColumnBuilder::duplicate(&$chunk.$column);
+    };
+    (@clone $copy:ident, $chunk:ident, $column:ident, $source:ident $(+ $time:ident)?) => {};
+
+    // A timestamp made of a date and a time column, computed before those are handed over.
+    (@derive $chunk:ident, $column:ident, $date:ident + $time:ident) => {
+        let $column = TimestampMicrosecondArray::from_iter_values(
+            $chunk.$date.values_slice().iter().zip($chunk.$time.micros()).map(
+                |(&days, micros)| i64::from(days) * 86_400_000_000 + micros,
+            ),
+        );
+    };
+    (@derive $chunk:ident, $column:ident, $source:ident $(. $field:ident)?) => {};
+
+    (@array $chunk:ident, $rows:ident, $store:ident, $execution:ident, $loaded_at:ident,
+     $column:ident, store) => {
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n($store, $rows)))
+    };
+    (@array $chunk:ident, $rows:ident, $store:ident, $execution:ident, $loaded_at:ident,
+     $column:ident, line . $field:ident) => {
+        ColumnBuilder::finish_array($chunk.$column)?
+    };
+    (@array $chunk:ident, $rows:ident, $store:ident, $execution:ident, $loaded_at:ident,
+     $column:ident, $date:ident + $time:ident) => {
+        Arc::new($column)
+    };
+    (@array $chunk:ident, $rows:ident, $store:ident, $execution:ident, $loaded_at:ident,
+     $column:ident, execution) => {
+        Arc::new(Int32Array::from(vec![$execution; $rows]))
+    };
+    (@array $chunk:ident, $rows:ident, $store:ident, $execution:ident, $loaded_at:ident,
+     $column:ident, loaded_at) => {
+        Arc::new(TimestampMicrosecondArray::from(vec![$loaded_at; $rows]))
+    };
 }
 
-impl Texts {
-    fn push(&mut self, text: Option<&str>) {
-        let text = text.map(str::as_bytes);
-        self.bytes.extend_from_slice(text.unwrap_or_default());
-        // The chunk is closed long before its text reaches i32::MAX (CHUNK_TEXT_BYTES); a
-        // single value that large could not have been read into memory in the first place.
-        self.offsets
-            .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
-        self.valid.push(text.is_some());
-    }
+ventas_columns!(chunk);
 
-    fn get(&self, index: usize) -> Option<&str> {
-        if !self.valid.get(index) {
-            return None;
-        }
-        let bytes = &self.bytes[self.offsets[index] as usize..self.offsets[index + 1] as usize];
-        // Pushed from whole `&str`s.
-        Some(std::str::from_utf8(bytes).unwrap_or_default())
-    }
-
-    fn into_array(self) -> ArrayRef {
-        let nulls = NullBuffer::new(self.valid.into_boolean_buffer());
-        let nulls = (nulls.null_count() > 0).then_some(nulls);
-        Arc::new(StringArray::new(
-            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
-            Buffer::from_vec(self.bytes),
-            nulls,
-        ))
-    }
-
-    fn bytes(&self) -> usize {
-        self.offsets.capacity() * 4 + self.bytes.capacity() + self.valid.bytes()
-    }
-}
-
-/// Optional numbers: Arrow's `Float64` layout.
-#[derive(Clone, Default)]
-struct Numbers {
-    values: Vec<f64>,
-    valid: Bits,
-}
-
-impl Numbers {
-    fn push(&mut self, value: Option<f64>) {
-        self.values.push(value.unwrap_or_default());
-        self.valid.push(value.is_some());
-    }
-
-    fn get(&self, index: usize) -> Option<f64> {
-        self.valid.get(index).then(|| self.values[index])
-    }
-
-    fn into_array(self) -> ArrayRef {
-        let nulls = NullBuffer::new(self.valid.into_boolean_buffer());
-        let nulls = (nulls.null_count() > 0).then_some(nulls);
-        Arc::new(Float64Array::new(ScalarBuffer::from(self.values), nulls))
-    }
-
-    fn bytes(&self) -> usize {
-        self.values.capacity() * 8 + self.valid.bytes()
-    }
-}
-
-// Text columns, in the order of `ventas`.
-const NUMERO_FACTURA: usize = 0;
-const CODIGO_ALMACEN: usize = 1;
-const NOMBRE_ALMACEN: usize = 2;
-const CODIGO_PRODUCTO: usize = 3;
-const DESCRIPCION_PRODUCTO: usize = 4;
-const MARCA_PRODUCTO: usize = 5;
-const MODELO_PRODUCTO: usize = 6;
-const CATEGORIA_PRODUCTO: usize = 7;
-const GRUPO_ARTICULO: usize = 8;
-const SUBGRUPO_PRODUCTO: usize = 9;
-const CODIGO_BARRAS: usize = 10;
-const UNIDAD_MEDIDA_VENTA: usize = 11;
-const TIENE_PROMOCION: usize = 12;
-const CODIGO_PROMOCION: usize = 13;
-const TEXTS: usize = 14;
-
-// Number columns (required ones always valid), in the order of `ventas`.
-const CANTIDAD_VENDIDA: usize = 0;
-const PESO_UNITARIO: usize = 1;
-const FACTOR_UNIDAD_MEDIDA: usize = 2;
-const COSTO_UNITARIO_BS: usize = 3;
-const COSTO_UNITARIO_USD: usize = 4;
-const PRECIO_UNITARIO_BS: usize = 5;
-const PRECIO_UNITARIO_USD: usize = 6;
-const IMPUESTO_PORCENTAJE: usize = 7;
-const IMPUESTO_MONTO: usize = 8;
-const PORCENTAJE_DESCUENTO: usize = 9;
-const MONTO_DESCUENTO: usize = 10;
-const VENTA_TOTAL_BS: usize = 11;
-const VENTA_TOTAL_USD: usize = 12;
-const COSTO_TOTAL_BS: usize = 13;
-const COSTO_TOTAL_USD: usize = 14;
-const UTILIDAD_BRUTA_BS: usize = 15;
-const UTILIDAD_BRUTA_USD: usize = 16;
-const TOTAL_FACTURA: usize = 17;
-const TASA_USD: usize = 18;
-const NUMBERS: usize = 19;
-
-/// Up to [`CHUNK_ROWS`] lines, column by column.
-#[derive(Clone, Default)]
-struct Chunk {
-    len: usize,
-    text_bytes: usize,
-    texts: [Texts; TEXTS],
-    numbers: [Numbers; NUMBERS],
-    /// As given (the parser refuses one outside `i32`; `into_batch` fails on one).
-    linea: Vec<i64>,
-    /// Days from 0001-01-01, chrono's `num_days_from_ce`.
-    fecha: Vec<i32>,
-    /// Seconds from midnight in the high half, nanoseconds in the low half: exact, leap
-    /// seconds included.
-    hora: Vec<u64>,
-    es_no_fiscal: Bits,
-    es_no_fiscal_valid: Bits,
-}
+/// The Arrow schema of a chunk's batch: the columns of `ventas`, in order.
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let fields = VENTAS
+        .columns
+        .iter()
+        .map(|column| Field::new(column.name, arrow_type(column.ty), column.nullable));
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+});
 
 impl Chunk {
     fn is_full(&self) -> bool {
-        self.len >= CHUNK_ROWS || self.text_bytes >= CHUNK_TEXT_BYTES
+        self.len >= CHUNK_ROWS || self.text_bytes() >= CHUNK_TEXT_BYTES
     }
 
-    fn push(&mut self, l: &SalesLine) {
-        let texts: [Option<&str>; TEXTS] = [
-            Some(&l.numero_factura),
-            Some(&l.codigo_almacen),
-            l.nombre_almacen.as_deref(),
-            Some(&l.codigo_producto),
-            l.descripcion_producto.as_deref(),
-            l.marca_producto.as_deref(),
-            l.modelo_producto.as_deref(),
-            l.categoria_producto.as_deref(),
-            l.grupo_articulo.as_deref(),
-            l.subgrupo_producto.as_deref(),
-            l.codigo_barras.as_deref(),
-            l.unidad_medida_venta.as_deref(),
-            l.tiene_promocion.as_deref(),
-            l.codigo_promocion.as_deref(),
-        ];
-        for (column, text) in self.texts.iter_mut().zip(texts) {
-            self.text_bytes += text.map_or(0, str::len);
-            column.push(text);
-        }
-        let numbers: [Option<f64>; NUMBERS] = [
-            Some(l.cantidad_vendida),
-            l.peso_unitario,
-            l.factor_unidad_medida,
-            l.costo_unitario_bs,
-            l.costo_unitario_usd,
-            l.precio_unitario_bs,
-            l.precio_unitario_usd,
-            l.impuesto_porcentaje,
-            l.impuesto_monto,
-            l.porcentaje_descuento,
-            l.monto_descuento,
-            Some(l.venta_total_bs),
-            Some(l.venta_total_usd),
-            l.costo_total_bs,
-            l.costo_total_usd,
-            l.utilidad_bruta_bs,
-            l.utilidad_bruta_usd,
-            l.total_factura,
-            l.tasa_usd,
-        ];
-        for (column, number) in self.numbers.iter_mut().zip(numbers) {
-            column.push(number);
-        }
-        self.linea.push(l.linea);
-        self.fecha.push(l.fecha.num_days_from_ce_i32());
-        self.hora.push(
-            u64::from(l.hora.num_seconds_from_midnight()) << 32 | u64::from(l.hora.nanosecond()),
-        );
-        self.es_no_fiscal.push(l.es_no_fiscal == Some(true));
-        self.es_no_fiscal_valid.push(l.es_no_fiscal.is_some());
-        self.len += 1;
-    }
-
-    fn text(&self, column: usize, index: usize) -> Option<&str> {
-        self.texts[column].get(index)
-    }
-
-    fn owned(&self, column: usize, index: usize) -> Option<String> {
-        self.text(column, index).map(str::to_owned)
-    }
-
-    fn number(&self, column: usize, index: usize) -> Option<f64> {
-        self.numbers[column].get(index)
-    }
-
-    fn required(&self, column: usize, index: usize) -> f64 {
-        self.numbers[column].values[index]
-    }
-
-    fn fecha(&self, index: usize) -> NaiveDate {
-        NaiveDate::from_num_days_from_ce_opt(self.fecha[index]).unwrap_or_default()
-    }
-
-    fn hora(&self, index: usize) -> NaiveTime {
-        let packed = self.hora[index];
-        NaiveTime::from_num_seconds_from_midnight_opt((packed >> 32) as u32, packed as u32)
-            .unwrap_or_default()
-    }
-
-    fn key(&self, index: usize) -> (&str, i64) {
+    fn key(&self, row: usize) -> (&str, i64) {
         (
-            self.text(NUMERO_FACTURA, index).unwrap_or_default(),
-            self.linea[index],
+            stored::text(&self.numero_factura, row).unwrap_or_default(),
+            self.linea.value(row),
         )
     }
 
-    fn line(&self, i: usize) -> SalesLine {
-        let fecha = self.fecha(i);
-        let hora = self.hora(i);
-        SalesLine {
-            numero_factura: self.owned(NUMERO_FACTURA, i).unwrap_or_default(),
-            linea: self.linea[i],
-            fecha,
-            hora,
-            fecha_hora: fecha.and_time(hora),
-            codigo_producto: self.owned(CODIGO_PRODUCTO, i).unwrap_or_default(),
-            descripcion_producto: self.owned(DESCRIPCION_PRODUCTO, i),
-            marca_producto: self.owned(MARCA_PRODUCTO, i),
-            modelo_producto: self.owned(MODELO_PRODUCTO, i),
-            categoria_producto: self.owned(CATEGORIA_PRODUCTO, i),
-            grupo_articulo: self.owned(GRUPO_ARTICULO, i),
-            subgrupo_producto: self.owned(SUBGRUPO_PRODUCTO, i),
-            codigo_barras: self.owned(CODIGO_BARRAS, i),
-            codigo_almacen: self.owned(CODIGO_ALMACEN, i).unwrap_or_default(),
-            nombre_almacen: self.owned(NOMBRE_ALMACEN, i),
-            cantidad_vendida: self.required(CANTIDAD_VENDIDA, i),
-            peso_unitario: self.number(PESO_UNITARIO, i),
-            unidad_medida_venta: self.owned(UNIDAD_MEDIDA_VENTA, i),
-            factor_unidad_medida: self.number(FACTOR_UNIDAD_MEDIDA, i),
-            costo_unitario_bs: self.number(COSTO_UNITARIO_BS, i),
-            costo_unitario_usd: self.number(COSTO_UNITARIO_USD, i),
-            precio_unitario_bs: self.number(PRECIO_UNITARIO_BS, i),
-            precio_unitario_usd: self.number(PRECIO_UNITARIO_USD, i),
-            impuesto_porcentaje: self.number(IMPUESTO_PORCENTAJE, i),
-            impuesto_monto: self.number(IMPUESTO_MONTO, i),
-            porcentaje_descuento: self.number(PORCENTAJE_DESCUENTO, i),
-            monto_descuento: self.number(MONTO_DESCUENTO, i),
-            venta_total_bs: self.required(VENTA_TOTAL_BS, i),
-            venta_total_usd: self.required(VENTA_TOTAL_USD, i),
-            costo_total_bs: self.number(COSTO_TOTAL_BS, i),
-            costo_total_usd: self.number(COSTO_TOTAL_USD, i),
-            utilidad_bruta_bs: self.number(UTILIDAD_BRUTA_BS, i),
-            utilidad_bruta_usd: self.number(UTILIDAD_BRUTA_USD, i),
-            total_factura: self.number(TOTAL_FACTURA, i),
-            tasa_usd: self.number(TASA_USD, i),
-            es_no_fiscal: self
-                .es_no_fiscal_valid
-                .get(i)
-                .then(|| self.es_no_fiscal.get(i)),
-            tiene_promocion: self.owned(TIENE_PROMOCION, i),
-            codigo_promocion: self.owned(CODIGO_PROMOCION, i),
-        }
+    fn fecha(&self, row: usize) -> NaiveDate {
+        stored::date(&self.fecha, row)
     }
 
-    fn shrink_to_fit(&mut self) {
-        for texts in &mut self.texts {
-            texts.offsets.shrink_to_fit();
-            texts.bytes.shrink_to_fit();
-            texts.valid.words.shrink_to_fit();
-        }
-        for numbers in &mut self.numbers {
-            numbers.values.shrink_to_fit();
-            numbers.valid.words.shrink_to_fit();
-        }
-        self.linea.shrink_to_fit();
-        self.fecha.shrink_to_fit();
-        self.hora.shrink_to_fit();
-        self.es_no_fiscal.words.shrink_to_fit();
-        self.es_no_fiscal_valid.words.shrink_to_fit();
+    fn hora(&self, row: usize) -> NaiveTime {
+        self.hora.value(row)
     }
 
-    fn bytes(&self) -> usize {
-        self.texts.iter().map(Texts::bytes).sum::<usize>()
-            + self.numbers.iter().map(Numbers::bytes).sum::<usize>()
-            + self.linea.capacity() * 8
-            + self.fecha.capacity() * 4
-            + self.hora.capacity() * 8
-            + self.es_no_fiscal.bytes()
-            + self.es_no_fiscal_valid.bytes()
+    fn venta_total_usd(&self, row: usize) -> f64 {
+        Stored::read(&self.venta_total_usd, row)
     }
-}
 
-trait DaysFromCe {
-    fn num_days_from_ce_i32(&self) -> i32;
-}
+    fn codigo_almacen(&self, row: usize) -> &str {
+        stored::text(&self.codigo_almacen, row).unwrap_or_default()
+    }
 
-impl DaysFromCe for NaiveDate {
-    fn num_days_from_ce_i32(&self) -> i32 {
-        chrono::Datelike::num_days_from_ce(self)
+    /// The keys of every row (`numero_factura` VARCHAR, `linea` INTEGER).
+    fn keys_batch(&self) -> Result<RecordBatch, ArrowError> {
+        RecordBatch::try_from_iter([
+            (
+                "numero_factura",
+                Arc::new(self.numero_factura.finish_cloned()) as ArrayRef,
+            ),
+            ("linea", Arc::new(self.linea.to_int32()?)),
+        ])
     }
 }
 
@@ -544,7 +421,7 @@ impl SalesLines {
         self.logical_rows()
             .map(|row| {
                 let (chunk, index) = self.locate(row);
-                chunk.required(VENTA_TOTAL_USD, index)
+                chunk.venta_total_usd(index)
             })
             .sum()
     }
@@ -565,7 +442,7 @@ impl SalesLines {
                 outside(
                     chunk.fecha(index),
                     chunk.hora(index),
-                    chunk.text(CODIGO_ALMACEN, index).unwrap_or_default(),
+                    chunk.codigo_almacen(index),
                 )
             })
             .count()
@@ -573,7 +450,7 @@ impl SalesLines {
 
     /// Heap bytes held (capacity), for memory tests and benchmarks.
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(Chunk::bytes).sum::<usize>()
+        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
             + (self.latest.capacity()
                 + self.later.capacity()
                 + self.dead.capacity()
@@ -583,7 +460,7 @@ impl SalesLines {
 
     /// The keys of each chunk (see [`SalesChunk::keys_batch`]), without consuming it.
     pub fn key_batches(&self) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + '_ {
-        self.chunks.iter().map(keys_batch)
+        self.chunks.iter().map(Chunk::keys_batch)
     }
 
     /// Hands the chunks over one at a time, each with its live rows (the latest copy of
@@ -706,217 +583,30 @@ impl SalesChunk {
 
     /// The keys of every row (`numero_factura` VARCHAR, `linea` INTEGER), dead rows included.
     pub fn keys_batch(&self) -> Result<RecordBatch, ArrowError> {
-        keys_batch(&self.chunk)
+        self.chunk.keys_batch()
     }
 
-    /// Every row (dead ones included) as a batch in the columns of `ventas`.
+    /// Every row (dead ones included) as a batch in the columns of `ventas`, with their
+    /// names (the list in [`crate::klk::ventas`]).
     pub fn into_batch(
         self,
         ubicacion_id: &str,
         ejecucion_id: i32,
         loaded_at: NaiveDateTime,
     ) -> Result<RecordBatch, ArrowError> {
-        let chunk = self.chunk;
-        let rows = chunk.len;
-        let [
-            numero_factura,
-            codigo_almacen,
-            nombre_almacen,
-            codigo_producto,
-            descripcion_producto,
-            marca_producto,
-            modelo_producto,
-            categoria_producto,
-            grupo_articulo,
-            subgrupo_producto,
-            codigo_barras,
-            unidad_medida_venta,
-            tiene_promocion,
-            codigo_promocion,
-        ] = chunk.texts;
-        let [
-            cantidad_vendida,
-            peso_unitario,
-            factor_unidad_medida,
-            costo_unitario_bs,
-            costo_unitario_usd,
-            precio_unitario_bs,
-            precio_unitario_usd,
-            impuesto_porcentaje,
-            impuesto_monto,
-            porcentaje_descuento,
-            monto_descuento,
-            venta_total_bs,
-            venta_total_usd,
-            costo_total_bs,
-            costo_total_usd,
-            utilidad_bruta_bs,
-            utilidad_bruta_usd,
-            total_factura,
-            tasa_usd,
-        ] = chunk.numbers;
-        let fecha: Vec<i32> = chunk.fecha.iter().map(|d| d - UNIX_EPOCH_FROM_CE).collect();
-        // As the row appender converted chrono times: microseconds, truncated. A leap second
-        // (only possible through `fecha_hora_completa`) is kept inside its second, as its
-        // last microsecond, so that the TIME is never past 24:00:00.
-        let micros = |packed: u64| {
-            let nanos = (packed as u32).min(999_999_999);
-            (packed >> 32) as i64 * 1_000_000 + i64::from(nanos / 1_000)
-        };
-        let hora: Vec<i64> = chunk.hora.iter().map(|&packed| micros(packed)).collect();
-        let fecha_hora: Vec<i64> = fecha
-            .iter()
-            .zip(&hora)
-            .map(|(&days, &micros)| i64::from(days) * 86_400_000_000 + micros)
-            .collect();
-        let es_no_fiscal = BooleanArray::new(
-            chunk.es_no_fiscal.into_boolean_buffer(),
-            Some(NullBuffer::new(
-                chunk.es_no_fiscal_valid.into_boolean_buffer(),
-            ))
-            .filter(|nulls| nulls.null_count() > 0),
-        );
-        let ubicacion = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        self.chunk.into_batch(
             ubicacion_id,
-            rows,
-        )));
-        let loaded_at = loaded_at.and_utc().timestamp_micros();
-
-        let text = |name: &str| Field::new(name, DataType::Utf8, true);
-        let double = |name: &str| Field::new(name, DataType::Float64, true);
-        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
-        let columns: Vec<(Field, ArrayRef)> = vec![
-            (text("ubicacion_id"), ubicacion),
-            (text("numero_factura"), numero_factura.into_array()),
-            (
-                Field::new("linea", DataType::Int32, true),
-                Arc::new(linea_array(&chunk.linea)?),
-            ),
-            (
-                Field::new("fecha", DataType::Date32, true),
-                Arc::new(Date32Array::from(fecha)),
-            ),
-            (
-                Field::new("hora", DataType::Time64(TimeUnit::Microsecond), true),
-                Arc::new(Time64MicrosecondArray::from(hora)),
-            ),
-            (
-                Field::new("fecha_hora", timestamp.clone(), true),
-                Arc::new(TimestampMicrosecondArray::from(fecha_hora)),
-            ),
-            (text("codigo_almacen"), codigo_almacen.into_array()),
-            (text("nombre_almacen"), nombre_almacen.into_array()),
-            (text("codigo_producto"), codigo_producto.into_array()),
-            (
-                text("descripcion_producto"),
-                descripcion_producto.into_array(),
-            ),
-            (text("marca_producto"), marca_producto.into_array()),
-            (text("modelo_producto"), modelo_producto.into_array()),
-            (text("categoria_producto"), categoria_producto.into_array()),
-            (text("grupo_articulo"), grupo_articulo.into_array()),
-            (text("subgrupo_producto"), subgrupo_producto.into_array()),
-            (text("codigo_barras"), codigo_barras.into_array()),
-            (double("cantidad_vendida"), cantidad_vendida.into_array()),
-            (double("peso_unitario"), peso_unitario.into_array()),
-            (
-                text("unidad_medida_venta"),
-                unidad_medida_venta.into_array(),
-            ),
-            (
-                double("factor_unidad_medida"),
-                factor_unidad_medida.into_array(),
-            ),
-            (double("costo_unitario_bs"), costo_unitario_bs.into_array()),
-            (
-                double("costo_unitario_usd"),
-                costo_unitario_usd.into_array(),
-            ),
-            (
-                double("precio_unitario_bs"),
-                precio_unitario_bs.into_array(),
-            ),
-            (
-                double("precio_unitario_usd"),
-                precio_unitario_usd.into_array(),
-            ),
-            (
-                double("impuesto_porcentaje"),
-                impuesto_porcentaje.into_array(),
-            ),
-            (double("impuesto_monto_bs"), impuesto_monto.into_array()),
-            (
-                double("porcentaje_descuento"),
-                porcentaje_descuento.into_array(),
-            ),
-            (double("monto_descuento"), monto_descuento.into_array()),
-            (double("venta_total_bs"), venta_total_bs.into_array()),
-            (double("venta_total_usd"), venta_total_usd.into_array()),
-            (double("costo_total_bs"), costo_total_bs.into_array()),
-            (double("costo_total_usd"), costo_total_usd.into_array()),
-            (double("utilidad_bruta_bs"), utilidad_bruta_bs.into_array()),
-            (
-                double("utilidad_bruta_usd"),
-                utilidad_bruta_usd.into_array(),
-            ),
-            (double("total_factura"), total_factura.into_array()),
-            (double("tasa_usd"), tasa_usd.into_array()),
-            (
-                Field::new("es_no_fiscal", DataType::Boolean, true),
-                Arc::new(es_no_fiscal),
-            ),
-            (text("tiene_promocion"), tiene_promocion.into_array()),
-            (text("codigo_promocion"), codigo_promocion.into_array()),
-            (
-                Field::new("ejecucion_id", DataType::Int32, true),
-                Arc::new(Int32Array::from(vec![ejecucion_id; rows])),
-            ),
-            (
-                Field::new("cargado_en", timestamp, true),
-                Arc::new(TimestampMicrosecondArray::from(vec![loaded_at; rows])),
-            ),
-        ];
-        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            ejecucion_id,
+            loaded_at.and_utc().timestamp_micros(),
+        )
     }
-}
-
-/// `ventas.linea` is an INTEGER: a larger number fails the load (the parser refuses it).
-fn linea_array(linea: &[i64]) -> Result<Int32Array, ArrowError> {
-    linea
-        .iter()
-        .map(|&linea| {
-            i32::try_from(linea).map_err(|_| {
-                ArrowError::InvalidArgumentError(format!("linea {linea} is out of range"))
-            })
-        })
-        .collect::<Result<Vec<i32>, _>>()
-        .map(Int32Array::from)
-}
-
-/// The keys of every row of `chunk` (`numero_factura` VARCHAR, `linea` INTEGER).
-fn keys_batch(chunk: &Chunk) -> Result<RecordBatch, ArrowError> {
-    let texts = &chunk.texts[NUMERO_FACTURA];
-    let numeros = StringArray::new(
-        OffsetBuffer::new(ScalarBuffer::from(texts.offsets.clone())),
-        Buffer::from_vec(texts.bytes.clone()),
-        None,
-    );
-    let schema = Schema::new(vec![
-        Field::new("numero_factura", DataType::Utf8, true),
-        Field::new("linea", DataType::Int32, true),
-    ]);
-    RecordBatch::try_new(
-        Arc::new(schema),
-        vec![Arc::new(numeros), Arc::new(linea_array(&chunk.linea)?)],
-    )
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::HashMap;
 
-    use chrono::{NaiveDate, NaiveTime};
+    use chrono::{NaiveDate, NaiveTime, Timelike};
 
     use super::*;
 

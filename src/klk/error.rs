@@ -87,6 +87,10 @@ pub enum ErrorKind {
     /// Refused, reset or closed connection, DNS failure, connect timeout.
     #[error("connection failed: {detail}")]
     Connection { detail: String },
+    /// The TLS handshake failed for good: a certificate not trusted, for another name or
+    /// expired, or a server that does not speak TLS. `detail` starts with "TLS: ".
+    #[error("connection failed: {detail}")]
+    Tls { detail: String },
     #[error("{phase} timeout after {after:.1?}")]
     Timeout {
         phase: TimeoutPhase,
@@ -130,7 +134,7 @@ fn describe_status(excerpt: &str, retry_after: &Option<Duration>) -> String {
 impl ErrorKind {
     pub fn error_tipo(&self) -> &'static str {
         match self {
-            Self::Connection { .. } => "conexion",
+            Self::Connection { .. } | Self::Tls { .. } => "conexion",
             Self::Timeout { .. } => "timeout",
             Self::Status { .. }
             | Self::ErrorBody { .. }
@@ -158,6 +162,9 @@ impl ErrorKind {
     pub(crate) fn map_text(self, redact: impl Fn(&str) -> String) -> Self {
         match self {
             Self::Connection { detail } => Self::Connection {
+                detail: redact(&detail),
+            },
+            Self::Tls { detail } => Self::Tls {
                 detail: redact(&detail),
             },
             Self::Status {

@@ -17,10 +17,10 @@ mod error;
 mod model;
 mod options;
 pub mod parse;
-mod redact;
 mod retry;
+pub mod ventas;
 
-pub use client::{Client, InvalidOptions};
+pub use client::{Client, InvalidOptions, validate_base_url};
 pub use columns::{CHUNK_ROWS, SalesChunk, SalesLines, release_freed_memory};
 pub use error::{ApiError, ErrorKind, LineError, TimeoutPhase};
 pub use model::{

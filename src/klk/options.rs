@@ -1,12 +1,15 @@
-use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::secret::Secret;
 
 /// How the client talks to one KLK API server.
 ///
-/// `Debug` never shows the token nor the values of `headers`.
-#[derive(Clone)]
+/// `Debug` never shows the token, the values of `headers` nor the proxy (all [`Secret`]s).
+#[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// `http://host:port`, without a trailing path (a trailing `/` is tolerated).
+    /// `http://host:port` or `https://host:port`, optionally with a path prefix (a trailing
+    /// `/` is tolerated).
     pub base_url: String,
     /// Time allowed to establish the TCP connection.
     pub connect_timeout: Duration,
@@ -15,9 +18,14 @@ pub struct ClientOptions {
     /// Wall-clock limit of one attempt, from connect to the last body byte.
     pub total_timeout: Duration,
     /// Sent as `Authorization: Bearer <token>` when set.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Extra request headers (name, value), e.g. an API key.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Secret)>,
+    /// For `https://`: a private CA's certificate(s) (PEM) trusted on top of the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// An HTTP proxy (`http://[user:password@]host:port`); the API is reached directly
+    /// without one (the environment's proxy variables do not apply to it).
+    pub proxy: Option<Secret>,
     pub retry: RetryPolicy,
 }
 
@@ -41,23 +49,10 @@ impl Default for ClientOptions {
             total_timeout: Duration::from_secs(900),
             token: None,
             headers: Vec::new(),
+            ca_file: None,
+            proxy: None,
             retry: RetryPolicy::default(),
         }
-    }
-}
-
-impl fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
-        f.debug_struct("ClientOptions")
-            .field("base_url", &self.base_url)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("total_timeout", &self.total_timeout)
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("header_names", &header_names)
-            .field("retry", &self.retry)
-            .finish()
     }
 }
 

@@ -4,7 +4,6 @@
 //! and undelivered rows are retried by later invocations up to `max_attempts`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write as _;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -12,6 +11,7 @@ use duckdb::{Connection, params};
 use serde::Serialize;
 
 use super::Snapshot;
+use super::channels::{self, Outgoing};
 use crate::config::Config;
 use crate::output::fmt;
 use crate::tracker::TrackerError;
@@ -127,6 +127,24 @@ pub fn problems(snapshot: &Snapshot, config: &Config) -> Vec<Problem> {
             message,
         });
     }
+    // A post-load hook whose latest invocation failed (it recovers when it next succeeds).
+    for hook in snapshot.hooks.iter().filter(|h| h.latest.failed()) {
+        let latest = &hook.latest;
+        found.push(Problem {
+            key: format!("hook:{}", latest.nombre),
+            class: "hook",
+            message: format!(
+                "hook '{}' ({} {}) failed {} of {} time(s) in the run of {}: {}",
+                latest.nombre,
+                latest.evento,
+                latest.accion,
+                latest.fallos + latest.omitidas,
+                latest.ejecuciones + latest.omitidas,
+                fmt::datetime(&latest.inicio),
+                latest.error.as_deref().unwrap_or("no detail")
+            ),
+        });
+    }
     found
 }
 
@@ -139,7 +157,7 @@ pub enum Transition {
 }
 
 impl Transition {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Transition::Problem => "problema",
             Transition::Reminder => "recordatorio",
@@ -227,14 +245,32 @@ pub fn plan(
 }
 
 pub fn channels(config: &Config) -> Vec<&'static str> {
-    let mut channels = Vec::new();
-    if config.alerts.webhook_url.is_some() {
-        channels.push("webhook");
+    channels::configured(config)
+}
+
+/// The outbox's `transicion` in the words the channels use.
+fn transition_word(transicion: &str) -> &'static str {
+    match transicion {
+        "problema" => "problem",
+        "recordatorio" => "reminder",
+        "recuperacion" => "recovered",
+        "resumen" => "summary",
+        _ => "other",
     }
-    if config.alerts.command.is_some() {
-        channels.push("command");
-    }
-    channels
+}
+
+/// Queues a run's summary for the e-mail channel (`[alerts.email] run_summary`).
+pub fn queue_summary(
+    conn: &Connection,
+    key: &str,
+    message: &str,
+    now: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    conn.execute(
+        "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) VALUES (?, 'resumen', 'resumen', ?, 'email', ?)",
+        params![key, message, now],
+    )?;
+    Ok(())
 }
 
 /// Updates the announced state and queues one outbox row per channel, in one transaction.
@@ -281,85 +317,48 @@ pub fn record(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Pending {
-    pub id: i64,
     pub canal: String,
-    pub mensaje: String,
+    pub alert: Outgoing,
 }
 
 /// Undelivered alerts still within their attempts, oldest first.
 pub fn pending(conn: &Connection, max_attempts: u32) -> Result<Vec<Pending>, TrackerError> {
     let mut stmt = conn.prepare(
-        "SELECT id, canal, mensaje FROM etl_alertas WHERE entregada IS NULL AND intentos < ? ORDER BY id",
+        "SELECT id, canal, mensaje, clave, clase, transicion, creada FROM etl_alertas \
+         WHERE entregada IS NULL AND intentos < ? ORDER BY id",
     )?;
     let rows = stmt.query_map([i64::from(max_attempts)], |r| {
         Ok(Pending {
-            id: r.get(0)?,
             canal: r.get(1)?,
-            mensaje: r.get(2)?,
+            alert: Outgoing {
+                id: r.get(0)?,
+                message: r.get(2)?,
+                key: r.get(3)?,
+                class: r.get(4)?,
+                transition: transition_word(&r.get::<_, String>(5)?).to_string(),
+                created: r.get(6)?,
+            },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Sends each pending alert on its channel (no database held). Errors never contain the
-/// webhook URL.
-pub fn deliver(config: &Config, pending: &[Pending]) -> Vec<(i64, Result<(), String>)> {
-    pending
-        .iter()
-        .map(|alert| {
-            let result = match alert.canal.as_str() {
-                "webhook" => match &config.alerts.webhook_url {
-                    Some(url) => send_webhook(url, &alert.mensaje),
-                    None => Err("no webhook configured any more".to_string()),
-                },
-                "command" => match &config.alerts.command {
-                    Some(command) => run_command(command, &alert.mensaje),
-                    None => Err("no command configured any more".to_string()),
-                },
-                other => Err(format!("unknown channel {other}")),
-            };
-            (alert.id, result)
-        })
-        .collect()
-}
-
-fn send_webhook(url: &str, message: &str) -> Result<(), String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-        .build();
-    match agent
-        .post(url)
-        .send_json(serde_json::json!({ "text": message }))
-    {
-        Ok(_) => Ok(()),
-        Err(ureq::Error::Status(code, _)) => Err(format!("webhook answered HTTP {code}")),
-        // The transport error's text includes the URL, a secret: keep only its kind.
-        Err(ureq::Error::Transport(t)) => Err(format!("webhook unreachable ({})", t.kind())),
+/// Sends each pending alert on its channel (no database held), channel by channel. Errors
+/// never contain a webhook URL, header value or password.
+pub fn deliver(ctx: &channels::Context, pending: &[Pending]) -> Vec<(i64, Result<(), String>)> {
+    let mut by_channel: BTreeMap<&str, Vec<Outgoing>> = BTreeMap::new();
+    for p in pending {
+        by_channel
+            .entry(p.canal.as_str())
+            .or_default()
+            .push(p.alert.clone());
     }
-}
-
-fn run_command(command: &str, message: &str) -> Result<(), String> {
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("alert command could not start: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(message.as_bytes());
-        let _ = stdin.write_all(b"\n");
-    }
-    let status = child
-        .wait()
-        .map_err(|e| format!("alert command failed: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("alert command exited with {status}"))
-    }
+    let mut results: Vec<(i64, Result<(), String>)> = by_channel
+        .into_iter()
+        .flat_map(|(channel, alerts)| channels::deliver(ctx, channel, &alerts))
+        .collect();
+    results.sort_by_key(|(id, _)| *id);
+    results
 }
 
 pub fn record_delivery(

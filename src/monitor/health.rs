@@ -60,6 +60,17 @@ pub struct Health {
     pub checks: Vec<Check>,
 }
 
+impl Health {
+    /// The check itself could not run (e.g. the database cannot be opened).
+    pub fn unknown(reason: &str) -> Health {
+        Health {
+            status: Status::Unknown,
+            summary: format!("KLK-ETL UNKNOWN - {reason}"),
+            checks: Vec::new(),
+        }
+    }
+}
+
 fn at_least(value: f64, warning: f64, critical: f64) -> Status {
     if value >= critical {
         Status::Critical
@@ -324,6 +335,46 @@ pub fn evaluate(snapshot: &Snapshot, settings: &MonitoringSettings) -> Health {
                 format!("behind: {}", late.join("; "))
             },
             perf: vec![(format!("{name}_max_seconds"), worst, w, c)],
+        });
+    }
+
+    // Post-load hooks: a failure never touches the data, but what the hooks maintain (a
+    // summary table, an export) is stale until they succeed again.
+    if !snapshot.hooks.is_empty() {
+        let failing: Vec<&crate::tracker::integrations::HookState> = snapshot
+            .hooks
+            .iter()
+            .filter(|h| h.latest.failed())
+            .collect();
+        checks.push(Check {
+            name: "hooks",
+            status: if failing.is_empty() {
+                Status::Ok
+            } else {
+                Status::Warning
+            },
+            message: if failing.is_empty() {
+                format!(
+                    "{} hook(s) succeeded in their latest run",
+                    snapshot.hooks.len()
+                )
+            } else {
+                failing
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "hook '{}' failed {} of {} time(s) in the run of {}: {}",
+                            h.latest.nombre,
+                            h.latest.fallos + h.latest.omitidas,
+                            h.latest.ejecuciones + h.latest.omitidas,
+                            h.latest.inicio.format("%Y-%m-%d %H:%M"),
+                            h.latest.error.as_deref().unwrap_or("no detail")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            perf: vec![("failing_hooks".into(), failing.len() as f64, 1.0, 1.0)],
         });
     }
 

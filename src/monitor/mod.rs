@@ -3,8 +3,12 @@
 //! three (and `gaps`, `metrics`) tell the same story. No printing here.
 
 pub mod alerts;
+pub mod channels;
+pub mod checkins;
+pub mod coverage_map;
 pub mod health;
 pub mod prometheus;
+pub mod views;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +18,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::tracker::gaps::{self, Gap, GapQuery};
+use crate::tracker::integrations::{self, CheckinState, HookState};
 use crate::tracker::invocations::{self, LastInvocation};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
@@ -61,6 +66,10 @@ pub struct Snapshot {
     pub gaps: Vec<Gap>,
     pub stuck: Vec<StuckExecution>,
     pub last_run: Option<LastInvocation>,
+    /// Per post-load hook: its latest run and totals.
+    pub hooks: Vec<HookState>,
+    /// Per check-in: pings sent and failed.
+    pub checkins: Vec<CheckinState>,
 }
 
 fn seconds_between(later: NaiveDateTime, earlier: NaiveDateTime) -> f64 {
@@ -267,7 +276,31 @@ pub fn snapshot(
         gaps,
         stuck,
         last_run,
+        hooks: configured_hooks(conn, config)?,
+        checkins: integrations::checkin_states(conn)?
+            .into_iter()
+            .filter(|c| config.checkins.iter().any(|k| k.name == c.nombre))
+            .collect(),
     })
+}
+
+/// The recorded state of the hooks configured now (a hook removed from the configuration no
+/// longer counts).
+pub fn configured_hooks(
+    conn: &Connection,
+    config: &Config,
+) -> Result<Vec<HookState>, TrackerError> {
+    let hooks = &config.hooks;
+    Ok(integrations::hook_states(conn)?
+        .into_iter()
+        .filter(|h| {
+            hooks
+                .after_window
+                .iter()
+                .chain(&hooks.after_run)
+                .any(|k| k.name == h.latest.nombre)
+        })
+        .collect())
 }
 
 /// What an alert evaluation did.
@@ -289,6 +322,24 @@ pub fn check_alerts(
     now_utc: chrono::DateTime<chrono::Utc>,
     now_local: NaiveDateTime,
     dry_run: bool,
+) -> Result<AlertsOutcome, TrackerError> {
+    check_alerts_with_summary(config, now_utc, now_local, dry_run, None)
+}
+
+/// A run's summary for the e-mail channel: its outbox key and text.
+#[derive(Debug, Clone)]
+pub struct SummaryMail {
+    pub key: String,
+    pub text: String,
+}
+
+/// [`check_alerts`], also queueing (and sending with the rest) a run's summary e-mail.
+pub fn check_alerts_with_summary(
+    config: &Config,
+    now_utc: chrono::DateTime<chrono::Utc>,
+    now_local: NaiveDateTime,
+    dry_run: bool,
+    summary: Option<&SummaryMail>,
 ) -> Result<AlertsOutcome, TrackerError> {
     use crate::tracker::{Access, Db};
     let channels = alerts::channels(config);
@@ -319,16 +370,34 @@ pub fn check_alerts(
             &channels,
             now_local,
         )?;
+        if let Some(summary) = summary.filter(|_| channels.contains(&"email")) {
+            alerts::queue_summary(db.conn(), &summary.key, &summary.text, now_local)?;
+        }
         alerts::pending(db.conn(), config.alerts.max_attempts)?
     };
     if pending.is_empty() {
         return Ok(outcome);
     }
-    let results = alerts::deliver(config, &pending);
+    let host = host_name();
+    let results = alerts::deliver(
+        &channels::Context {
+            config,
+            now_utc,
+            host: &host,
+        },
+        &pending,
+    );
     outcome.delivered = results.iter().filter(|(_, r)| r.is_ok()).count();
+    // "webhook unreachable: connection refused", "slack answered HTTP 404: no_service".
     outcome.failed = results
         .iter()
-        .filter_map(|(id, r)| r.as_ref().err().map(|e| (*id, e.clone())))
+        .filter_map(|(id, r)| {
+            let channel = pending
+                .iter()
+                .find(|p| p.alert.id == *id)
+                .map_or("", |p| p.canal.as_str());
+            r.as_ref().err().map(|e| (*id, format!("{channel} {e}")))
+        })
         .collect();
     let mut db = Db::connect(
         &config.database,

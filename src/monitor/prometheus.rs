@@ -193,6 +193,69 @@ pub fn render(snapshot: &Snapshot, health: &Health, timezone: chrono_tz::Tz) -> 
             f.sample("klk_etl_last_run_duration_seconds", &[], duration);
         }
     }
+    if !snapshot.checkins.is_empty() {
+        for (name, help, value_of) in [
+            (
+                "klk_etl_checkins_total",
+                "Check-in pings sent ([[checkins]]: start and end of every run).",
+                (|c: &crate::tracker::integrations::CheckinState| c.enviados)
+                    as fn(&crate::tracker::integrations::CheckinState) -> i64,
+            ),
+            (
+                "klk_etl_checkin_failures_total",
+                "Check-in pings that failed (the run went on regardless).",
+                |c| c.fallidos,
+            ),
+        ] {
+            f.header(name, "counter", help);
+            for c in &snapshot.checkins {
+                f.sample(
+                    name,
+                    &[
+                        ("checkin", c.nombre.as_str()),
+                        ("service", c.servicio.as_str()),
+                    ],
+                    value_of(c) as f64,
+                );
+            }
+        }
+    }
+    if !snapshot.hooks.is_empty() {
+        type HookValue = fn(&crate::tracker::integrations::HookState) -> f64;
+        let families: [(&str, &str, &str, HookValue); 3] = [
+            (
+                "klk_etl_hook_runs_total",
+                "counter",
+                "Times each post-load hook ran ([hooks]).",
+                |h| h.total_runs as f64,
+            ),
+            (
+                "klk_etl_hook_failures_total",
+                "counter",
+                "Times each post-load hook failed, timed out or was not started (budget spent).",
+                |h| h.total_failures as f64,
+            ),
+            (
+                "klk_etl_hook_last_run_failed",
+                "gauge",
+                "1 when the hook's latest run failed (what it maintains is stale), else 0.",
+                |h| f64::from(u8::from(h.latest.failed())),
+            ),
+        ];
+        for (name, kind, help, value_of) in families {
+            f.header(name, kind, help);
+            for h in &snapshot.hooks {
+                f.sample(
+                    name,
+                    &[
+                        ("hook", h.latest.nombre.as_str()),
+                        ("event", h.latest.evento.as_str()),
+                    ],
+                    value_of(h),
+                );
+            }
+        }
+    }
     f.header(
         "klk_etl_health_status",
         "gauge",

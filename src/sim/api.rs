@@ -4,9 +4,10 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::data::GeneratedLine;
 use super::http::HttpRequest;
-use super::options::SimData;
-use super::scenario::Endpoint;
+use super::options::{SimData, SimQuirks};
+use super::scenario::{Endpoint, TimeRange};
 use super::{data, truth};
 use crate::klk::SalesRequest;
 
@@ -21,7 +22,39 @@ const GENERATED_AT: &str = "2025-01-01T00:00:00.000Z";
 pub(crate) struct Target {
     pub endpoint: Option<Endpoint>,
     pub store: Option<String>,
+    /// Sales: the requested window by the client's half-open reading.
     pub window: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// Sales: the instants the answer covers under the simulator's bound semantics (what
+    /// rule windows are matched against).
+    pub served: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// Sales without `hora_desde` and `hora_hasta` (what `ventas-dia` rules match).
+    pub whole_day: bool,
+}
+
+/// What a request asks for, once read and checked.
+pub(crate) enum Query {
+    Sales(SalesQuery),
+    Stock(Vec<String>),
+    Replenishment(String),
+    Warehouses {
+        sucursal: Option<String>,
+        sales_floor_only: bool,
+    },
+}
+
+/// The `hide` and `change` rules that apply to one sales answer: their windows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SalesEdits {
+    pub hide: Vec<TimeRange>,
+    pub change: Vec<TimeRange>,
+}
+
+/// How many lines of the normal answer the edits left out and changed (each generated
+/// line once, even when the API sends it twice).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EditCounts {
+    pub hidden: usize,
+    pub changed: usize,
 }
 
 /// A client error the simulator answers with `{"error": ...}`.
@@ -145,11 +178,13 @@ fn bump_number(value: &mut Value, path: &[&str]) {
     }
 }
 
-/// Works out the target and the normal answer of `request`.
-pub(crate) fn answer(
+/// Reads `request`: its target (for fault rules) and what it asks for, or why it is
+/// rejected.
+pub(crate) fn parse(
     data: &SimData,
+    quirks: &SimQuirks,
     request: &HttpRequest,
-) -> (Target, Result<ListPayload, Rejection>) {
+) -> (Target, Result<Query, Rejection>) {
     let path = request.path.trim_end_matches('/').to_ascii_lowercase();
     let method = request.method.as_str();
     let expected_method = match path.as_str() {
@@ -172,11 +207,34 @@ pub(crate) fn answer(
         );
     }
     match path.as_str() {
-        "/ventas" => sales(data, &request.body),
+        "/ventas" => sales(quirks, &request.body),
         "/maestra/articulos/almacen" => stock(data, &request.body),
-        "/maestra/articulos/reposicion" => replenishment_articles(data, &request.body),
-        "/maestra/almacenes/reposicion" => warehouses(data, request.query_value("sucursal"), false),
-        _ => warehouses(data, None, true),
+        "/maestra/articulos/reposicion" => replenishment_articles(&request.body),
+        "/maestra/almacenes/reposicion" => warehouses(request.query_value("sucursal"), false),
+        _ => warehouses(None, true),
+    }
+}
+
+/// The answer to `query`, with `edits` applied to sales lines.
+pub(crate) fn build(
+    data: &SimData,
+    quirks: &SimQuirks,
+    query: &Query,
+    edits: &SalesEdits,
+) -> (ListPayload, EditCounts) {
+    match query {
+        Query::Sales(query) => sales_payload(data, quirks, query, edits),
+        Query::Stock(codes) => (stock_payload(data, codes), EditCounts::default()),
+        Query::Replenishment(sucursal) => {
+            (replenishment_payload(data, sucursal), EditCounts::default())
+        }
+        Query::Warehouses {
+            sucursal,
+            sales_floor_only,
+        } => (
+            warehouses_payload(data, sucursal.as_deref(), *sales_floor_only),
+            EditCounts::default(),
+        ),
     }
 }
 
@@ -202,7 +260,7 @@ fn text_field<'a>(
     }
 }
 
-fn sales(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>) {
+fn sales(quirks: &SimQuirks, body: &[u8]) -> (Target, Result<Query, Rejection>) {
     let mut target = Target {
         endpoint: Some(Endpoint::Ventas),
         ..Target::default()
@@ -215,12 +273,23 @@ fn sales(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>
         .get("sucursal")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let has_hour = |key: &str| object.get(key).is_some_and(|value| !value.is_null());
+    target.whole_day = !has_hour("hora_desde") && !has_hour("hora_hasta");
     let query = match sales_query(&object) {
         Ok(query) => query,
         Err(rejection) => return (target, Err(rejection)),
     };
     target.window = Some(truth::request_bounds(&query.request));
+    target.served = Some(quirks.bounds.span(&query.request));
+    (target, Ok(Query::Sales(query)))
+}
 
+fn sales_payload(
+    data: &SimData,
+    quirks: &SimQuirks,
+    query: &SalesQuery,
+    edits: &SalesEdits,
+) -> (ListPayload, EditCounts) {
     let meta = json!({
         "sucursal_codigo": query.request.sucursal,
         "fecha_desde": query.request.fecha_desde.format("%Y-%m-%d").to_string(),
@@ -229,16 +298,69 @@ fn sales(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>
         "hora_hasta": query.hora_hasta_text,
     });
     let mut payload = ListPayload::new("ventas", Some(meta), "total_registros", bad_sales_line());
-    for line in truth::request_lines(data, &query.request, query.codigo_articulo.as_deref()) {
+    let lines = truth::request_lines(
+        data,
+        quirks,
+        &query.request,
+        query.codigo_articulo.as_deref(),
+    );
+    let (lines, counts) = edit_sales(data, quirks, &query.request.sucursal, lines, edits);
+    for line in lines {
         payload.push(&line.wire);
         if line.duplicated {
             payload.push(&line.wire);
         }
     }
-    (target, Ok(payload))
+    (payload, counts)
 }
 
-struct SalesQuery {
+/// Leaves out the lines inside a `hide` window, then swaps the lines inside a `change`
+/// window for their changed values.
+fn edit_sales(
+    data: &SimData,
+    quirks: &SimQuirks,
+    sucursal: &str,
+    mut lines: Vec<GeneratedLine>,
+    edits: &SalesEdits,
+) -> (Vec<GeneratedLine>, EditCounts) {
+    let mut counts = EditCounts::default();
+    let inside = |line: &GeneratedLine, windows: &[TimeRange]| {
+        windows
+            .iter()
+            .any(|window| window.from <= line.exact && line.exact < window.to)
+    };
+    if !edits.hide.is_empty() {
+        let before = lines.len();
+        lines.retain(|line| !inside(line, &edits.hide));
+        counts.hidden = before - lines.len();
+    }
+    let Some(store) = data.store(sucursal) else {
+        return (lines, counts);
+    };
+    for window in &edits.change {
+        if !lines
+            .iter()
+            .any(|line| inside(line, std::slice::from_ref(window)))
+        {
+            continue;
+        }
+        let changed: std::collections::HashMap<(String, i64), GeneratedLine> =
+            data::changed_lines(data, store, quirks.edge_lines, window.from, window.to)
+                .into_iter()
+                .map(|line| ((line.wire.numero_factura.clone(), line.wire.linea), line))
+                .collect();
+        for line in &mut lines {
+            let key = (line.wire.numero_factura.clone(), line.wire.linea);
+            if let Some(new) = changed.get(&key) {
+                line.wire = new.wire.clone();
+                counts.changed += 1;
+            }
+        }
+    }
+    (lines, counts)
+}
+
+pub(crate) struct SalesQuery {
     request: SalesRequest,
     hora_desde_text: Option<String>,
     hora_hasta_text: Option<String>,
@@ -309,7 +431,7 @@ fn bad_sales_line() -> Value {
     })
 }
 
-fn stock(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>) {
+fn stock(data: &SimData, body: &[u8]) -> (Target, Result<Query, Rejection>) {
     let mut target = Target {
         endpoint: Some(Endpoint::Stock),
         ..Target::default()
@@ -334,7 +456,11 @@ fn stock(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>
         .first()
         .and_then(|code| data.store_of_warehouse(code))
         .map(|store| store.sucursal.clone());
-    let meta = json!({ "almacences_filtrados": Value::from(codes.clone()).to_string() });
+    (target, Ok(Query::Stock(codes)))
+}
+
+fn stock_payload(data: &SimData, codes: &[String]) -> ListPayload {
+    let meta = json!({ "almacences_filtrados": Value::from(codes.to_vec()).to_string() });
     let bad = json!({"NombreProducto": "SIN CODIGO", "stock": "mucho"});
     let mut payload = ListPayload::new("articulos", Some(meta), "total_articulos", bad);
     for code in codes
@@ -345,10 +471,10 @@ fn stock(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>
             payload.push(&article);
         }
     }
-    (target, Ok(payload))
+    payload
 }
 
-fn replenishment_articles(data: &SimData, body: &[u8]) -> (Target, Result<ListPayload, Rejection>) {
+fn replenishment_articles(body: &[u8]) -> (Target, Result<Query, Rejection>) {
     let mut target = Target {
         endpoint: Some(Endpoint::Reposicion),
         ..Target::default()
@@ -363,10 +489,14 @@ fn replenishment_articles(data: &SimData, body: &[u8]) -> (Target, Result<ListPa
         Err(rejection) => return (target, Err(rejection)),
     };
     target.store = Some(sucursal.clone());
+    (target, Ok(Query::Replenishment(sucursal)))
+}
+
+fn replenishment_payload(data: &SimData, sucursal: &str) -> ListPayload {
     let bad = json!({"NombreProducto": "SIN CODIGO", "stock": "mucho"});
     let mut payload = ListPayload::new("articulos", Some(json!({})), "total_articulos", bad);
     let floor = data
-        .store(&sucursal)
+        .store(sucursal)
         .and_then(|store| store.warehouses.first());
     if let Some(floor) = floor {
         for article in data::warehouse_articles(data, floor) {
@@ -375,7 +505,7 @@ fn replenishment_articles(data: &SimData, body: &[u8]) -> (Target, Result<ListPa
             }
         }
     }
-    (target, Ok(payload))
+    payload
 }
 
 #[derive(Serialize)]
@@ -388,15 +518,26 @@ struct WireWarehouse<'a> {
 }
 
 fn warehouses(
-    data: &SimData,
     sucursal: Option<&str>,
     sales_floor_only: bool,
-) -> (Target, Result<ListPayload, Rejection>) {
+) -> (Target, Result<Query, Rejection>) {
     let target = Target {
         endpoint: Some(Endpoint::Almacenes),
         store: sucursal.map(str::to_owned),
-        window: None,
+        ..Target::default()
     };
+    let query = Query::Warehouses {
+        sucursal: sucursal.map(str::to_owned),
+        sales_floor_only,
+    };
+    (target, Ok(query))
+}
+
+fn warehouses_payload(
+    data: &SimData,
+    sucursal: Option<&str>,
+    sales_floor_only: bool,
+) -> ListPayload {
     let bad = json!({"NombreSucursal": "SIN CODIGO"});
     let mut payload = ListPayload::new("almacenes", None, "total", bad);
     payload.bare_by_default = true;
@@ -423,5 +564,5 @@ fn warehouses(
             });
         }
     }
-    (target, Ok(payload))
+    payload
 }

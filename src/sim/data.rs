@@ -286,7 +286,10 @@ pub(crate) struct WireFinanciero {
 /// A generated line with what the server filters on.
 #[derive(Debug, Clone)]
 pub(crate) struct GeneratedLine {
+    /// `fecha` + `hora` to the microsecond, as the client keeps it (orders the lines).
     pub at: NaiveDateTime,
+    /// `fecha` + `hora` at full precision (all 7 digits): what windows are cut on.
+    pub exact: NaiveDateTime,
     pub wire: WireSalesLine,
     /// The API sends this line twice.
     pub duplicated: bool,
@@ -316,10 +319,12 @@ pub(crate) fn tasa_usd(date: NaiveDate) -> f64 {
     round_to(36.0 * 1.001_f64.powf(days), 2)
 }
 
-/// Every line of `store` in `[from, to)`, in time order, with the duplicates flagged.
+/// Every line of `store` with `from <= exact < to` (full precision), in time order, with
+/// the duplicates flagged; with `edge_lines`, the edge lines too.
 pub(crate) fn lines_between(
     data: &SimData,
     store: &SimStore,
+    edge_lines: bool,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Vec<GeneratedLine> {
@@ -332,15 +337,16 @@ pub(crate) fn lines_between(
             0
         };
         let end_minute = if date == to.date() {
-            to.time().num_seconds_from_midnight().div_ceil(60)
+            let started_second = u32::from(to.time().nanosecond() > 0);
+            (to.time().num_seconds_from_midnight() + started_second).div_ceil(60)
         } else {
             MINUTES_PER_DAY
         };
         for minute in first_minute..end_minute {
             lines.extend(
-                minute_lines(data, store, date, minute)
+                minute_lines(data, store, edge_lines, date, minute)
                     .into_iter()
-                    .filter(|line| line.at >= from && line.at < to),
+                    .filter(|line| line.exact >= from && line.exact < to),
             );
         }
         let Some(next) = date.succ_opt() else { break };
@@ -353,6 +359,7 @@ pub(crate) fn lines_between(
 pub(crate) fn minute_lines(
     data: &SimData,
     store: &SimStore,
+    edge_lines: bool,
     date: NaiveDate,
     minute: u32,
 ) -> Vec<GeneratedLine> {
@@ -388,6 +395,9 @@ pub(crate) fn minute_lines(
         ));
         invoice_index += 1;
     }
+    if edge_lines {
+        lines.extend(minute_edge_lines(data, store, date, minute, tasa));
+    }
     lines.sort_by_key(|line| line.at);
     lines
 }
@@ -422,18 +432,19 @@ fn invoice(
     let fraction_digits = rng.below(8) as u32;
     let fraction = rng.below(10u64.pow(fraction_digits));
     let nanos = (fraction * 10u64.pow(9 - fraction_digits)) as u32;
-    let micros_nanos = nanos / 1_000 * 1_000;
-    let time = NaiveTime::from_num_seconds_from_midnight_opt(minute * 60 + second, micros_nanos)
-        .unwrap_or(NaiveTime::MIN);
-    let hora = if fraction_digits == 0 {
-        time.format("%H:%M:%S").to_string()
-    } else {
-        format!(
-            "{}.{fraction:0width$}",
-            time.format("%H:%M:%S"),
-            width = fraction_digits as usize
-        )
+    let hora_text = |time: NaiveTime| {
+        if fraction_digits == 0 {
+            time.format("%H:%M:%S").to_string()
+        } else {
+            format!(
+                "{}.{fraction:0width$}",
+                time.format("%H:%M:%S"),
+                width = fraction_digits as usize
+            )
+        }
     };
+    let exact = NaiveTime::from_num_seconds_from_midnight_opt(minute * 60 + second, nanos)
+        .unwrap_or(NaiveTime::MIN);
     let numero_factura = format!(
         "C{register:02}-{}-{minute:04}{invoice_index:03}",
         date.format("%y%m%d")
@@ -442,95 +453,135 @@ fn invoice(
     let promotion = rng
         .chance(0.05)
         .then(|| format!("PRM-{:03}", rng.below(40)));
-
+    let head = InvoiceHead {
+        date,
+        exact,
+        hora: hora_text(exact),
+        numero_factura,
+        tasa,
+        es_no_fiscal,
+        promotion,
+    };
     let mut lines: Vec<GeneratedLine> = (1..=size as i64)
-        .map(|linea| {
-            let article = article(
-                data.seed,
-                rng.below(u64::from(data.articles_per_warehouse)) as u32 + 1,
-            );
-            let (codigo_almacen, nombre_almacen) = pick_warehouse(store, rng);
-            let cantidad_vendida = if article.weighed {
-                round_to(0.1 + rng.unit() * 2.4, 3)
-            } else {
-                let most = if rng.chance(0.8) { 1 } else { 6 };
-                rng.between(1, most) as f64
-            };
-            let porcentaje_descuento = if rng.chance(0.05) { 10.0 } else { 0.0 };
-            let bruto_usd = article.precio_usd * cantidad_vendida;
-            let monto_descuento_usd = bruto_usd * porcentaje_descuento / 100.0;
-            let venta_total_usd = round_to(bruto_usd - monto_descuento_usd, 2);
-            let venta_total_bs = round_to(venta_total_usd * tasa, 2);
-            let costo_unitario_usd = round_to(article.precio_usd * (0.7 + rng.unit() * 0.25), 6);
-            let costo_total_usd = round_to(costo_unitario_usd * cantidad_vendida, 6);
-            let costo_total_bs = round_to(costo_total_usd * tasa, 2);
-            GeneratedLine {
-                at: date.and_time(time),
-                duplicated: rng.below(DUPLICATE_ONE_IN) == 0,
-                wire: WireSalesLine {
-                    numero_factura: numero_factura.clone(),
-                    linea,
-                    fecha: date.format("%Y-%m-%d").to_string(),
-                    hora: hora.clone(),
-                    fecha_hora_completa: date
-                        .and_time(time)
-                        .format("%Y-%m-%dT%H:%M:%S")
-                        .to_string(),
-                    producto: vec![WireProducto {
-                        codigo_producto: article.codigo.clone(),
-                        descripcion_producto: article.nombre.clone(),
-                        marca_producto: match article.marca {
-                            Brand::Named(name) => name.to_owned(),
-                            Brand::NotAvailable | Brand::Missing => String::new(),
-                        },
-                        modelo_producto: String::new(),
-                        categoria_producto: article.categoria.to_owned(),
-                        grupo_articulo: article.grupo.to_owned(),
-                        subgrupo_producto: article.subgrupo.to_owned(),
-                        codigo_barras: article.barra.clone(),
-                    }],
-                    cantidad: vec![WireCantidad {
-                        codigo_almacen,
-                        nombre_almacen,
-                        cantidad_vendida,
-                        peso_unitario: if article.weighed {
-                            cantidad_vendida
-                        } else {
-                            0.0
-                        },
-                        unidad_medida_venta: if article.weighed {
-                            "KILOGRAMO"
-                        } else {
-                            "UNIDAD"
-                        }
-                        .to_owned(),
-                        factor_unidad_medida: 1.0,
-                    }],
-                    financiero: vec![WireFinanciero {
-                        costo_unitario_bs: round_to(costo_unitario_usd * tasa, 2),
-                        costo_unitario_usd,
-                        precio_unitario_bs: round_to(article.precio_usd * tasa, 2),
-                        precio_unitario_usd: article.precio_usd,
-                        impuesto_porcentaje: article.iva,
-                        impuesto_monto: round_to(venta_total_bs * article.iva / 100.0, 3),
-                        porcentaje_descuento,
-                        monto_descuento: round_to(monto_descuento_usd * tasa, 2),
-                        venta_total_bs,
-                        venta_total_usd,
-                        costo_total_bs,
-                        costo_total_usd,
-                        utilidad_bruta_bs: round_to(venta_total_bs - costo_total_bs, 2),
-                        utilidad_bruta_usd: round_to(venta_total_usd - costo_total_usd, 6),
-                    }],
-                    total_factura: 0.0,
-                    tasa_usd: tasa,
-                    es_no_fiscal,
-                    tiene_promocion: if promotion.is_some() { "S" } else { "" }.to_owned(),
-                    codigo_promocion: promotion.clone().unwrap_or_default(),
-                },
-            }
-        })
+        .map(|linea| sales_line(data, store, &head, linea, rng))
         .collect();
+    set_total_factura(&mut lines);
+    lines
+}
+
+/// What the lines of one invoice share.
+struct InvoiceHead {
+    date: NaiveDate,
+    /// The invoice's instant at full precision.
+    exact: NaiveTime,
+    hora: String,
+    numero_factura: String,
+    tasa: f64,
+    es_no_fiscal: bool,
+    promotion: Option<String>,
+}
+
+/// One line of an invoice (`total_factura` left at 0: see [`set_total_factura`]).
+fn sales_line(
+    data: &SimData,
+    store: &SimStore,
+    head: &InvoiceHead,
+    linea: i64,
+    rng: &mut DetRng,
+) -> GeneratedLine {
+    let date = head.date;
+    let tasa = head.tasa;
+    // The client keeps `hora` to the microsecond.
+    let time = head
+        .exact
+        .with_nanosecond(head.exact.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(head.exact);
+    let article = article(
+        data.seed,
+        rng.below(u64::from(data.articles_per_warehouse)) as u32 + 1,
+    );
+    let (codigo_almacen, nombre_almacen) = pick_warehouse(store, rng);
+    let cantidad_vendida = if article.weighed {
+        round_to(0.1 + rng.unit() * 2.4, 3)
+    } else {
+        let most = if rng.chance(0.8) { 1 } else { 6 };
+        rng.between(1, most) as f64
+    };
+    let porcentaje_descuento = if rng.chance(0.05) { 10.0 } else { 0.0 };
+    let bruto_usd = article.precio_usd * cantidad_vendida;
+    let monto_descuento_usd = bruto_usd * porcentaje_descuento / 100.0;
+    let venta_total_usd = round_to(bruto_usd - monto_descuento_usd, 2);
+    let venta_total_bs = round_to(venta_total_usd * tasa, 2);
+    let costo_unitario_usd = round_to(article.precio_usd * (0.7 + rng.unit() * 0.25), 6);
+    let costo_total_usd = round_to(costo_unitario_usd * cantidad_vendida, 6);
+    let costo_total_bs = round_to(costo_total_usd * tasa, 2);
+    GeneratedLine {
+        at: date.and_time(time),
+        exact: date.and_time(head.exact),
+        duplicated: rng.below(DUPLICATE_ONE_IN) == 0,
+        wire: WireSalesLine {
+            numero_factura: head.numero_factura.clone(),
+            linea,
+            fecha: date.format("%Y-%m-%d").to_string(),
+            hora: head.hora.clone(),
+            fecha_hora_completa: date.and_time(time).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            producto: vec![WireProducto {
+                codigo_producto: article.codigo.clone(),
+                descripcion_producto: article.nombre.clone(),
+                marca_producto: match article.marca {
+                    Brand::Named(name) => name.to_owned(),
+                    Brand::NotAvailable | Brand::Missing => String::new(),
+                },
+                modelo_producto: String::new(),
+                categoria_producto: article.categoria.to_owned(),
+                grupo_articulo: article.grupo.to_owned(),
+                subgrupo_producto: article.subgrupo.to_owned(),
+                codigo_barras: article.barra.clone(),
+            }],
+            cantidad: vec![WireCantidad {
+                codigo_almacen,
+                nombre_almacen,
+                cantidad_vendida,
+                peso_unitario: if article.weighed {
+                    cantidad_vendida
+                } else {
+                    0.0
+                },
+                unidad_medida_venta: if article.weighed {
+                    "KILOGRAMO"
+                } else {
+                    "UNIDAD"
+                }
+                .to_owned(),
+                factor_unidad_medida: 1.0,
+            }],
+            financiero: vec![WireFinanciero {
+                costo_unitario_bs: round_to(costo_unitario_usd * tasa, 2),
+                costo_unitario_usd,
+                precio_unitario_bs: round_to(article.precio_usd * tasa, 2),
+                precio_unitario_usd: article.precio_usd,
+                impuesto_porcentaje: article.iva,
+                impuesto_monto: round_to(venta_total_bs * article.iva / 100.0, 3),
+                porcentaje_descuento,
+                monto_descuento: round_to(monto_descuento_usd * tasa, 2),
+                venta_total_bs,
+                venta_total_usd,
+                costo_total_bs,
+                costo_total_usd,
+                utilidad_bruta_bs: round_to(venta_total_bs - costo_total_bs, 2),
+                utilidad_bruta_usd: round_to(venta_total_usd - costo_total_usd, 6),
+            }],
+            total_factura: 0.0,
+            tasa_usd: tasa,
+            es_no_fiscal: head.es_no_fiscal,
+            tiene_promocion: if head.promotion.is_some() { "S" } else { "" }.to_owned(),
+            codigo_promocion: head.promotion.clone().unwrap_or_default(),
+        },
+    }
+}
+
+/// `total_factura` of every line of one invoice: its lines' sales plus tax, in bolívares.
+fn set_total_factura(lines: &mut [GeneratedLine]) {
     let total_factura = round_to(
         lines
             .iter()
@@ -539,10 +590,134 @@ fn invoice(
             .sum(),
         2,
     );
-    for line in &mut lines {
+    for line in lines {
         line.wire.total_factura = total_factura;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edge lines (`SimQuirks::edge_lines`)
+
+/// Invoice numbers of edge lines start with this; generated invoices start with `C`.
+pub(crate) const EDGE_INVOICE_PREFIX: &str = "EDGE-";
+const EDGE_EVERY_MINUTES: u32 = 15;
+/// The instants of the last minute that hold an edge line: `hora` as sent, nanoseconds.
+const LAST_MINUTE_EDGES: [(&str, u32); 2] = [
+    ("23:59:59.8", 800_000_000),
+    ("23:59:59.9999999", 999_999_900),
+];
+
+/// The edge lines of one store in one minute: a one-line invoice at `HH:MM:00.0000000`
+/// when the minute starts a quarter hour, and the two late ones in the day's last minute.
+fn minute_edge_lines(
+    data: &SimData,
+    store: &SimStore,
+    date: NaiveDate,
+    minute: u32,
+    tasa: f64,
+) -> Vec<GeneratedLine> {
+    let mut instants: Vec<(String, NaiveTime)> = Vec::new();
+    if minute.is_multiple_of(EDGE_EVERY_MINUTES) {
+        let time =
+            NaiveTime::from_num_seconds_from_midnight_opt(minute * 60, 0).unwrap_or(NaiveTime::MIN);
+        instants.push((format!("{}.0000000", time.format("%H:%M:%S")), time));
+    }
+    if minute == MINUTES_PER_DAY - 1 {
+        for (hora, nanos) in LAST_MINUTE_EDGES {
+            if let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(86_399, nanos) {
+                instants.push((hora.to_owned(), time));
+            }
+        }
+    }
+    instants
+        .into_iter()
+        .map(|(hora, exact)| {
+            let nanos_of_day = u64::from(exact.num_seconds_from_midnight()) * 1_000_000_000
+                + u64::from(exact.nanosecond());
+            let mut rng = DetRng::for_cell(&[
+                data.seed,
+                0xED6E,
+                hash_text(&store.sucursal),
+                date.num_days_from_ce() as u64,
+                nanos_of_day,
+            ]);
+            let head = InvoiceHead {
+                date,
+                exact,
+                numero_factura: format!(
+                    "{EDGE_INVOICE_PREFIX}{}-{}",
+                    date.format("%y%m%d"),
+                    hora.replace(':', "")
+                ),
+                hora,
+                tasa,
+                es_no_fiscal: false,
+                promotion: None,
+            };
+            let mut line = sales_line(data, store, &head, 1, &mut rng);
+            line.duplicated = false;
+            set_total_factura(std::slice::from_mut(&mut line));
+            line
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Changed lines (the `change` fault)
+
+/// The lines of `store` with `from <= exact < to` as a `change` rule serves them: one more
+/// unit sold (`cantidad_vendida` + 1, weight too for weighed articles), sales, discount, tax
+/// and cost recomputed from the unit prices, profit and `total_factura` following. An
+/// invoice's lines share one instant, so a window changes whole invoices.
+pub(crate) fn changed_lines(
+    data: &SimData,
+    store: &SimStore,
+    edge_lines: bool,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Vec<GeneratedLine> {
+    let mut lines = lines_between(data, store, edge_lines, from, to);
+    for line in &mut lines {
+        change_line(&mut line.wire);
+    }
+    let mut start = 0;
+    while start < lines.len() {
+        let invoice = &lines[start].wire.numero_factura;
+        let len = lines[start..]
+            .iter()
+            .take_while(|line| line.wire.numero_factura == *invoice)
+            .count();
+        set_total_factura(&mut lines[start..start + len]);
+        start += len;
+    }
     lines
+}
+
+fn change_line(wire: &mut WireSalesLine) {
+    let tasa = wire.tasa_usd;
+    for cantidad in &mut wire.cantidad {
+        cantidad.cantidad_vendida += 1.0;
+        if cantidad.peso_unitario != 0.0 {
+            cantidad.peso_unitario = cantidad.cantidad_vendida;
+        }
+    }
+    let quantity = wire
+        .cantidad
+        .first()
+        .map_or(1.0, |cantidad| cantidad.cantidad_vendida);
+    for money in &mut wire.financiero {
+        let bruto_usd = money.precio_unitario_usd * quantity;
+        let monto_descuento_usd = bruto_usd * money.porcentaje_descuento / 100.0;
+        money.venta_total_usd = round_to(bruto_usd - monto_descuento_usd, 2);
+        money.venta_total_bs = round_to(money.venta_total_usd * tasa, 2);
+        money.monto_descuento = round_to(monto_descuento_usd * tasa, 2);
+        money.impuesto_monto =
+            round_to(money.venta_total_bs * money.impuesto_porcentaje / 100.0, 3);
+        money.costo_total_usd = round_to(money.costo_unitario_usd * quantity, 6);
+        money.costo_total_bs = round_to(money.costo_total_usd * tasa, 2);
+        money.utilidad_bruta_bs = round_to(money.venta_total_bs - money.costo_total_bs, 2);
+        money.utilidad_bruta_usd = round_to(money.venta_total_usd - money.costo_total_usd, 6);
+    }
 }
 
 fn pick_warehouse(store: &SimStore, rng: &mut DetRng) -> (String, String) {
@@ -579,28 +754,127 @@ mod tests {
     fn minutes_compose_into_windows() {
         let data = SimData::default();
         let store = &data.stores[0];
-        let whole = lines_between(
-            &data,
-            store,
-            at("2025-11-17", "11:00:00"),
-            at("2025-11-17", "13:00:00"),
+        for edge_lines in [false, true] {
+            let lines = |from: &str, to: &str| {
+                lines_between(
+                    &data,
+                    store,
+                    edge_lines,
+                    at("2025-11-17", from),
+                    at("2025-11-17", to),
+                )
+            };
+            let whole = lines("11:00:00", "13:00:00");
+            let first = lines("11:00:00", "12:07:31");
+            let second = lines("12:07:31", "13:00:00");
+            assert!(!whole.is_empty());
+            let key = |line: &GeneratedLine| (line.wire.numero_factura.clone(), line.wire.linea);
+            let joined: Vec<_> = first.iter().chain(&second).map(key).collect();
+            assert_eq!(whole.iter().map(key).collect::<Vec<_>>(), joined);
+        }
+    }
+
+    #[test]
+    fn edge_lines_sit_exactly_on_the_boundaries_with_their_own_keys() {
+        let data = SimData::default();
+        let store = &data.stores[0];
+        let day = |edge_lines| {
+            lines_between(
+                &data,
+                store,
+                edge_lines,
+                at("2025-11-17", "00:00:00"),
+                at("2025-11-18", "00:00:00"),
+            )
+        };
+        let plain = day(false);
+        let with_edges = day(true);
+        let edges: Vec<&GeneratedLine> = with_edges
+            .iter()
+            .filter(|line| line.wire.numero_factura.starts_with(EDGE_INVOICE_PREFIX))
+            .collect();
+        assert!(
+            plain
+                .iter()
+                .all(|line| !line.wire.numero_factura.starts_with(EDGE_INVOICE_PREFIX))
         );
-        let first = lines_between(
-            &data,
-            store,
-            at("2025-11-17", "11:00:00"),
-            at("2025-11-17", "12:07:31"),
+        assert_eq!(edges.len(), 24 * 4 + 2);
+        assert_eq!(with_edges.len(), plain.len() + edges.len());
+        let horas: Vec<&str> = edges.iter().map(|line| line.wire.hora.as_str()).collect();
+        assert_eq!(horas[0], "00:00:00.0000000");
+        assert_eq!(horas[1], "00:15:00.0000000");
+        assert_eq!(horas[48], "12:00:00.0000000");
+        assert_eq!(
+            &horas[95..],
+            ["23:45:00.0000000", "23:59:59.8", "23:59:59.9999999"]
         );
-        let second = lines_between(
-            &data,
-            store,
-            at("2025-11-17", "12:07:31"),
-            at("2025-11-17", "13:00:00"),
+        let last = edges[97];
+        assert_eq!(
+            last.exact,
+            at("2025-11-17", "23:59:59") + chrono::TimeDelta::nanoseconds(999_999_900)
         );
-        assert!(!whole.is_empty());
-        let key = |line: &GeneratedLine| (line.wire.numero_factura.clone(), line.wire.linea);
-        let joined: Vec<_> = first.iter().chain(&second).map(key).collect();
-        assert_eq!(whole.iter().map(key).collect::<Vec<_>>(), joined);
+        assert_eq!(last.wire.fecha_hora_completa, "2025-11-17T23:59:59");
+        assert_eq!(last.wire.fecha, "2025-11-17");
+        let mut keys: Vec<_> = with_edges
+            .iter()
+            .map(|line| (&line.wire.numero_factura, line.wire.linea))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            with_edges.len(),
+            "keys are unique per store-day"
+        );
+        assert!(edges.iter().all(|line| !line.duplicated));
+        let again = day(true);
+        assert_eq!(
+            again.iter().map(|line| &line.wire).collect::<Vec<_>>(),
+            with_edges.iter().map(|line| &line.wire).collect::<Vec<_>>(),
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn a_changed_line_sells_one_more_unit_and_its_invoice_total_follows() {
+        let data = SimData::default();
+        let store = &data.stores[0];
+        let (from, to) = (at("2025-11-17", "12:00:00"), at("2025-11-17", "12:10:00"));
+        let original = lines_between(&data, store, true, from, to);
+        let changed = changed_lines(&data, store, true, from, to);
+        assert_eq!(original.len(), changed.len());
+        for (before, after) in original.iter().zip(&changed) {
+            assert_eq!(
+                (&before.wire.numero_factura, before.wire.linea),
+                (&after.wire.numero_factura, after.wire.linea)
+            );
+            let (qty_before, qty_after) = (
+                before.wire.cantidad[0].cantidad_vendida,
+                after.wire.cantidad[0].cantidad_vendida,
+            );
+            assert_eq!(qty_after, qty_before + 1.0);
+            let (money_before, money_after) =
+                (&before.wire.financiero[0], &after.wire.financiero[0]);
+            let unit_net =
+                money_after.precio_unitario_usd * (1.0 - money_after.porcentaje_descuento / 100.0);
+            assert!(
+                (money_after.venta_total_usd - money_before.venta_total_usd - unit_net).abs()
+                    < 0.011,
+                "{money_before:?} -> {money_after:?}"
+            );
+            assert!(money_after.costo_total_usd > money_before.costo_total_usd);
+            assert!(after.wire.total_factura > before.wire.total_factura);
+        }
+        // Recomputing with the original quantity gives back the generated values (a line
+        // sold by the unit, so that the quantities are exact).
+        let index = changed
+            .iter()
+            .position(|line| line.wire.cantidad[0].peso_unitario == 0.0)
+            .expect("a line sold by the unit");
+        let mut restored = changed[index].wire.clone();
+        restored.cantidad[0].cantidad_vendida -= 2.0;
+        change_line(&mut restored);
+        assert_eq!(restored.financiero, original[index].wire.financiero);
     }
 
     #[test]
@@ -611,6 +885,7 @@ mod tests {
             lines_between(
                 &data,
                 store,
+                false,
                 at("2025-11-17", "00:00:00"),
                 at("2025-11-18", "00:00:00"),
             )

@@ -1,5 +1,6 @@
 use serde::Deserialize;
 
+use super::bounds::BoundSemantics;
 use super::scenario::FaultRule;
 
 /// Everything the synthetic data depends on. The same `SimData` always yields the same
@@ -36,6 +37,23 @@ impl SimData {
             .iter()
             .find(|store| store.warehouses.iter().any(|code| code == almacen))
     }
+}
+
+/// How unkind the simulated API is about hour bounds, and whether every day holds lines
+/// exactly on the boundaries a runner cuts windows at. The default is the simulator's
+/// long-standing behaviour (half-open bounds, no extra lines).
+///
+/// These live beside [`SimData`] rather than in it so that the many places that build
+/// `SimData`/`SimOptions` with a full struct literal keep compiling: pass them to
+/// [`super::Simulator::start_with`] and to the `truth::*_with` functions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimQuirks {
+    /// How `/ventas` reads `hora_desde`/`hora_hasta` (`--bounds`, scenario `bounds`).
+    pub bounds: BoundSemantics,
+    /// Every store-day also holds one-line invoices (`EDGE-…`) stamped exactly at
+    /// `00:00:00.0000000`, on every 15-minute boundary, at `23:59:59.8` and at
+    /// `23:59:59.9999999` (`--edge-lines`, scenario `edge_lines`).
+    pub edge_lines: bool,
 }
 
 /// One simulated store.

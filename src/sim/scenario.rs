@@ -9,6 +9,8 @@
 //! SUC003:ventas:503:1-3          the first three /ventas requests of SUC003 get a 503
 //! *:stock:reset                  every stock request gets a TCP reset
 //! SUC001:ventas:hang=30s:2@2025-11-17T12:00/2025-11-17T13:00
+//! SUC001:ventas:hide:1-2@2025-11-24T14:10/2025-11-24T14:11   a late line
+//! SUC001:ventas-dia:500          whole-day requests (nightly re-pulls) fail
 //! ```
 
 use std::fmt;
@@ -19,13 +21,17 @@ use std::time::Duration;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Deserialize;
 
-use super::options::{SimData, SimOptions, SimStore};
+use super::bounds::BoundSemantics;
+use super::options::{SimData, SimOptions, SimQuirks, SimStore};
 
 /// The API endpoints a rule can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
-    /// `POST /ventas`
+    /// `POST /ventas`, every request.
     Ventas,
+    /// `POST /ventas` without `hora_desde` and `hora_hasta` (whole days: nightly re-pulls).
+    /// Only for rules: the request log records these as [`Endpoint::Ventas`].
+    VentasDia,
     /// `POST /maestra/articulos/almacen`
     Stock,
     /// `GET /maestra/almacenes/Reposicion` and `GET /maestra/almacenes/pisoventa`
@@ -38,6 +44,7 @@ impl Endpoint {
     pub fn name(self) -> &'static str {
         match self {
             Self::Ventas => "ventas",
+            Self::VentasDia => "ventas-dia",
             Self::Stock => "stock",
             Self::Almacenes => "almacenes",
             Self::Reposicion => "reposicion",
@@ -57,11 +64,13 @@ impl FromStr for Endpoint {
     fn from_str(text: &str) -> Result<Self, String> {
         match text.trim().to_ascii_lowercase().as_str() {
             "ventas" | "sales" => Ok(Self::Ventas),
+            "ventas-dia" => Ok(Self::VentasDia),
             "stock" | "inventario" | "articulos" => Ok(Self::Stock),
             "almacenes" | "warehouses" => Ok(Self::Almacenes),
             "reposicion" => Ok(Self::Reposicion),
             other => Err(format!(
-                "unknown endpoint {other:?} (expected ventas, stock, almacenes, reposicion or *)"
+                "unknown endpoint {other:?} (expected ventas, ventas-dia, stock, almacenes, \
+                 reposicion or *)"
             )),
         }
     }
@@ -101,11 +110,24 @@ pub enum FaultAction {
     BareArray,
     /// `trickle=2s`: 200 with the normal body sent in small pieces over the duration.
     Trickle(Duration),
+    /// `hide` (sales, needs `@WINDOW`): the lines inside the rule's window are left out of
+    /// the answer; the rest is normal. Like latency, it does not stop the next rules.
+    Hide,
+    /// `change` (sales, needs `@WINDOW`): the lines inside the rule's window come back with
+    /// one more unit sold and their amounts recomputed, same keys. Like latency, it does not
+    /// stop the next rules.
+    Change,
 }
 
 impl FaultAction {
     pub fn is_latency(&self) -> bool {
         matches!(self, Self::Latency(_))
+    }
+
+    /// `hide` and `change`: they alter the data of the answer, need a window, and add up
+    /// with the other rules instead of deciding the answer.
+    pub fn alters_data(&self) -> bool {
+        matches!(self, Self::Hide | Self::Change)
     }
 }
 
@@ -157,6 +179,8 @@ impl FromStr for FaultAction {
             "conflict" => no_argument(Self::Conflict),
             "bare-array" => no_argument(Self::BareArray),
             "trickle" => duration(argument).map(Self::Trickle),
+            "hide" => no_argument(Self::Hide),
+            "change" => no_argument(Self::Change),
             status if status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()) => {
                 let code: u16 = status.parse().map_err(|_| format!("bad status {status}"))?;
                 if (400..600).contains(&code) && argument.is_none() {
@@ -169,7 +193,8 @@ impl FromStr for FaultAction {
             }
             other => Err(format!(
                 "unknown fault {other:?} (expected latency=, hang, refuse, reset, a 4xx/5xx status, \
-                 429, malformed, truncate, error, shape, empty, bad-line, conflict, bare-array, trickle=)"
+                 429, malformed, truncate, error, shape, empty, bad-line, conflict, bare-array, trickle=, \
+                 hide, change)"
             )),
         }
     }
@@ -199,6 +224,8 @@ impl fmt::Display for FaultAction {
             Self::Conflict => f.write_str("conflict"),
             Self::BareArray => f.write_str("bare-array"),
             Self::Trickle(duration) => write!(f, "trickle={}ms", duration.as_millis()),
+            Self::Hide => f.write_str("hide"),
+            Self::Change => f.write_str("change"),
         }
     }
 }
@@ -348,6 +375,29 @@ impl FaultRule {
         self.window = Some(window);
         self
     }
+
+    /// Whether the rule can apply: `hide` and `change` need a window (the lines they act
+    /// on) and a sales endpoint (or `*`). [`super::Simulator::start`] refuses an invalid
+    /// rule; the parsers check it too.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.action.alters_data() {
+            return Ok(());
+        }
+        if self.window.is_none() {
+            return Err(format!(
+                "{} needs @WINDOW, the lines it acts on (e.g. \
+                 SUC001:ventas:{}:1-2@2025-11-24T14:10/2025-11-24T14:11)",
+                self.action, self.action
+            ));
+        }
+        match self.endpoint {
+            None | Some(Endpoint::Ventas | Endpoint::VentasDia) => Ok(()),
+            Some(other) => Err(format!(
+                "{} acts on sales lines: endpoint {other} has none (use ventas, ventas-dia or *)",
+                self.action
+            )),
+        }
+    }
 }
 
 impl FromStr for FaultRule {
@@ -370,7 +420,7 @@ impl FromStr for FaultRule {
                 ));
             }
         };
-        Ok(Self {
+        let rule = Self {
             store: (*store != "*" && !store.is_empty()).then(|| (*store).to_owned()),
             endpoint: match *endpoint {
                 "*" | "" => None,
@@ -379,7 +429,9 @@ impl FromStr for FaultRule {
             action: action.parse().map_err(context)?,
             requests: requests.parse().map_err(context)?,
             window,
-        })
+        };
+        rule.validate().map_err(context)?;
+        Ok(rule)
     }
 }
 
@@ -402,6 +454,10 @@ pub struct Scenario {
     pub seed: Option<u64>,
     pub lines_per_hour: Option<u32>,
     pub articles_per_warehouse: Option<u32>,
+    /// `bounds = "between"`: [`SimQuirks::bounds`].
+    pub bounds: Option<BoundSemantics>,
+    /// `edge_lines = true`: [`SimQuirks::edge_lines`].
+    pub edge_lines: Option<bool>,
     /// Replaces the default store list.
     pub stores: Option<Vec<SimStore>>,
     /// Short-form rules.
@@ -467,7 +523,19 @@ impl Scenario {
         short.chain(tables).collect()
     }
 
-    /// Applies the data settings and appends the rules to `options`.
+    /// Applies the API quirks (`bounds`, `edge_lines`), which [`Scenario::apply`] leaves
+    /// out.
+    pub fn apply_quirks(&self, quirks: &mut SimQuirks) {
+        if let Some(bounds) = self.bounds {
+            quirks.bounds = bounds;
+        }
+        if let Some(edge_lines) = self.edge_lines {
+            quirks.edge_lines = edge_lines;
+        }
+    }
+
+    /// Applies the data settings and appends the rules to `options`; the quirks go through
+    /// [`Scenario::apply_quirks`].
     pub fn apply(&self, options: &mut SimOptions) -> Result<(), String> {
         let data: &mut SimData = &mut options.data;
         if let Some(seed) = self.seed {
@@ -490,7 +558,7 @@ impl Scenario {
 impl FaultTable {
     fn to_rule(&self) -> Result<FaultRule, String> {
         let context = |reason: String| format!("[[fault]] action {:?}: {reason}", self.action);
-        Ok(FaultRule {
+        let rule = FaultRule {
             store: self.store.clone().filter(|store| store != "*"),
             endpoint: match self.endpoint.as_deref() {
                 None | Some("*") => None,
@@ -508,7 +576,9 @@ impl FaultTable {
                 .map(str::parse)
                 .transpose()
                 .map_err(context)?,
-        })
+        };
+        rule.validate().map_err(context)?;
+        Ok(rule)
     }
 }
 
@@ -599,6 +669,77 @@ mod tests {
         let json = r#"{"faults": ["*:ventas:malformed"], "fault": [{"action": "empty"}]}"#;
         assert_eq!(Scenario::from_json(json).unwrap().rules().unwrap().len(), 2);
         assert!(Scenario::from_toml("sead = 1").is_err());
+    }
+
+    #[test]
+    fn data_altering_rules_need_a_sales_window() {
+        let late: FaultRule = "SUC001:ventas:hide:1-2@2025-11-24T14:10/2025-11-24T14:11"
+            .parse()
+            .unwrap();
+        assert_eq!(late.action, FaultAction::Hide);
+        assert!(late.action.alters_data());
+        assert_eq!(
+            late.requests,
+            RequestRange {
+                first: 1,
+                last: Some(2)
+            }
+        );
+        assert!(late.window.is_some());
+        let changed: FaultRule = "*:*:change@2025-11-24".parse().unwrap();
+        assert_eq!(changed.action, FaultAction::Change);
+        assert_eq!(changed.action.to_string(), "change");
+        for bad in [
+            "SUC001:ventas:hide:1-2",
+            "SUC001:ventas:change",
+            "SUC001:stock:hide@2025-11-24",
+            "SUC001:ventas:hide=2@2025-11-24",
+        ] {
+            let error = bad.parse::<FaultRule>().unwrap_err();
+            assert!(error.contains(bad), "{error}");
+        }
+        let error = "SUC001:ventas:hide:1-2".parse::<FaultRule>().unwrap_err();
+        assert!(error.contains("hide needs @WINDOW"), "{error}");
+        let table = r#"
+            [[fault]]
+            action = "change"
+        "#;
+        let error = Scenario::from_toml(table).unwrap().rules().unwrap_err();
+        assert!(error.contains("change needs @WINDOW"), "{error}");
+    }
+
+    #[test]
+    fn ventas_dia_is_an_endpoint_of_its_own() {
+        let rule: FaultRule = "SUC001:ventas-dia:500".parse().unwrap();
+        assert_eq!(rule.endpoint, Some(Endpoint::VentasDia));
+        assert_eq!(Endpoint::VentasDia.to_string(), "ventas-dia");
+        let error = "SUC001:ventas_dia:500".parse::<FaultRule>().unwrap_err();
+        assert!(error.contains("ventas-dia"), "{error}");
+    }
+
+    #[test]
+    fn scenario_quirks() {
+        let scenario =
+            Scenario::from_toml("bounds = \"exclusive-lower\"\nedge_lines = true\n").unwrap();
+        let mut quirks = SimQuirks::default();
+        scenario.apply_quirks(&mut quirks);
+        assert_eq!(
+            quirks,
+            SimQuirks {
+                bounds: BoundSemantics::ExclusiveLower,
+                edge_lines: true
+            }
+        );
+        let json = Scenario::from_json(r#"{"bounds": "minutes"}"#).unwrap();
+        assert_eq!(json.bounds, Some(BoundSemantics::Minutes));
+        let mut untouched = quirks;
+        Scenario::default().apply_quirks(&mut untouched);
+        assert_eq!(untouched, quirks);
+        let error = Scenario::from_toml("bounds = \"inclusive\"").unwrap_err();
+        assert!(
+            error.contains("inclusive") && error.contains("half-open"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use super::api::{self, ListPayload, Rejection, Target};
+use super::api::{self, EditCounts, ListPayload, Rejection, SalesEdits, Target};
 use super::http::{self, HttpRequest, ReadError};
-use super::options::{SimData, SimOptions};
+use super::options::{SimData, SimOptions, SimQuirks};
 use super::scenario::{Endpoint, FaultAction, FaultRule};
 
 /// How long a connection may take to send its request.
@@ -25,13 +25,24 @@ pub struct Simulator;
 
 impl Simulator {
     /// Binds 127.0.0.1:`options.port` (0 = any free port) and serves in background threads
-    /// until the handle is stopped or dropped.
+    /// until the handle is stopped or dropped. The API has the default quirks.
     pub fn start(options: SimOptions) -> io::Result<SimHandle> {
+        Self::start_with(options, SimQuirks::default())
+    }
+
+    /// [`Simulator::start`] with the API's `quirks` (bound semantics, edge lines). An
+    /// invalid rule (e.g. `hide` without a window) is an `InvalidInput` error.
+    pub fn start_with(options: SimOptions, quirks: SimQuirks) -> io::Result<SimHandle> {
+        for rule in &options.faults {
+            rule.validate()
+                .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, reason))?;
+        }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             counters: Mutex::new(vec![0; options.faults.len()]),
             data: options.data,
+            quirks,
             faults: options.faults,
             log: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
@@ -67,14 +78,31 @@ pub struct RequestRecord {
     pub method: String,
     /// Path and query as sent.
     pub target: String,
+    /// Always [`Endpoint::Ventas`] for sales, whole-day or not (see `whole_day`).
     pub endpoint: Option<Endpoint>,
     pub store: Option<String>,
+    /// Sales: the requested window read as the client means it, `[hora_desde, hora_hasta)`
+    /// with `23:59:59` as the end of the day, whatever the simulator's bound semantics.
     pub window: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// Sales: the instants `[from, to)` (full precision) the answer covered under the
+    /// simulator's bound semantics; the same as `window` under `half-open`. Rule windows
+    /// are matched against this.
+    pub served: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// A sales request without `hora_desde` and `hora_hasta` (what `ventas-dia` matches).
+    pub whole_day: bool,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The request body as sent (the hours as the client wrote them).
     pub body: String,
-    /// The fault applied (latency excluded), if any.
+    /// The fault that decided the answer (latency, `hide` and `change` excluded), if any.
     pub fault: Option<FaultAction>,
+    /// The `hide`/`change` rules applied to the data, in rule order.
+    pub data_faults: Vec<FaultAction>,
+    /// Lines of the normal answer left out by `hide` rules (each line once, even when the
+    /// API sends it twice). A deciding `fault` may have replaced the whole answer.
+    pub hidden_lines: usize,
+    /// Lines of the normal answer changed by `change` rules (counted like `hidden_lines`).
+    pub changed_lines: usize,
     pub latency: Duration,
     /// The status sent, `None` when no response was sent.
     pub status: Option<u16>,
@@ -98,16 +126,22 @@ impl SimHandle {
         &self.shared.data
     }
 
+    /// The API quirks it was started with: pass them to the `truth::*_with` functions.
+    pub fn quirks(&self) -> SimQuirks {
+        self.shared.quirks
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         lock(&self.shared.log).clone()
     }
 
-    /// Requests received for `endpoint` (and `store` when given).
+    /// Requests received for `endpoint` (and `store` when given); `VentasDia` counts the
+    /// whole-day sales requests.
     pub fn request_count(&self, endpoint: Endpoint, store: Option<&str>) -> usize {
         lock(&self.shared.log)
             .iter()
-            .filter(|record| record.endpoint == Some(endpoint))
+            .filter(|record| endpoint_matches(endpoint, record.endpoint, record.whole_day))
             .filter(|record| store.is_none_or(|store| record.store.as_deref() == Some(store)))
             .count()
     }
@@ -144,6 +178,7 @@ impl Drop for SimHandle {
 
 struct Shared {
     data: SimData,
+    quirks: SimQuirks,
     faults: Vec<FaultRule>,
     /// Matching requests seen so far, per rule.
     counters: Mutex<Vec<u64>>,
@@ -180,12 +215,11 @@ impl Shared {
         false
     }
 
-    /// Counts the request against every matching rule; returns the total latency and the
-    /// first non-latency action whose request range holds.
-    fn select_faults(&self, target: &Target) -> (Duration, Option<FaultAction>) {
+    /// Counts the request against every matching rule; returns what the rules whose
+    /// request range holds do to it.
+    fn select_faults(&self, target: &Target) -> Selection {
         let mut counters = lock(&self.counters);
-        let mut latency = Duration::ZERO;
-        let mut action = None;
+        let mut selection = Selection::default();
         for (rule, counter) in self.faults.iter().zip(counters.iter_mut()) {
             if !rule_matches(rule, target) {
                 continue;
@@ -194,14 +228,34 @@ impl Shared {
             if !rule.requests.contains(*counter) {
                 continue;
             }
-            match &rule.action {
-                FaultAction::Latency(delay) => latency += *delay,
-                other if action.is_none() => action = Some(other.clone()),
+            match (&rule.action, rule.window) {
+                (FaultAction::Latency(delay), _) => selection.latency += *delay,
+                (FaultAction::Hide, Some(window)) => {
+                    selection.edits.hide.push(window);
+                    selection.data_faults.push(FaultAction::Hide);
+                }
+                (FaultAction::Change, Some(window)) => {
+                    selection.edits.change.push(window);
+                    selection.data_faults.push(FaultAction::Change);
+                }
+                // Rules are validated at start: hide and change always have a window.
+                (FaultAction::Hide | FaultAction::Change, None) => {}
+                (other, _) if selection.action.is_none() => selection.action = Some(other.clone()),
                 _ => {}
             }
         }
-        (latency, action)
+        selection
     }
+}
+
+/// What the fault rules do to one request: latency, `hide` and `change` add up; the first
+/// other action decides the answer.
+#[derive(Default)]
+struct Selection {
+    latency: Duration,
+    action: Option<FaultAction>,
+    edits: SalesEdits,
+    data_faults: Vec<FaultAction>,
 }
 
 fn rule_matches(rule: &FaultRule, target: &Target) -> bool {
@@ -211,13 +265,22 @@ fn rule_matches(rule: &FaultRule, target: &Target) -> bool {
         .is_none_or(|store| target.store.as_ref() == Some(store));
     let endpoint_matches = rule
         .endpoint
-        .is_none_or(|endpoint| target.endpoint == Some(endpoint));
+        .is_none_or(|endpoint| endpoint_matches(endpoint, target.endpoint, target.whole_day));
     let window_matches = rule.window.is_none_or(|range| {
         target
-            .window
+            .served
             .is_some_and(|(from, to)| range.overlaps(from, to))
     });
     store_matches && endpoint_matches && window_matches
+}
+
+/// Whether a rule (or count) for `wanted` covers a request to `endpoint`: `VentasDia` is
+/// the whole-day part of `Ventas`.
+fn endpoint_matches(wanted: Endpoint, endpoint: Option<Endpoint>, whole_day: bool) -> bool {
+    match wanted {
+        Endpoint::VentasDia => endpoint == Some(Endpoint::Ventas) && whole_day,
+        other => endpoint == Some(other),
+    }
 }
 
 fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
@@ -296,8 +359,19 @@ fn read_and_decide(shared: &Shared, stream: &TcpStream) -> Option<Reply> {
 
 fn decide(shared: &Shared, request: &HttpRequest) -> Reply {
     let received_at = Instant::now();
-    let (target, answer) = api::answer(&shared.data, request);
-    let (latency, fault) = shared.select_faults(&target);
+    let (target, query) = api::parse(&shared.data, &shared.quirks, request);
+    let Selection {
+        latency,
+        action: fault,
+        edits,
+        data_faults,
+    } = shared.select_faults(&target);
+    let mut counts = EditCounts::default();
+    let answer = query.map(|query| {
+        let (payload, edit_counts) = api::build(&shared.data, &shared.quirks, &query, &edits);
+        counts = edit_counts;
+        payload
+    });
     let reply = if shared.pause(latency) {
         apply_fault(fault.as_ref(), answer)
     } else {
@@ -317,9 +391,14 @@ fn decide(shared: &Shared, request: &HttpRequest) -> Reply {
         endpoint: target.endpoint,
         store: target.store,
         window: target.window,
+        served: target.served,
+        whole_day: target.whole_day,
         headers: request.headers.clone(),
         body: String::from_utf8_lossy(&request.body).into_owned(),
         fault,
+        data_faults,
+        hidden_lines: counts.hidden,
+        changed_lines: counts.changed,
         latency,
         status,
     });

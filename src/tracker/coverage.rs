@@ -50,3 +50,18 @@ pub fn stores_whose_last_sales_failed(
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Per store gaps are computed for, when its sales are expected from (`klk_tiendas`: the
+/// store's `since`, or its first sales window; `None` for a store with neither yet).
+pub fn expected_sales_start(
+    conn: &Connection,
+) -> Result<HashMap<String, Option<NaiveDateTime>>, TrackerError> {
+    let mut stmt = conn.prepare("SELECT ubicacion_id, esperado_desde FROM klk_tiendas()")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<NaiveDateTime>>(1)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

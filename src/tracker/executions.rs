@@ -226,6 +226,8 @@ pub struct ExecutionRow {
     pub lineas_tardias: Option<i64>,
     pub lineas_cambiadas: Option<i64>,
     pub lineas_desaparecidas: Option<i64>,
+    /// The program that wrote the row (`klk-etl 0.1.0`, or the original system's version).
+    pub version_etl: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -233,6 +235,9 @@ pub struct ExecutionFilter {
     pub etl_tipo: Option<EtlTipo>,
     pub stores: Vec<String>,
     pub estado: Option<Estado>,
+    pub modo: Option<Modo>,
+    /// Only executions whose window overlaps `[from, to)` (store-local).
+    pub window: Option<(NaiveDateTime, NaiveDateTime)>,
     pub limit: usize,
 }
 
@@ -240,8 +245,8 @@ pub struct ExecutionFilter {
 pub(crate) const EXECUTION_COLUMNS: &str = "id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_fin, \
      duracion_segundos, fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, modo, \
      registros_extraidos, registros_cargados, error_tipo, error_mensaje, host, pid, \
-     lineas_tardias, lineas_cambiadas, lineas_desaparecidas";
-pub(crate) const EXECUTION_COLUMN_COUNT: usize = 22;
+     lineas_tardias, lineas_cambiadas, lineas_desaparecidas, version_etl";
+pub(crate) const EXECUTION_COLUMN_COUNT: usize = 23;
 
 pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionRow> {
     Ok(ExecutionRow {
@@ -267,6 +272,7 @@ pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionR
         lineas_tardias: r.get(19)?,
         lineas_cambiadas: r.get(20)?,
         lineas_desaparecidas: r.get(21)?,
+        version_etl: r.get(22)?,
     })
 }
 
@@ -279,6 +285,26 @@ pub fn list(
     clauses.equals("etl_tipo", filter.etl_tipo.map(|t| t.as_str().to_string()));
     clauses.one_of("ubicacion_id", &filter.stores);
     clauses.equals("estado", filter.estado.map(|e| e.as_str().to_string()));
+    clauses.equals("modo", filter.modo.map(|m| m.as_str().to_string()));
+    if let Some((from, to)) = filter.window {
+        // The window [fecha_desde + hora_desde, fecha_hasta + hora_hasta or midnight) overlaps.
+        clauses.timestamp_condition(
+            "fecha_desde + coalesce(hora_desde, TIME '00:00:00') < CAST(? AS TIMESTAMP)",
+            to,
+        );
+        clauses.timestamp_condition(
+            "CASE WHEN hora_hasta IS NULL THEN CAST(fecha_hasta + 1 AS TIMESTAMP) \
+             ELSE fecha_hasta + hora_hasta END > CAST(? AS TIMESTAMP)",
+            from,
+        );
+        // An execution never fetches past the midnight after it started (future days are
+        // refused), so one that overlaps the window started at most a day before it; two
+        // days of margin let DuckDB skip the older row groups.
+        clauses.timestamp_condition(
+            "fecha_inicio >= CAST(? AS TIMESTAMP)",
+            from - chrono::Duration::days(2),
+        );
+    }
     let query = |recent_only: bool| -> Result<Vec<ExecutionRow>, TrackerError> {
         // The table is in time order: a bound on fecha_inicio lets DuckDB skip the rest.
         let recent = if recent_only {

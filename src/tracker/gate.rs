@@ -12,12 +12,15 @@
 //! readers wait for its (short) write phase as before. The kernel releases the gate when a
 //! process ends, however it ends.
 //!
+//! A writer that keeps the file across many phases (a long run of fast answers) would keep
+//! readers out for its whole length: readers that found the file held say they wait on a
+//! second file (`<database>.waiting`), and such a writer lets them in between two phases.
+//!
 //! The gate is best effort, never a reason to fail: readers never create it (a reader of a
 //! database in a read-only directory, or of a file that is not a database, leaves no file
 //! behind), and a writer that cannot create or lock it retries without it.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -29,6 +32,45 @@ pub fn gate_path(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".gate");
     PathBuf::from(name)
+}
+
+/// `<database>.waiting`: readers that found the database held say so here (see
+/// [`announce_waiting_reader`]).
+pub fn waiting_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".waiting");
+    PathBuf::from(name)
+}
+
+/// A reader that found the database held by a writer, while it retries: takes
+/// `<database>.waiting` shared, so that a writer that keeps the file across many write
+/// phases (a long `run`) can see someone waits and let them in ([`readers_waiting`]). Like
+/// the gate, only a writer creates the file; `None` when there is none.
+pub fn announce_waiting_reader(database: &Path) -> Option<GateGuard> {
+    let file = File::open(waiting_path(database)).ok()?;
+    // The writer's look is a momentary exclusive try: wait that out.
+    let deadline = Instant::now() + Duration::from_millis(100);
+    match lock_until(&file, LockMode::Shared, deadline, Duration::from_millis(1)) {
+        Ok(true) => Some(GateGuard { _file: file }),
+        _ => None,
+    }
+}
+
+/// Whether a reader waits for the database (holds `<database>.waiting`). A writer's look:
+/// creates the file if needed, so that readers can announce themselves from now on.
+pub fn readers_waiting(database: &Path) -> bool {
+    let path = waiting_path(database);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .or_else(|_| File::open(&path));
+    let Ok(file) = file else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// Held while alive (closing the file releases the lock).
@@ -48,7 +90,7 @@ pub fn enter_shared(database: &Path, deadline: Instant) -> Result<Option<GateGua
     let Ok(file) = File::open(&path) else {
         return Ok(None);
     };
-    wait_for(file, deadline, libc::LOCK_SH)
+    wait_for(file, deadline, LockMode::Shared)
 }
 
 /// A writer that found the database busy: creates the gate if needed and takes it
@@ -70,15 +112,15 @@ pub fn enter_exclusive(
     let Ok(file) = file else {
         return Ok(None);
     };
-    wait_for(file, deadline, libc::LOCK_EX)
+    wait_for(file, deadline, LockMode::Exclusive)
 }
 
 fn wait_for(
     file: File,
     deadline: Instant,
-    mode: libc::c_int,
+    mode: LockMode,
 ) -> Result<Option<GateGuard>, GateClosed> {
-    match flock_until(&file, mode, deadline, POLL) {
+    match lock_until(&file, mode, deadline, POLL) {
         Ok(true) => Ok(Some(GateGuard { _file: file })),
         Ok(false) => Err(GateClosed),
         // No locks here (e.g. some network file systems): no gate.
@@ -86,27 +128,32 @@ fn wait_for(
     }
 }
 
-/// Waits for an advisory lock (`flock`, `mode` `LOCK_SH` or `LOCK_EX`) on `file` until
+/// Shared (readers) or exclusive (a writer, a run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// Waits for an advisory lock on `file` (`flock` on Linux, so every klk-etl agrees) until
 /// `deadline`, trying again every `poll`. `Ok(false)`: another holder kept it until the
-/// deadline. `Err`: the file cannot be locked at all (a file system without locks).
-/// (`File::try_lock` needs a newer Rust than the MSRV.) Also the run lock's wait.
-pub fn flock_until(
+/// deadline. `Err`: the file cannot be locked at all (a file system without locks). Also the
+/// run lock's wait.
+pub fn lock_until(
     file: &File,
-    mode: libc::c_int,
+    mode: LockMode,
     deadline: Instant,
     poll: Duration,
 ) -> std::io::Result<bool> {
     loop {
-        // SAFETY: flock on a file descriptor the caller owns, for the call's duration.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = std::io::Error::last_os_error();
-        match err.kind() {
-            std::io::ErrorKind::Interrupted => continue,
-            std::io::ErrorKind::WouldBlock => {}
-            _ => return Err(err),
+        let attempt = match mode {
+            LockMode::Shared => file.try_lock_shared(),
+            LockMode::Exclusive => file.try_lock(),
+        };
+        match attempt {
+            Ok(()) => return Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
         }
         let now = Instant::now();
         if now >= deadline {
@@ -137,6 +184,22 @@ mod tests {
         assert!(enter_exclusive(&db, soon()).is_err());
         drop(reader);
         assert!(enter_exclusive(&db, soon()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_writer_sees_a_reader_waiting_only_while_it_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("x.duckdb");
+        // No file yet: a reader cannot announce itself, the writer's look creates the file.
+        assert!(announce_waiting_reader(&database).is_none());
+        assert!(!readers_waiting(&database));
+        let reader = announce_waiting_reader(&database).expect("the file exists now");
+        let other = announce_waiting_reader(&database).expect("readers share it");
+        assert!(readers_waiting(&database));
+        drop(reader);
+        assert!(readers_waiting(&database));
+        drop(other);
+        assert!(!readers_waiting(&database));
     }
 
     #[test]

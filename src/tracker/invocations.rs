@@ -16,16 +16,26 @@ pub struct InvocationCounts {
     pub lineas: i64,
 }
 
+/// `requested_by`: the name of the `serve` token that asked for it (a recovery from the
+/// web); `None` from the command line.
 pub fn start(
     conn: &Connection,
     comando: &str,
     tipos: &str,
     at: NaiveDateTime,
+    requested_by: Option<&str>,
 ) -> Result<i64, TrackerError> {
     Ok(conn.query_row(
-        "INSERT INTO etl_invocaciones (comando, tipos, inicio, estado, host, pid) \
-         VALUES (?, ?, ?, 'en_proceso', ?, ?) RETURNING id",
-        params![comando, tipos, at, host_name(), i64::from(current_pid())],
+        "INSERT INTO etl_invocaciones (comando, tipos, inicio, estado, host, pid, solicitado_por) \
+         VALUES (?, ?, ?, 'en_proceso', ?, ?, ?) RETURNING id",
+        params![
+            comando,
+            tipos,
+            at,
+            host_name(),
+            i64::from(current_pid()),
+            requested_by
+        ],
         |r| r.get(0),
     )?)
 }
@@ -66,6 +76,49 @@ pub struct LastInvocation {
     pub fin: Option<NaiveDateTime>,
     pub duracion_segundos: Option<f64>,
     pub estado: String,
+}
+
+/// One row of `etl_invocaciones`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Invocation {
+    pub id: i64,
+    pub comando: String,
+    pub tipos: String,
+    pub inicio: NaiveDateTime,
+    pub fin: Option<NaiveDateTime>,
+    pub duracion_segundos: Option<f64>,
+    pub estado: String,
+    pub ventanas: Option<i64>,
+    pub ventanas_fallidas: Option<i64>,
+    pub lineas: Option<i64>,
+    pub host: Option<String>,
+    pub solicitado_por: Option<String>,
+}
+
+/// The latest invocations asked for from the web (`solicitado_por` set), newest first.
+pub fn recent_requested(conn: &Connection, limit: usize) -> Result<Vec<Invocation>, TrackerError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, comando, tipos, inicio, fin, duracion_segundos, estado, ventanas, \
+         ventanas_fallidas, lineas, host, solicitado_por FROM etl_invocaciones \
+         WHERE solicitado_por IS NOT NULL ORDER BY inicio DESC, id DESC LIMIT ?",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Invocation {
+            id: r.get(0)?,
+            comando: r.get(1)?,
+            tipos: r.get(2)?,
+            inicio: r.get(3)?,
+            fin: r.get(4)?,
+            duracion_segundos: r.get(5)?,
+            estado: r.get(6)?,
+            ventanas: r.get(7)?,
+            ventanas_fallidas: r.get(8)?,
+            lineas: r.get(9)?,
+            host: r.get(10)?,
+            solicitado_por: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The latest invocation of `comando` (e.g. `run`).

@@ -5,6 +5,7 @@ pub mod coverage;
 pub mod executions;
 pub mod gaps;
 pub mod gate;
+pub mod integrations;
 pub mod invocations;
 pub mod metrics;
 pub mod process;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use duckdb::{AccessMode, Connection};
 
+use crate::backoff::Backoff;
 use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +69,8 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The first wait after a lock conflict; it doubles up to `MAX_RETRY`. A short cap: a
+/// The ceiling of the first wait after a lock conflict (the crate's backoff: it doubles up
+/// to `MAX_RETRY`, each wait drawn below it). A short cap: a
 /// writer waiting behind the gate looks often enough to get in soon after the last reader
 /// in flight closes the file, and a reader soon after a write phase.
 const FIRST_RETRY: Duration = Duration::from_millis(20);
@@ -104,8 +107,19 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Opens the configured database for a command: creates it on first use, migrates it and
     /// brings the store registry in line with the configuration (a short write), then hands
-    /// back a connection with the access asked for.
+    /// back a connection with the access asked for, after checking that the file holds every
+    /// block it uses (a truncated file is refused by every command alike, never read in part).
     pub fn open(
+        config: &Config,
+        access: Access,
+        now_utc: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Db, TrackerError> {
+        let db = Db::open_unchecked(config, access, now_utc)?;
+        db.check_intact(access == Access::Write)?;
+        Ok(db)
+    }
+
+    fn open_unchecked(
         config: &Config,
         access: Access,
         now_utc: chrono::DateTime<chrono::Utc>,
@@ -186,9 +200,16 @@ impl Db {
         }
         let started = Instant::now();
         let deadline = started + lock_timeout;
-        let mut delay = FIRST_RETRY;
+        let backoff = Backoff {
+            base: FIRST_RETRY,
+            max: MAX_RETRY,
+        };
+        let mut retries = 0;
+        let mut rng = fastrand::Rng::new();
         // A writer that met a conflict holds the gate (see `gate`) until it gets in.
         let mut writer_gate = None;
+        // A reader that met a conflict says it waits, until it gets in or gives up.
+        let mut waiting_reader = None;
         loop {
             // A reader passes the gate for the moment of its open: it waits while a writer
             // waits, instead of keeping the writer out. At its deadline it tries the file
@@ -203,6 +224,7 @@ impl Db {
             match attempt {
                 Ok(conn) => {
                     drop(writer_gate);
+                    drop(waiting_reader);
                     let mut db = Db {
                         conn,
                         path: path.to_path_buf(),
@@ -225,6 +247,9 @@ impl Db {
                             waited_secs: started.elapsed().as_secs_f64(),
                         });
                     }
+                    if access == Access::Read && waiting_reader.is_none() {
+                        waiting_reader = gate::announce_waiting_reader(path);
+                    }
                     if access == Access::Write && writer_gate.is_none() {
                         // Close the gate to new readers (`Some(None)`: no gate to be had, or
                         // another writer kept it until the deadline), then retry at once:
@@ -233,9 +258,8 @@ impl Db {
                         continue;
                     }
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let jittered = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
-                    std::thread::sleep(jittered.min(remaining));
-                    delay = (delay * 2).min(MAX_RETRY);
+                    retries += 1;
+                    std::thread::sleep(backoff.delay(retries, &mut rng).min(remaining));
                 }
             }
         }
@@ -248,6 +272,66 @@ impl Db {
     ) -> Result<(), TrackerError> {
         self.migrate()?;
         registry::sync(&self.conn, config, now_utc)?;
+        Ok(())
+    }
+
+    /// Refuses a file shorter than the blocks it uses (cut by a full disk, a bad copy or a
+    /// crash of the file system): DuckDB opens such a file and answers every query that only
+    /// touches the blocks still there, so a reader would print partial data without a word.
+    /// The file holds a 12 KiB header, then whole blocks. Always checked (under a ms): the
+    /// count of used blocks and the metadata blocks fit in the file. `thorough` (writers, once
+    /// per command, and `db info`) also checks every table's data blocks: a few ms per table,
+    /// more on a large `ventas`.
+    pub fn check_intact(&self, thorough: bool) -> Result<(), TrackerError> {
+        const HEADER_BYTES: u64 = 3 * 4096;
+        let file_bytes = match std::fs::metadata(&self.path) {
+            Ok(meta) => meta.len(),
+            Err(_) => return Ok(()),
+        };
+        let (block_size, used_blocks): (i64, i64) = self.conn.query_row(
+            "SELECT block_size, used_blocks FROM pragma_database_size()",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if block_size <= 0 || file_bytes == 0 {
+            return Ok(());
+        }
+        let blocks_in_file = file_bytes.saturating_sub(HEADER_BYTES) / block_size as u64;
+        let check = |needed: i64| {
+            if needed <= 0 || needed as u64 <= blocks_in_file {
+                return Ok(());
+            }
+            Err(TrackerError::unusable(
+                &self.path,
+                format!(
+                    "the file is truncated or damaged: it holds {blocks_in_file} blocks of {block_size} bytes but uses at least {needed}; restore it from a backup (see docs/runbook.md)"
+                ),
+            ))
+        };
+        check(used_blocks)?;
+        let last_metadata: Option<i64> = self.conn.query_row(
+            "SELECT max(block_id) FROM pragma_metadata_info() WHERE block_id >= 0",
+            [],
+            |r| r.get(0),
+        )?;
+        check(last_metadata.map_or(0, |last| last + 1))?;
+        if !thorough {
+            return Ok(());
+        }
+        let mut tables = self.conn.prepare(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary",
+        )?;
+        let tables: Vec<String> = tables
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for table in tables {
+            let last_block: Option<i64> = self.conn.query_row(
+                "SELECT max(block_id) FROM pragma_storage_info(?) WHERE persistent AND block_id >= 0",
+                [&table],
+                |r| r.get(0),
+            )?;
+            check(last_block.map_or(0, |last| last + 1))?;
+        }
         Ok(())
     }
 

@@ -49,6 +49,12 @@ impl Filter {
         }
     }
 
+    /// A condition with one timestamp placeholder (`CAST(? AS TIMESTAMP)`).
+    pub(crate) fn timestamp_condition(&mut self, sql: &'static str, value: NaiveDateTime) {
+        self.clauses.push(sql.to_string());
+        self.values.push(timestamp(value));
+    }
+
     /// A fixed condition without parameters.
     pub(crate) fn condition(&mut self, sql: &'static str) {
         self.clauses.push(sql.to_string());
