@@ -34,7 +34,6 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -484,8 +483,8 @@ def random_case(rng, index, real_now_utc):
 # ---------------------------------------------------------------------------------------------
 
 def duckdb_refresh_sql():
-    text = open(klkpg.SCHEMA_RS, encoding="utf-8").read()
-    return re.search(r'const REFRESH_SUMMARY: &str = r#"(.*?)"#;', text, re.S).group(1)
+    """What klk-etl runs to refresh DuckDB's summary (REFRESH_SUMMARY in schema/mod.rs)."""
+    return klkpg.duckdb_sql("summary_refresh.sql")
 
 
 class Engines:
@@ -901,16 +900,18 @@ def main():
         sys.exit(f"equality: klk-etl db migrate failed ({out.returncode}): {out.stderr.strip()}")
     dbname = f"klk_equality_{os.getpid()}"
     pg_url = klkpg.fresh_database(args.url, dbname)
+    # DuckDB's migrations as klk-etl reports them (db info), checked against schema/mod.rs.
+    descriptions = klkpg.duckdb_migrations(args.bin)
+    latest = max(descriptions)
     pg = psycopg2.connect(pg_url)
-    applied = klkpg.apply_schema(pg)
+    applied = klkpg.apply_schema(pg, descriptions)
     pg.close()
-    latest = klkpg.latest_version_rs()
     if [v for v, _ in applied] != list(range(1, latest + 1)):
         sys.exit(f"equality: PostgreSQL migrations applied {[v for v, _ in applied]}, "
-                 f"DuckDB's LATEST_VERSION is {latest}: a version is missing")
+                 f"DuckDB's schema version (klk-etl db info) is {latest}: a version is missing")
     # Migrating again applies nothing (idempotent).
     pg = psycopg2.connect(pg_url)
-    if klkpg.apply_schema(pg):
+    if klkpg.apply_schema(pg, descriptions):
         sys.exit("equality: a second migration applied something")
     pg.close()
     print(f"equality: DuckDB {duck_path} (klk-etl db migrate), PostgreSQL database {dbname} "

@@ -1,12 +1,18 @@
 """Shared by the PostgreSQL harnesses: the schema files under src/tracker/schema/postgres/,
 applied the way klk-etl will apply them, and small connection helpers.
 
-    apply_schema(conn)      -> [(version, description), ...] applied
+    duckdb_migrations(bin)  -> {version: description}: what klk-etl's DuckDB records (asked of
+                               the binary, checked against src/tracker/schema/mod.rs)
+    duckdb_sql(name)        -> a file of src/tracker/schema/duckdb/ (e.g. summary_refresh.sql)
+    apply_schema(conn, descriptions) -> [(version, description), ...] applied
     fresh_database(url, name) -> URL of a new, empty database (dropped first if it exists)
 """
 
+import json
 import os
 import re
+import subprocess
+import tempfile
 import urllib.parse
 
 import psycopg2
@@ -15,19 +21,52 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # KLK_PG_SCHEMA_DIR: another copy of the files (e.g. a deliberately broken one, to see the
 # harness fail).
 SCHEMA_DIR = os.environ.get("KLK_PG_SCHEMA_DIR") or os.path.join(ROOT, "src", "tracker", "schema", "postgres")
-SCHEMA_RS = os.path.join(ROOT, "src", "tracker", "schema.rs")
+# DuckDB's schema (main's layout): the migration list in mod.rs, the SQL under duckdb/.
+DUCKDB_SCHEMA_DIR = os.path.join(ROOT, "src", "tracker", "schema")
+SCHEMA_MOD_RS = os.path.join(DUCKDB_SCHEMA_DIR, "mod.rs")
 
 
-def migration_descriptions():
-    """{version: description} from DuckDB's MIGRATIONS in schema.rs: both engines record the same."""
-    text = open(SCHEMA_RS, encoding="utf-8").read()
+def source_migrations():
+    """{version: description} of DuckDB's MIGRATIONS in src/tracker/schema/mod.rs: both engines
+    record the same. Its LATEST_VERSION is the last entry's version, i.e. max() of these."""
+    text = open(SCHEMA_MOD_RS, encoding="utf-8").read()
     found = re.findall(r'version:\s*(\d+),\s*description:\s*"((?:[^"\\]|\\.)*)"', text)
+    if not found:
+        raise RuntimeError(f"no Migration {{ version, description }} found in {SCHEMA_MOD_RS}")
     return {int(v): d for v, d in found}
 
 
-def latest_version_rs():
-    text = open(SCHEMA_RS, encoding="utf-8").read()
-    return int(re.search(r"pub const LATEST_VERSION: i32 = (\d+);", text).group(1))
+def binary_migrations(bin_path):
+    """(schema_version, {version: description}) that klk-etl itself reports (`db info --format
+    json`) for a fresh DuckDB file: what the binary the harness compares against migrates to."""
+    with tempfile.TemporaryDirectory(prefix="klk-pg-dbinfo-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KLK_ETL_")}
+        run = subprocess.run(
+            [bin_path, "db", "info", "--db", os.path.join(tmp, "x.duckdb"), "--format", "json"],
+            cwd=tmp, env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"{bin_path} db info: exit {run.returncode}: {run.stderr.strip()}")
+        info = json.loads(run.stdout)
+    return info["schema_version"], {m["version"]: m["description"] for m in info["migrations"]}
+
+
+def duckdb_migrations(bin_path):
+    """{version: description} from the binary, which must agree with this tree's mod.rs (the
+    harness reads DuckDB SQL from the tree too) and report the last of them as its version."""
+    version, found = binary_migrations(bin_path)
+    source = source_migrations()
+    if found != source:
+        raise RuntimeError(f"{bin_path} reports migrations {sorted(found)} that differ from "
+                           f"{SCHEMA_MOD_RS}'s {sorted(source)} (or their descriptions): "
+                           "is the binary built from this tree?")
+    if version != max(found):
+        raise RuntimeError(f"{bin_path} reports schema version {version}, its last migration is {max(found)}")
+    return found
+
+
+def duckdb_sql(name):
+    """A DuckDB SQL file of the tree, e.g. duckdb_sql("summary_refresh.sql")."""
+    return open(os.path.join(DUCKDB_SCHEMA_DIR, "duckdb", name), encoding="utf-8").read()
 
 
 def migration_files():
@@ -44,10 +83,12 @@ def read(name):
     return open(os.path.join(SCHEMA_DIR, name), encoding="utf-8").read()
 
 
-def apply_schema(conn):
+def apply_schema(conn, descriptions=None):
     """Applies the pending migrations and then the logic, in one transaction, under the
-    advisory lock that makes runners started together migrate once. Returns those applied."""
-    descriptions = migration_descriptions()
+    advisory lock that makes runners started together migrate once. Returns those applied.
+    descriptions: {version: description} (duckdb_migrations(bin)); default: the tree's mod.rs."""
+    if descriptions is None:
+        descriptions = source_migrations()
     applied = []
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('klk-etl'), 0)")

@@ -180,14 +180,15 @@ def main():
     with conn.cursor() as cur:
         psycopg2.extras.execute_values(cur, "INSERT INTO etl_ejecuciones VALUES %s", rows)
     conn.commit()
-    applied = klkpg.apply_schema(conn)
+    descriptions = klkpg.duckdb_migrations(args.bin)
+    applied = klkpg.apply_schema(conn, descriptions)
     with conn.cursor() as cur:
         cur.execute("SELECT count(*), max(id) FROM etl_ejecuciones")
         count, max_id = cur.fetchone()
         cur.execute("SELECT last_value, is_called FROM klk_seq_etl_ejecuciones")
         seq = cur.fetchone()
     conn.close()
-    if count != len(rows) or [v for v, _ in applied] != list(range(1, klkpg.latest_version_rs() + 1)):
+    if count != len(rows) or [v for v, _ in applied] != list(range(1, max(descriptions) + 1)):
         problems.append(f"adoption: {count} rows of {len(rows)}, versions {[v for v, _ in applied]}")
     if seq != (max_id + 1, False):
         problems.append(f"adoption: klk_seq_etl_ejecuciones is at {seq}, expected to start at {max_id + 1}")
