@@ -4,6 +4,8 @@ A DuckDB file is made by klk-etl itself (`klk-etl db migrate`, the release binar
 PostgreSQL database by the .sql files; the same crafted histories (hand-made edge cases and
 random ones) are loaded into both, and, row by row, these must be equal:
 
+    every table              same columns in order, types, nullability, primary key
+
     klk_gaps(...)            several argument sets: explicit, NULL (stored settings), other
                              horizons, verification off, an earlier "now"
     klk_verificaciones(...)  likewise
@@ -30,6 +32,7 @@ makes such ties (klk-etl reads the clock for each execution it registers).
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -856,6 +859,69 @@ def check_now(engines, failures):
         c.execute("RESET TIME ZONE")
 
 
+# information_schema's data_type in PostgreSQL, as DuckDB names the same type.
+PG_TABLE_TYPES = {"character varying": "VARCHAR", "text": "VARCHAR", "integer": "INTEGER",
+                  "bigint": "BIGINT", "smallint": "SMALLINT", "double precision": "DOUBLE",
+                  "date": "DATE", "time without time zone": "TIME",
+                  "timestamp without time zone": "TIMESTAMP", "boolean": "BOOLEAN",
+                  "_varchar": "VARCHAR[]", "_text": "VARCHAR[]"}  # arrays: by udt_name
+
+
+def table_layouts(columns, keys):
+    """{table: ([(column, type, nullable), ...] in order, (primary key columns, in order))}:
+    a primary key column counts as NOT NULL whatever the catalog says."""
+    layouts = {}
+    for table, column, ty, nullable in columns:
+        layouts.setdefault(table, ([], keys.get(table, ())))[0].append(
+            (column, ty, nullable and column not in keys.get(table, ())))
+    return layouts
+
+
+def check_tables(engines, failures):
+    """Every table of the DuckDB file klk-etl made (ventas, inventario and the tracking tables,
+    migrations 1 to the latest) exists in PostgreSQL with the same columns in the same order,
+    the same types (DOUBLE is DOUBLE PRECISION there), nullability and primary key, and
+    PostgreSQL has no table DuckDB lacks."""
+    duck = table_layouts(
+        engines.duck.execute(
+            "SELECT table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name IN (SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE') "
+            "ORDER BY table_name, ordinal_position").fetchall(),
+        {t: tuple(k) for t, k in engines.duck.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE schema_name = 'main' AND constraint_type = 'PRIMARY KEY'").fetchall()})
+    with engines.pg.cursor() as c:
+        c.execute("SELECT c.table_name, c.column_name, "
+                  "CASE WHEN c.data_type = 'ARRAY' THEN c.udt_name ELSE c.data_type END, c.is_nullable = 'YES' "
+                  "FROM information_schema.columns c JOIN information_schema.tables t "
+                  "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+                  "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+                  "ORDER BY c.table_name, c.ordinal_position")
+        pg_columns = [(t, col, PG_TABLE_TYPES.get(ty, f"PostgreSQL {ty}"), n) for t, col, ty, n in c.fetchall()]
+        c.execute("SELECT tc.table_name, array_agg(k.column_name::text ORDER BY k.ordinal_position) "
+                  "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage k "
+                  "ON k.constraint_schema = tc.constraint_schema AND k.constraint_name = tc.constraint_name "
+                  "WHERE tc.table_schema = current_schema() AND tc.constraint_type = 'PRIMARY KEY' "
+                  "GROUP BY tc.table_name")
+        pg = table_layouts(pg_columns, {t: tuple(k) for t, k in c.fetchall()})
+    for table in sorted(set(duck) | set(pg)):
+        failures.checks += 1
+        if table not in pg:
+            failures.add("tables", f"{table}: in DuckDB, not in PostgreSQL", duck[table])
+        elif table not in duck:
+            failures.add("tables", f"{table}: in PostgreSQL, not in DuckDB", pg[table])
+        elif duck[table] != pg[table]:
+            d_cols, d_key = duck[table]
+            p_cols, p_key = pg[table]
+            detail = [f"  column {i + 1}: DuckDB {a} | PostgreSQL {b}"
+                      for i, (a, b) in enumerate(itertools.zip_longest(d_cols, p_cols)) if a != b]
+            if d_key != p_key:
+                detail.append(f"  primary key: DuckDB {d_key} | PostgreSQL {p_key}")
+            failures.add("tables", f"{table}: columns or key differ", "\n".join(detail))
+    return len(set(duck) | set(pg))
+
+
 def check_round(engines, failures, rng):
     """klk_round against DuckDB's round(DOUBLE, n) on values that stress halves."""
     values = [0.0125, 1.0005, 2.675, 0.125, -0.125, -2.675, 1e-9, 123456.7895, 0.0, None, 5e15, -0.0005]
@@ -919,6 +985,8 @@ def main():
 
     engines = Engines(duck_path, pg_url)
     failures = Failures()
+    tables = check_tables(engines, failures)
+    print(f"equality: {tables} tables compared (columns, types, nullability, primary key)", flush=True)
     check_round(engines, failures, rng)
     # (name, make) pairs: random histories are made when their turn comes, relative to the
     # clock then (the views read the real now).

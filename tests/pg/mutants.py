@@ -66,6 +66,15 @@ MUTANTS = [
     ("the first success after a gap's failure is taken at or after it (>= for >)",
      "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo",
      "ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio >= g.fecha_fallo"),
+    ("ventas' key without the line (the tables' layout against DuckDB's)",
+     "    PRIMARY KEY (ubicacion_id, numero_factura, linea)",
+     "    PRIMARY KEY (ubicacion_id, numero_factura, linea, fecha)",
+     "003_target_tables.sql"),
+    ("etl_hooks.duracion_segundos a REAL (the tables' layout against DuckDB's)",
+     "    duracion_segundos DOUBLE PRECISION,", "    duracion_segundos REAL,", "010_integrations.sql"),
+    ("etl_invocaciones.solicitado_por left out (the tables' layout against DuckDB's)",
+     "ALTER TABLE etl_invocaciones ADD COLUMN IF NOT EXISTS solicitado_por VARCHAR;", "SELECT 1;",
+     "011_requested_by.sql"),
 ]
 
 
