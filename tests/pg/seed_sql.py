@@ -136,11 +136,16 @@ def psql(psql_bin, url, sql):
 
 def same(a, b):
     """psql's text and duckdb's str() of one value: equal, or numbers within 0.01 (the views'
-    hours are computed at two real instants)."""
+    hours are computed at two real instants), or the same timestamp (psql drops a fraction's
+    trailing zeros, '14:21:35.7765', where Python prints '14:21:35.776500')."""
     if a == b:
         return True
     try:
         return abs(float(a) - float(b)) <= 0.01
+    except (TypeError, ValueError):
+        pass
+    try:
+        return dt.datetime.fromisoformat(a) == dt.datetime.fromisoformat(b)
     except (TypeError, ValueError):
         return False
 
