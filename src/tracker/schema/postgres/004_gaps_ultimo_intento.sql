@@ -1,0 +1,2 @@
+-- Version 4: klk_gaps returns the time of the latest attempt (ultimo_intento).
+-- Logic only: logic.sql installs the latest functions and views after the last migration.

@@ -1,0 +1,3 @@
+-- Version 6: klk_gaps returns the attempts made while the store was otherwise healthy
+-- (intentos_tras_exito).
+-- Logic only: logic.sql installs the latest functions and views after the last migration.

@@ -1,0 +1,3 @@
+-- Version 8: klk_gaps reinstalled: covered slots found by slot index, inventory in two passes
+-- (same columns and rows, less work).
+-- Logic only: logic.sql installs the latest functions and views after the last migration.

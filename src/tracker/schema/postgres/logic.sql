@@ -1,0 +1,966 @@
+-- The gap and metric logic on PostgreSQL: the same functions, with the same parameters and the
+-- same rows, as DuckDB's table macros in src/tracker/schema.rs, and the three seed views.
+-- Installed (CREATE OR REPLACE) once after the last pending migration, in its transaction.
+--
+-- Dialect notes (what differs from the DuckDB text, and why the rows do not):
+-- * "Now" in store time is UTC now plus etl_configuracion.utc_offset_minutos, never the
+--   session's TimeZone: now() AT TIME ZONE 'UTC' is UTC wall time whatever the session says.
+--   Every timestamp here is TIMESTAMP (without time zone), store-local, as on DuckDB.
+-- * A NULL argument means "the stored setting" (or the real now), as on DuckDB; every
+--   parameter also has a default of NULL, so klk_gaps() alone is the view's answer.
+-- * DuckDB's arg_max(x, y) (x at the row with the greatest y, rows where x or y is NULL left
+--   out) is (array_agg(x ORDER BY y DESC, id DESC) FILTER (WHERE x IS NOT NULL ...))[1]; on a
+--   tie of y the highest id wins here, where DuckDB takes whichever row it met first.
+-- * DuckDB's round(DOUBLE, n) (round half away from zero of x * 10^n, divided back) is
+--   klk_round, not PostgreSQL's round(numeric), which can differ in the last digit.
+-- * quantile_cont(x, 0.95) is klk_quantile_cont over the sorted values, DuckDB's formula (see
+--   there). Sums of DOUBLEs (avg) depend on the order rows are added in, on both engines: a
+--   mean can differ in its last bit, which shows only when it lies on a half of the last
+--   digit kept (round(..., 3)); with real durations (microseconds) that does not happen.
+-- * range()/unnest() become generate_series over integers (dates as a base date plus a day
+--   count: a generate_series over dates would pick timestamptz and the session's zone).
+-- * Result columns are typed for the Rust client: counts and ids BIGINT, hours and
+--   percentages DOUBLE PRECISION, TIMESTAMP, DATE, TIME.
+-- * The table functions run with `SET jit = off`. Their plans are cheap to run but the planner
+--   cannot see how few rows a generate_series over computed bounds makes (it assumes 1000), so
+--   its cost estimate passes jit_above_cost and JIT compilation (on by default since
+--   PostgreSQL 12, and on most managed servers) takes seconds where the query takes
+--   milliseconds (measured: klk_verificaciones 2,600 ms with JIT, 3 ms without). A function
+--   with a SET clause is not inlined into the calling query: each runs as a unit, as DuckDB's
+--   table macros are read here anyway (whole, then filtered).
+-- * Wrappers: klk_gaps, klk_verificaciones and klk_metricas are small PL/pgSQL functions that
+--   resolve NULL arguments to the stored settings (once), then run the SQL function of the same
+--   name with _q, which PostgreSQL inlines into that one query, planned for these very values
+--   (plan_cache_mode = force_custom_plan): its date bounds are then constants, and the planner
+--   reads only the horizon through an index instead of the whole table (measured at 100
+--   stores x 365 days), sorting in memory (work_mem 64MB: a month of metrics at 100 stores
+--   is some 300,000 rows). The _q functions take every argument resolved (none NULL but the
+--   verification ones, NULL when it is off) and are not for other callers.
+-- * If a later version changes a function's columns, DROP the views, then the function, and
+--   create both again (CREATE OR REPLACE cannot change a result type); never with CASCADE,
+--   which would drop the user's own views too.
+--
+-- Concurrency (many runners): run migrations under
+--   SELECT pg_advisory_xact_lock(hashtext('klk-etl'), 0);
+-- and read max(etl_schema_version.version) after taking it, so that runners started together
+-- migrate once.
+
+-- Helpers ---------------------------------------------------------------------------------------
+
+-- Microseconds since 1970-01-01 of a wall-clock TIMESTAMP (DuckDB's epoch_us on a TIMESTAMP).
+CREATE OR REPLACE FUNCTION klk_epoch_us(ts timestamp) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (extract(epoch FROM ts) * 1000000)::bigint $$;
+
+-- The TIMESTAMP that many microseconds after 1970-01-01 (DuckDB's make_timestamp).
+CREATE OR REPLACE FUNCTION klk_make_timestamp(us bigint) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT TIMESTAMP '1970-01-01 00:00:00' + us * INTERVAL '1 microsecond' $$;
+
+-- DuckDB's round(DOUBLE, n): std::round(x * 10^n) / 10^n, halves away from zero.
+CREATE OR REPLACE FUNCTION klk_round(x double precision, n integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN abs(x * power(10::double precision, n) - trunc(x * power(10::double precision, n))) = 0.5
+            THEN trunc(x * power(10::double precision, n)) + sign(x * power(10::double precision, n))
+        ELSE round(x * power(10::double precision, n))
+    END / power(10::double precision, n)
+$$;
+
+-- DuckDB's quantile_cont(x, q) over values already sorted (NULLs left out): at RN = (n - 1) * q,
+-- lo * (1 - d) + hi * d with d = RN - floor(RN), as klk-etl's bundled DuckDB computes it (PostgreSQL's
+-- percentile_cont computes lo + (hi - lo) * d, which can differ in the last bit, and so in the
+-- last digit once rounded).
+CREATE OR REPLACE FUNCTION klk_quantile_cont(sorted double precision[], q double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN floor(r.rn) = ceil(r.rn) THEN sorted[floor(r.rn)::int + 1]
+        ELSE sorted[floor(r.rn)::int + 1] * (1.0::double precision - (r.rn - floor(r.rn)))
+             + sorted[ceil(r.rn)::int + 1] * (r.rn - floor(r.rn))
+    END
+    FROM (SELECT (cardinality(sorted) - 1)::double precision * q AS rn) r
+$$;
+
+-- "Now" -----------------------------------------------------------------------------------------
+
+-- "Now" as store-local wall time: UTC plus the stored offset, whatever the session's TimeZone.
+CREATE OR REPLACE FUNCTION klk_now_local() RETURNS timestamp
+LANGUAGE sql STABLE
+AS $$
+    SELECT (now() AT TIME ZONE 'UTC') + make_interval(mins => utc_offset_minutos)
+    FROM etl_configuracion
+$$;
+
+-- klk_resumen -----------------------------------------------------------------------------------
+
+-- Every (tipo, store, estado) of etl_ejecuciones with its count, rows loaded, first and latest
+-- start, latest name, first window start and latest end (see SUMMARY_MACRO in schema.rs).
+-- etl_resumen holds these figures for every row up to etl_resumen_estado.hasta_id but the ones
+-- then en_proceso (their ids are in etl_resumen_pendientes); the rows since and the pending
+-- ones are read live. If the counts do not add up (rows deleted or added below hasta_id), or
+-- the summary was never built, the whole table is read instead.
+CREATE OR REPLACE FUNCTION klk_resumen()
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, estado varchar, ejecuciones bigint,
+    registros_cargados bigint, primer_inicio timestamp, ultimo_inicio timestamp,
+    ubicacion_nombre varchar, primera_ventana timestamp, ultimo_fin timestamp
+)
+LANGUAGE sql STABLE
+SET jit = off
+AS $$
+WITH
+s AS (
+    SELECT r.hasta_id, r.filas FROM etl_resumen_estado r WHERE r.id = 1
+),
+-- Valid while its row exists: on PostgreSQL the triggers of 007_summary.sql delete it when rows
+-- are deleted, or inserted at or below hasta_id (DuckDB compares counts instead; a count of
+-- the whole table is not free here).
+ok AS (
+    SELECT s.hasta_id, true AS valido
+    FROM s
+),
+filas AS (
+    SELECT e.id, e.etl_tipo, e.ubicacion_id, e.estado, e.registros_cargados, e.fecha_inicio,
+        e.ubicacion_nombre, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
+        coalesce(e.fecha_fin, e.fecha_inicio) AS fin
+    FROM etl_ejecuciones e, ok
+    WHERE ok.valido AND e.id > ok.hasta_id
+    UNION ALL
+    SELECT e.id, e.etl_tipo, e.ubicacion_id, e.estado, e.registros_cargados, e.fecha_inicio,
+        e.ubicacion_nombre, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00'),
+        coalesce(e.fecha_fin, e.fecha_inicio)
+    FROM etl_ejecuciones e
+    WHERE e.id IN (SELECT p.id FROM etl_resumen_pendientes p, ok WHERE ok.valido AND p.id <= ok.hasta_id)
+    UNION ALL
+    SELECT e.id, e.etl_tipo, e.ubicacion_id, e.estado, e.registros_cargados, e.fecha_inicio,
+        e.ubicacion_nombre, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00'),
+        coalesce(e.fecha_fin, e.fecha_inicio)
+    FROM etl_ejecuciones e
+    WHERE NOT coalesce((SELECT valido FROM ok), false)
+),
+todo AS (
+    SELECT r.etl_tipo, r.ubicacion_id, r.estado, r.ejecuciones, r.registros_cargados,
+        r.primer_inicio, r.ultimo_inicio, r.ubicacion_nombre, r.primera_ventana, r.ultimo_fin
+    FROM etl_resumen r, ok
+    WHERE ok.valido
+    UNION ALL
+    SELECT f.etl_tipo, f.ubicacion_id, f.estado, count(*),
+        coalesce(sum(f.registros_cargados), 0)::bigint, min(f.fecha_inicio), max(f.fecha_inicio),
+        (array_agg(f.ubicacion_nombre ORDER BY f.fecha_inicio DESC, f.id DESC)
+            FILTER (WHERE f.ubicacion_nombre IS NOT NULL))[1],
+        min(f.w_start), max(f.fin)
+    FROM filas f
+    GROUP BY f.etl_tipo, f.ubicacion_id, f.estado
+)
+SELECT t.etl_tipo, t.ubicacion_id, t.estado,
+    sum(t.ejecuciones)::bigint AS ejecuciones,
+    sum(t.registros_cargados)::bigint AS registros_cargados,
+    min(t.primer_inicio) AS primer_inicio,
+    max(t.ultimo_inicio) AS ultimo_inicio,
+    (array_agg(t.ubicacion_nombre ORDER BY t.ultimo_inicio DESC)
+        FILTER (WHERE t.ubicacion_nombre IS NOT NULL AND t.ultimo_inicio IS NOT NULL))[1]
+        AS ubicacion_nombre,
+    min(t.primera_ventana) AS primera_ventana,
+    max(t.ultimo_fin) AS ultimo_fin
+FROM todo t
+GROUP BY t.etl_tipo, t.ubicacion_id, t.estado
+$$;
+
+-- Brings etl_resumen up to date from what klk_resumen() answers now, in one statement (one
+-- snapshot: nothing counted twice or missed); p_completo first forgets the summary, so the
+-- whole table is read (also picks up hand edits of finished rows). Cheap while the summary is
+-- valid. Returns false, doing nothing, when it cannot have the table to itself right now:
+-- another session refreshing, or a transaction writing etl_ejecuciones (whose rows, committed
+-- later with ids below the new hasta_id, the summary would miss). It is an optimisation only:
+-- the summary stays correct as it is, and klk_resumen() reads the rows since. Call it in READ
+-- COMMITTED (the default), outside a long transaction: SELECT klk_refrescar_resumen(false);
+CREATE OR REPLACE FUNCTION klk_refrescar_resumen(p_completo boolean DEFAULT false)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    BEGIN
+        -- Refreshers one at a time (two would both insert); readers are not blocked.
+        LOCK TABLE etl_resumen_estado IN EXCLUSIVE MODE NOWAIT;
+        -- No writer in flight, none until the commit: every id up to max(id) is final.
+        LOCK TABLE etl_ejecuciones IN SHARE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN false;
+    END;
+    IF p_completo THEN
+        DELETE FROM etl_resumen_estado;
+    END IF;
+    WITH
+    nuevo AS MATERIALIZED (
+        SELECT * FROM klk_resumen() r WHERE r.estado <> 'en_proceso'
+    ),
+    corte AS MATERIALIZED (
+        SELECT coalesce(max(e.id), 0) AS hasta_id, count(*) AS filas FROM etl_ejecuciones e
+    ),
+    borrar_resumen AS (DELETE FROM etl_resumen),
+    poner_resumen AS (INSERT INTO etl_resumen SELECT * FROM nuevo),
+    borrar_pendientes AS (DELETE FROM etl_resumen_pendientes),
+    poner_pendientes AS (
+        INSERT INTO etl_resumen_pendientes SELECT e.id FROM etl_ejecuciones e WHERE e.estado = 'en_proceso'
+    )
+    INSERT INTO etl_resumen_estado (id, hasta_id, filas, actualizado)
+        SELECT 1, corte.hasta_id, corte.filas, now() AT TIME ZONE 'UTC' FROM corte
+    ON CONFLICT (id) DO UPDATE SET hasta_id = excluded.hasta_id, filas = excluded.filas,
+        actualizado = excluded.actualizado;
+    RETURN true;
+END
+$$;
+
+-- klk_tiendas -----------------------------------------------------------------------------------
+
+-- The stores gaps are computed for: the active ones of etl_tiendas, plus any store with
+-- executions that the registry does not know (an adopted table), with where each one's sales
+-- are expected from (desde, or its first sales window) and whether it has stock history.
+CREATE OR REPLACE FUNCTION klk_tiendas()
+RETURNS TABLE (
+    ubicacion_id varchar, ubicacion_nombre varchar, hora_apertura time, hora_cierre time,
+    desde date, primera_ventas timestamp, con_inventario boolean, esperado_desde timestamp
+)
+LANGUAGE sql STABLE
+SET jit = off
+AS $$
+WITH dir AS (
+    SELECT r.ubicacion_id,
+        (array_agg(r.ubicacion_nombre ORDER BY r.ultimo_inicio DESC)
+            FILTER (WHERE r.ubicacion_nombre IS NOT NULL AND r.ultimo_inicio IS NOT NULL))[1]
+            AS ubicacion_nombre,
+        min(r.primera_ventana) FILTER (WHERE r.etl_tipo = 'ventas') AS primera_ventas,
+        bool_or(r.etl_tipo = 'inventario') AS con_inventario
+    FROM klk_resumen() r
+    GROUP BY r.ubicacion_id
+),
+t AS (
+    SELECT t.ubicacion_id, t.ubicacion_nombre, t.hora_apertura, t.hora_cierre, t.desde,
+        d.primera_ventas, coalesce(d.con_inventario, false) AS con_inventario
+    FROM etl_tiendas t
+    LEFT JOIN dir d USING (ubicacion_id)
+    WHERE t.activa
+    UNION ALL
+    SELECT d.ubicacion_id, d.ubicacion_nombre, NULL::time, NULL::time, NULL::date,
+        d.primera_ventas, d.con_inventario
+    FROM dir d
+    WHERE d.ubicacion_id NOT IN (SELECT ubicacion_id FROM etl_tiendas)
+)
+SELECT t.ubicacion_id, t.ubicacion_nombre, t.hora_apertura, t.hora_cierre, t.desde,
+    t.primera_ventas, t.con_inventario,
+    coalesce(t.desde::timestamp, t.primera_ventas) AS esperado_desde
+FROM t
+$$;
+
+-- klk_verificaciones ----------------------------------------------------------------------------
+
+-- Every closed sales day of every expected store inside the horizon, and whether (and when) it
+-- was verified: a whole-day sales load of the store that succeeded and started after the day
+-- closed (p_close_min after its midnight), whatever its modo. Days before
+-- etl_configuracion.verificacion_desde are not listed; nor is anything when verification is
+-- off (no closing time stored, or a negative p_close_min). See VERIFICATIONS_MACRO.
+CREATE OR REPLACE FUNCTION klk_verificaciones_q(
+    p_now timestamp,
+    p_horizon_min bigint,
+    p_close_min bigint,
+    p_deadline_min bigint,
+    p_stuck_min bigint,
+    p_desde date
+)
+RETURNS TABLE (
+    ubicacion_id varchar, ubicacion_nombre varchar, fecha date, cierre timestamp,
+    plazo timestamp, verificado_en timestamp, en_curso boolean, intentos bigint,
+    primer_fallo timestamp, ultimo_intento timestamp, ultimo_estado varchar,
+    ultimo_error_tipo varchar, ultimo_error_mensaje text, ultima_ejecucion_id bigint,
+    vencido boolean
+)
+LANGUAGE sql STABLE
+AS $$
+WITH
+p AS (
+    SELECT p_now AS now_ts, p_horizon_min AS horizon_min, p_close_min AS close_min,
+        p_deadline_min AS deadline_min, p_stuck_min AS stuck_min, p_desde AS desde
+),
+p2 AS (
+    SELECT p.*,
+        (p.now_ts - make_interval(mins => p.horizon_min::int))::date AS first_day,
+        (p.now_ts - make_interval(mins => p.close_min::int))::date - 1 AS last_day,
+        p.now_ts - make_interval(mins => p.stuck_min::int) AS live_since
+    FROM p
+    WHERE p.close_min IS NOT NULL AND p.close_min >= 0
+),
+dias AS (
+    SELECT t.ubicacion_id, t.ubicacion_nombre, b.primero + i AS fecha
+    FROM klk_tiendas() t
+    CROSS JOIN p2
+    CROSS JOIN LATERAL (
+        -- a store's first day counts only when it was expected from its midnight (a store
+        -- whose first window started at 08:30 is not asked to verify that day)
+        SELECT greatest((t.esperado_desde + interval '1 day' - interval '1 microsecond')::date,
+                        p2.first_day, coalesce(p2.desde, p2.first_day)) AS primero
+    ) b
+    CROSS JOIN LATERAL generate_series(0, p2.last_day - b.primero) AS i
+    WHERE t.esperado_desde IS NOT NULL
+),
+ex AS (
+    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio,
+        e.fecha_fin, e.fecha_desde, e.fecha_hasta,
+        (e.estado = 'en_proceso' AND e.fecha_inicio >= p2.live_since) AS vivo
+    FROM etl_ejecuciones e, p2
+    WHERE e.etl_tipo = 'ventas' AND e.hora_desde IS NULL AND e.hora_hasta IS NULL
+      AND e.fecha_hasta >= p2.first_day AND e.fecha_desde <= p2.last_day
+      -- the same bounds from the arguments, which the planner sees as constants (an index range)
+      AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
+),
+intentos AS (
+    SELECT d.ubicacion_id, d.fecha, x.id, x.estado, x.error_tipo, x.error_mensaje,
+        x.fecha_inicio, x.fecha_fin, x.vivo,
+        (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo)) AS fallo
+    FROM dias d
+    CROSS JOIN p2
+    JOIN ex x
+      ON x.ubicacion_id = d.ubicacion_id AND x.fecha_desde <= d.fecha AND x.fecha_hasta >= d.fecha
+     AND x.fecha_inicio >= (d.fecha + 1)::timestamp + make_interval(mins => p2.close_min::int)
+),
+por_dia AS (
+    SELECT i.ubicacion_id, i.fecha,
+        min(coalesce(i.fecha_fin, i.fecha_inicio)) FILTER (WHERE i.estado = 'exitoso') AS verificado_en,
+        coalesce(bool_or(i.vivo), false) AS en_curso,
+        count(*) FILTER (WHERE i.fallo) AS intentos,
+        min(i.fecha_inicio) FILTER (WHERE i.fallo) AS primer_fallo,
+        max(i.fecha_inicio) FILTER (WHERE i.fallo) AS ultimo_intento,
+        (array_agg(i.estado ORDER BY i.fecha_inicio DESC, i.id DESC)
+            FILTER (WHERE i.fallo AND i.estado IS NOT NULL))[1] AS ultimo_estado,
+        (array_agg(i.error_tipo ORDER BY i.fecha_inicio DESC, i.id DESC)
+            FILTER (WHERE i.fallo AND i.error_tipo IS NOT NULL))[1] AS ultimo_error_tipo,
+        (array_agg(i.error_mensaje ORDER BY i.fecha_inicio DESC, i.id DESC)
+            FILTER (WHERE i.fallo AND i.error_mensaje IS NOT NULL))[1] AS ultimo_error_mensaje,
+        max(i.id) FILTER (WHERE i.fallo) AS ultima_ejecucion_id
+    FROM intentos i
+    GROUP BY i.ubicacion_id, i.fecha
+)
+SELECT
+    d.ubicacion_id, d.ubicacion_nombre, d.fecha,
+    (d.fecha + 1)::timestamp + make_interval(mins => p2.close_min::int) AS cierre,
+    (d.fecha + 1)::timestamp + make_interval(mins => p2.deadline_min::int) AS plazo,
+    v.verificado_en,
+    coalesce(v.en_curso, false) AS en_curso,
+    coalesce(v.intentos, 0)::bigint AS intentos,
+    v.primer_fallo, v.ultimo_intento, v.ultimo_estado, v.ultimo_error_tipo,
+    v.ultimo_error_mensaje::text, v.ultima_ejecucion_id::bigint,
+    p2.now_ts >= (d.fecha + 1)::timestamp + make_interval(mins => p2.deadline_min::int) AS vencido
+FROM dias d
+CROSS JOIN p2
+LEFT JOIN por_dia v USING (ubicacion_id, fecha)
+$$;
+
+
+-- What klk-etl and the seed views call: the stored settings for NULL arguments, then the
+-- query above with every bound a constant of its plan (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_verificaciones(
+    p_now timestamp DEFAULT NULL,
+    p_horizon_min bigint DEFAULT NULL,
+    p_close_min bigint DEFAULT NULL,
+    p_deadline_min bigint DEFAULT NULL,
+    p_stuck_min bigint DEFAULT NULL
+)
+RETURNS TABLE (
+    ubicacion_id varchar, ubicacion_nombre varchar, fecha date, cierre timestamp,
+    plazo timestamp, verificado_en timestamp, en_curso boolean, intentos bigint,
+    primer_fallo timestamp, ultimo_intento timestamp, ultimo_estado varchar,
+    ultimo_error_tipo varchar, ultimo_error_mensaje text, ultima_ejecucion_id bigint,
+    vencido boolean
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+    c etl_configuracion%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM etl_configuracion WHERE etl_configuracion.id = 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM klk_verificaciones_q(
+        coalesce(p_now, klk_now_local()),
+        coalesce(p_horizon_min, c.horizonte_minutos),
+        coalesce(p_close_min, c.verificacion_cierre_minutos),
+        coalesce(p_deadline_min, c.verificacion_plazo_minutos),
+        coalesce(p_stuck_min, c.atascado_minutos),
+        c.verificacion_desde);
+END
+$$;
+
+-- klk_gaps --------------------------------------------------------------------------------------
+
+-- Gaps of both tipos (see GAPS_MACRO in schema.rs and docs/gaps.md). NULL arguments take the
+-- values stored in etl_configuracion, which is what the view does; klk-etl passes its own
+-- (pinned) now and settings.
+CREATE OR REPLACE FUNCTION klk_gaps_q(
+    p_now timestamp,
+    p_horizon_min bigint,
+    p_slot_min bigint,
+    p_stuck_min bigint,
+    p_grace_min bigint,
+    p_stale_min bigint,
+    p_close_min bigint,
+    p_deadline_min bigint,
+    p_desde date
+)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha_desde date,
+    fecha_hasta date, hora_desde time, hora_hasta time, fecha_fallo timestamp,
+    error_tipo varchar, error_mensaje text, horas_desde_fallo double precision,
+    causa varchar, intentos bigint, slots bigint, ultima_ejecucion_id bigint,
+    ventana_desde timestamp, ventana_hasta timestamp, ultimo_intento timestamp,
+    intentos_tras_exito bigint
+)
+LANGUAGE sql STABLE
+AS $$
+WITH
+p AS (
+    SELECT p_now AS now_ts, p_horizon_min AS horizon_min, p_slot_min AS slot_min,
+        p_stuck_min AS stuck_min, p_grace_min AS grace_min, p_stale_min AS stale_min
+),
+p2 AS (
+    SELECT p.*,
+        p.now_ts - make_interval(mins => p.horizon_min::int) AS horizon_ts,
+        p.slot_min * 60000000 AS slot_us,
+        klk_epoch_us(p.now_ts) AS now_us,
+        p.now_ts - make_interval(mins => p.stuck_min::int) AS live_since,
+        -- inventory rows from here on decide a store whose latest success ends after it
+        least(p.now_ts - make_interval(mins => p.horizon_min::int),
+              p.now_ts - make_interval(mins => p.stuck_min::int)) AS i_cut
+    FROM p
+),
+tiendas AS (
+    SELECT * FROM klk_tiendas()
+),
+-- ventas ---------------------------------------------------------------------------------------
+v_ex AS (
+    SELECT
+        e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio,
+        e.fecha_desde, e.fecha_hasta, e.hora_desde, e.hora_hasta,
+        e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
+        CASE WHEN e.hora_hasta IS NULL THEN (e.fecha_hasta + 1)::timestamp
+             ELSE e.fecha_hasta + e.hora_hasta END AS w_end,
+        (e.estado = 'en_proceso' AND e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int)) AS vivo
+    FROM etl_ejecuciones e
+    -- p2's horizon_ts and now_ts, from the arguments: constants of the plan (an index range)
+    WHERE e.etl_tipo = 'ventas'
+      AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
+      AND e.fecha_desde <= p_now::date
+),
+v_inicio AS (
+    SELECT t.* FROM tiendas t WHERE t.esperado_desde IS NOT NULL
+),
+v_slots AS (
+    SELECT
+        s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start,
+        s.slot_start + make_interval(mins => p2.slot_min::int) AS slot_end,
+        s.slot_start::date AS fecha
+    FROM (
+        SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre, k.k,
+            klk_make_timestamp(k.k * p2.slot_us) AS slot_start
+        FROM v_inicio i
+        CROSS JOIN p2
+        CROSS JOIN LATERAL generate_series(
+            (klk_epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) / p2.slot_us,
+            p2.now_us / p2.slot_us - 1
+        ) AS k(k)
+    ) s
+    CROSS JOIN p2
+    WHERE s.hora_apertura IS NULL
+       OR (s.slot_start::time >= s.hora_apertura
+           AND (s.hora_cierre IS NULL
+                OR s.slot_start + make_interval(mins => p2.slot_min::int) <= s.slot_start::date + s.hora_cierre))
+),
+-- The slots (by index k: slot_start = k * slot) each success (or live run) covers: on each day
+-- d of its dates inside the horizon, those starting at or after d + hora_desde and ending at
+-- most a second after d + hora_hasta (or midnight): k from lo to hi.
+v_cover_days AS (
+    SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, x.fecha_desde AS d
+    FROM v_ex x
+    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde = x.fecha_hasta
+    UNION ALL
+    SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, b.primero + i AS d
+    FROM v_ex x
+    CROSS JOIN p2
+    CROSS JOIN LATERAL (
+        SELECT greatest(x.fecha_desde, p2.horizon_ts::date) AS primero,
+               least(x.fecha_hasta, p2.now_ts::date) AS ultimo
+    ) b
+    CROSS JOIN LATERAL generate_series(0, b.ultimo - b.primero) AS i
+    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde <> x.fecha_hasta
+),
+v_cover AS (
+    SELECT c.ubicacion_id,
+        (klk_epoch_us(c.d + coalesce(c.hora_desde, TIME '00:00:00')) + p2.slot_us - 1) / p2.slot_us AS lo,
+        (klk_epoch_us(CASE WHEN c.hora_hasta IS NULL THEN (c.d + 1)::timestamp
+                           ELSE c.d + c.hora_hasta END) + 1000000 - p2.slot_us) / p2.slot_us AS hi
+    FROM v_cover_days c
+    CROSS JOIN p2
+),
+-- A slot k is covered when some range with lo <= k reaches hi >= k: the ranges and the slots of
+-- each store in one sorted pass, carrying the furthest hi seen so far (DuckDB lists every
+-- covered k and anti-joins; the rows are the same, and PostgreSQL's planner, which cannot
+-- see how few k a range holds, gets no estimate to go wrong on).
+v_reach AS (
+    SELECT z.ubicacion_id, z.pos, z.tipo,
+        max(z.hi) OVER (PARTITION BY z.ubicacion_id ORDER BY z.pos, z.tipo
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS alcance
+    FROM (
+        SELECT c.ubicacion_id, c.lo AS pos, 0 AS tipo, c.hi
+        FROM v_cover c
+        WHERE c.lo <= c.hi
+        UNION ALL
+        SELECT s.ubicacion_id, s.k, 1, NULL::bigint
+        FROM v_slots s
+    ) z
+),
+v_uncovered AS (
+    SELECT s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start, s.slot_end, s.fecha
+    FROM v_reach r
+    JOIN v_slots s ON s.ubicacion_id = r.ubicacion_id AND s.k = r.pos
+    WHERE r.tipo = 1 AND (r.alcance IS NULL OR r.alcance < r.pos)
+),
+v_attempts AS (
+    SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
+    FROM v_uncovered u
+    JOIN v_ex x
+      ON x.ubicacion_id = u.ubicacion_id
+     AND x.estado IN ('fallido', 'parcial', 'en_proceso') AND NOT x.vivo
+     AND x.w_start < u.slot_end AND x.w_end > u.slot_start
+),
+v_slot_state AS (
+    SELECT u.ubicacion_id, u.ubicacion_nombre, u.fecha, u.k, u.slot_start, u.slot_end,
+        count(a.id) AS n_attempts,
+        min(a.fecha_inicio) AS first_attempt
+    FROM v_uncovered u
+    LEFT JOIN v_attempts a ON a.ubicacion_id = u.ubicacion_id AND a.slot_start = u.slot_start
+    GROUP BY u.ubicacion_id, u.ubicacion_nombre, u.fecha, u.k, u.slot_start, u.slot_end
+    HAVING count(a.id) > 0
+        OR u.slot_end <= (SELECT p2.now_ts - make_interval(mins => p2.grace_min::int) FROM p2)
+),
+v_islands AS (
+    SELECT s.*,
+        s.k - row_number() OVER (PARTITION BY s.ubicacion_id, s.fecha ORDER BY s.slot_start) AS island
+    FROM v_slot_state s
+),
+v_gaps AS (
+    SELECT i.ubicacion_id, min(i.ubicacion_nombre) AS ubicacion_nombre, i.fecha, i.island,
+        min(i.slot_start) AS g_start, max(i.slot_end) AS g_end, count(*) AS n_slots,
+        min(coalesce(i.first_attempt, i.slot_end)) AS fecha_fallo
+    FROM v_islands i
+    GROUP BY i.ubicacion_id, i.fecha, i.island
+),
+-- The store's first success after each gap's first failure (for intentos_tras_exito below).
+v_gap_ok AS (
+    SELECT g.ubicacion_id, g.fecha, g.island, min(ok.fecha_inicio) AS primer_ok
+    FROM v_gaps g
+    JOIN v_ex ok
+      ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo
+    GROUP BY g.ubicacion_id, g.fecha, g.island
+),
+v_gap_attempts AS (
+    SELECT g.ubicacion_id, g.fecha, g.island,
+        count(DISTINCT a.id) AS intentos,
+        (array_agg(a.estado ORDER BY a.fecha_inicio DESC, a.id DESC)
+            FILTER (WHERE a.estado IS NOT NULL))[1] AS ultimo_estado,
+        (array_agg(a.error_tipo ORDER BY a.fecha_inicio DESC, a.id DESC)
+            FILTER (WHERE a.error_tipo IS NOT NULL))[1] AS ultimo_error_tipo,
+        (array_agg(a.error_mensaje ORDER BY a.fecha_inicio DESC, a.id DESC)
+            FILTER (WHERE a.error_mensaje IS NOT NULL))[1] AS ultimo_error_mensaje,
+        max(a.id) AS ultima_ejecucion_id,
+        max(a.fecha_inicio) AS ultimo_intento,
+        -- Attempts made while the store was otherwise healthy (it had a success after the
+        -- gap's first failure and before the attempt): a poison window, not an outage. (Some
+        -- success between the two exists exactly when the first one after the failure is
+        -- before the attempt.)
+        count(DISTINCT a.id) FILTER (WHERE o.primer_ok < a.fecha_inicio) AS intentos_tras_exito
+    FROM v_gaps g
+    JOIN v_attempts a
+      ON a.ubicacion_id = g.ubicacion_id AND a.slot_start >= g.g_start AND a.slot_start < g.g_end
+    LEFT JOIN v_gap_ok o ON o.ubicacion_id = g.ubicacion_id AND o.fecha = g.fecha AND o.island = g.island
+    GROUP BY g.ubicacion_id, g.fecha, g.island
+),
+ventas_gaps AS (
+    SELECT
+        'ventas'::varchar AS etl_tipo,
+        g.ubicacion_id,
+        g.ubicacion_nombre,
+        g.fecha AS fecha_desde,
+        g.fecha AS fecha_hasta,
+        g.g_start::time AS hora_desde,
+        CASE WHEN g.g_end::date > g.fecha THEN TIME '23:59:59'
+             ELSE g.g_end::time END AS hora_hasta,
+        g.fecha_fallo,
+        (CASE
+            WHEN a.ultimo_estado IS NULL THEN 'sin_ejecucion'
+            WHEN a.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            ELSE coalesce(a.ultimo_error_tipo, 'unknown')
+        END)::varchar AS error_tipo,
+        a.ultimo_error_mensaje::text AS error_mensaje,
+        (CASE
+            WHEN a.ultimo_estado IS NULL THEN 'sin_ejecucion'
+            WHEN a.ultimo_estado = 'en_proceso' THEN 'atascado'
+            ELSE a.ultimo_estado
+        END)::varchar AS causa,
+        coalesce(a.intentos, 0)::bigint AS intentos,
+        g.n_slots::bigint AS slots,
+        a.ultima_ejecucion_id::bigint AS ultima_ejecucion_id,
+        g.g_start AS ventana_desde,
+        g.g_end AS ventana_hasta,
+        a.ultimo_intento,
+        coalesce(a.intentos_tras_exito, 0)::bigint AS intentos_tras_exito
+    FROM v_gaps g
+    LEFT JOIN v_gap_attempts a USING (ubicacion_id, fecha, island)
+),
+-- inventario -----------------------------------------------------------------------------------
+-- Rows started or finished since i_cut: they decide every store whose latest success ends after
+-- i_cut (later failures and live runs started after it too).
+-- (i_cut written out from the arguments: a constant of the plan, so an index range.)
+i_rec AS (
+    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
+    FROM etl_ejecuciones e
+    WHERE e.etl_tipo = 'inventario'
+      AND e.fecha_inicio >= least(p_now - make_interval(mins => p_horizon_min::int),
+                                  p_now - make_interval(mins => p_stuck_min::int))
+    UNION ALL
+    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
+    FROM etl_ejecuciones e
+    WHERE e.etl_tipo = 'inventario'
+      AND e.fecha_inicio < least(p_now - make_interval(mins => p_horizon_min::int),
+                                 p_now - make_interval(mins => p_stuck_min::int))
+      AND e.fecha_fin >= least(p_now - make_interval(mins => p_horizon_min::int),
+                               p_now - make_interval(mins => p_stuck_min::int))
+),
+i_decididas AS (
+    SELECT DISTINCT r.ubicacion_id FROM i_rec r, p2
+    WHERE r.estado = 'exitoso' AND coalesce(r.fecha_fin, r.fecha_inicio) >= p2.i_cut
+),
+-- The whole older history of the other expected stores that have any (usually none).
+i_old AS (
+    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
+    FROM etl_ejecuciones e, p2
+    WHERE e.etl_tipo = 'inventario' AND e.fecha_inicio < p2.i_cut
+      AND (e.fecha_fin IS NULL OR e.fecha_fin < p2.i_cut)
+      AND e.ubicacion_id IN (
+          SELECT t.ubicacion_id FROM tiendas t
+          WHERE t.con_inventario
+            AND t.ubicacion_id NOT IN (SELECT d.ubicacion_id FROM i_decididas d)
+      )
+),
+i_ex AS (
+    SELECT x.*, (x.estado = 'en_proceso' AND x.fecha_inicio >= p2.live_since) AS vivo
+    FROM (SELECT * FROM i_rec UNION ALL SELECT * FROM i_old) x, p2
+),
+-- Per store: the latest success and the first attempt; then, over the attempts after that
+-- success, the failed (or dead en_proceso) ones and whether one is live.
+i_ok AS (
+    SELECT x.ubicacion_id,
+        max(coalesce(x.fecha_fin, x.fecha_inicio)) FILTER (WHERE x.estado = 'exitoso') AS ultimo_ok,
+        min(x.fecha_inicio) AS primera
+    FROM i_ex x GROUP BY x.ubicacion_id
+),
+i_after AS (
+    SELECT x.ubicacion_id,
+        count(*) FILTER (WHERE x.fallo) AS intentos,
+        min(x.fecha_inicio) FILTER (WHERE x.fallo) AS primer_fallo,
+        (array_agg(x.estado ORDER BY x.fecha_inicio DESC, x.id DESC)
+            FILTER (WHERE x.fallo AND x.estado IS NOT NULL))[1] AS ultimo_estado,
+        (array_agg(x.error_tipo ORDER BY x.fecha_inicio DESC, x.id DESC)
+            FILTER (WHERE x.fallo AND x.error_tipo IS NOT NULL))[1] AS ultimo_error_tipo,
+        (array_agg(x.error_mensaje ORDER BY x.fecha_inicio DESC, x.id DESC)
+            FILTER (WHERE x.fallo AND x.error_mensaje IS NOT NULL))[1] AS ultimo_error_mensaje,
+        max(x.id) FILTER (WHERE x.fallo) AS ultima_ejecucion_id,
+        max(x.fecha_inicio) FILTER (WHERE x.fallo) AS ultimo_intento,
+        bool_or(x.vivo) AS vivo
+    FROM (
+        SELECT x.*, (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo)) AS fallo
+        FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
+        WHERE o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok
+    ) x
+    GROUP BY x.ubicacion_id
+),
+inventario_gaps AS (
+    SELECT
+        'inventario'::varchar AS etl_tipo,
+        t.ubicacion_id,
+        t.ubicacion_nombre,
+        p2.now_ts::date AS fecha_desde,
+        p2.now_ts::date AS fecha_hasta,
+        NULL::time AS hora_desde,
+        NULL::time AS hora_hasta,
+        coalesce(f.primer_fallo, o.ultimo_ok + make_interval(mins => p2.stale_min::int),
+                 t.desde::timestamp) AS fecha_fallo,
+        (CASE
+            WHEN f.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            WHEN f.ultimo_estado IS NOT NULL THEN coalesce(f.ultimo_error_tipo, 'unknown')
+            ELSE 'sin_ejecucion'
+        END)::varchar AS error_tipo,
+        f.ultimo_error_mensaje::text AS error_mensaje,
+        (CASE
+            WHEN f.ultimo_estado = 'en_proceso' THEN 'atascado'
+            WHEN f.ultimo_estado IS NOT NULL THEN f.ultimo_estado
+            WHEN o.ultimo_ok IS NOT NULL THEN 'desactualizado'
+            ELSE 'sin_ejecucion'
+        END)::varchar AS causa,
+        coalesce(f.intentos, 0)::bigint AS intentos,
+        NULL::bigint AS slots,
+        f.ultima_ejecucion_id::bigint AS ultima_ejecucion_id,
+        NULL::timestamp AS ventana_desde,
+        NULL::timestamp AS ventana_hasta,
+        f.ultimo_intento,
+        0::bigint AS intentos_tras_exito
+    FROM tiendas t
+    CROSS JOIN p2
+    LEFT JOIN i_ok o USING (ubicacion_id)
+    LEFT JOIN i_after f USING (ubicacion_id)
+    WHERE NOT coalesce(f.vivo, false)
+      AND (
+          f.intentos > 0
+          OR o.ultimo_ok < p2.now_ts - make_interval(mins => p2.stale_min::int)
+          OR (o.ultimo_ok IS NULL AND o.primera IS NULL AND t.desde IS NOT NULL
+              AND t.desde::timestamp <= p2.now_ts)
+      )
+),
+-- verificacion ---------------------------------------------------------------------------------
+-- A closed day not verified by its deadline, or whose re-pull failed: a gap of its own.
+verificacion_gaps AS (
+    SELECT
+        'ventas'::varchar AS etl_tipo,
+        v.ubicacion_id,
+        v.ubicacion_nombre,
+        v.fecha AS fecha_desde,
+        v.fecha AS fecha_hasta,
+        NULL::time AS hora_desde,
+        NULL::time AS hora_hasta,
+        coalesce(v.primer_fallo, v.plazo) AS fecha_fallo,
+        (CASE
+            WHEN v.intentos = 0 THEN 'sin_ejecucion'
+            WHEN v.ultimo_estado = 'en_proceso' THEN 'interrumpido'
+            ELSE coalesce(v.ultimo_error_tipo, 'unknown')
+        END)::varchar AS error_tipo,
+        v.ultimo_error_mensaje AS error_mensaje,
+        'sin_verificar'::varchar AS causa,
+        v.intentos,
+        NULL::bigint AS slots,
+        v.ultima_ejecucion_id,
+        v.fecha::timestamp AS ventana_desde,
+        (v.fecha + 1)::timestamp AS ventana_hasta,
+        v.ultimo_intento,
+        0::bigint AS intentos_tras_exito
+    FROM klk_verificaciones_q(p_now, p_horizon_min, p_close_min, p_deadline_min, p_stuck_min, p_desde) v
+    WHERE v.verificado_en IS NULL AND NOT v.en_curso AND (v.vencido OR v.intentos > 0)
+),
+todos AS (
+    SELECT * FROM ventas_gaps
+    UNION ALL
+    SELECT * FROM inventario_gaps
+    UNION ALL
+    SELECT * FROM verificacion_gaps
+)
+SELECT
+    todos.etl_tipo, todos.ubicacion_id, todos.ubicacion_nombre, todos.fecha_desde,
+    todos.fecha_hasta, todos.hora_desde, todos.hora_hasta, todos.fecha_fallo,
+    todos.error_tipo, todos.error_mensaje,
+    (klk_epoch_us(p2.now_ts) - klk_epoch_us(todos.fecha_fallo))::double precision
+        / 3600000000.0::double precision AS horas_desde_fallo,
+    todos.causa, todos.intentos, todos.slots, todos.ultima_ejecucion_id,
+    todos.ventana_desde, todos.ventana_hasta, todos.ultimo_intento, todos.intentos_tras_exito
+FROM todos, p2
+$$;
+
+
+-- What klk-etl and the seed view call: the stored settings for NULL arguments, then the query
+-- above with every bound a constant of its plan (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_gaps(
+    p_now timestamp DEFAULT NULL,
+    p_horizon_min bigint DEFAULT NULL,
+    p_slot_min bigint DEFAULT NULL,
+    p_stuck_min bigint DEFAULT NULL,
+    p_grace_min bigint DEFAULT NULL,
+    p_stale_min bigint DEFAULT NULL,
+    p_close_min bigint DEFAULT NULL,
+    p_deadline_min bigint DEFAULT NULL
+)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha_desde date,
+    fecha_hasta date, hora_desde time, hora_hasta time, fecha_fallo timestamp,
+    error_tipo varchar, error_mensaje text, horas_desde_fallo double precision,
+    causa varchar, intentos bigint, slots bigint, ultima_ejecucion_id bigint,
+    ventana_desde timestamp, ventana_hasta timestamp, ultimo_intento timestamp,
+    intentos_tras_exito bigint
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+    c etl_configuracion%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM etl_configuracion WHERE etl_configuracion.id = 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM klk_gaps_q(
+        coalesce(p_now, klk_now_local()),
+        coalesce(p_horizon_min, c.horizonte_minutos),
+        coalesce(p_slot_min, c.slot_minutos),
+        coalesce(p_stuck_min, c.atascado_minutos),
+        coalesce(p_grace_min, c.gracia_minutos),
+        coalesce(p_stale_min, c.inventario_vencido_minutos),
+        coalesce(p_close_min, c.verificacion_cierre_minutos),
+        coalesce(p_deadline_min, c.verificacion_plazo_minutos),
+        c.verificacion_desde);
+END
+$$;
+
+-- klk_metricas ----------------------------------------------------------------------------------
+
+-- Per store, tipo and day (store-local, by the day of fecha_inicio) over the last p_days days
+-- including today; for ventas, what verifying the day found (see METRICS_MACRO).
+CREATE OR REPLACE FUNCTION klk_metricas_q(p_now timestamp, p_days bigint)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha date,
+    total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
+    ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
+    tasa_exito_pct double precision, duracion_promedio_seg double precision,
+    duracion_p95_seg double precision, total_registros_cargados bigint,
+    lineas_tardias bigint, lineas_cambiadas bigint, lineas_desaparecidas bigint,
+    verificado_en timestamp
+)
+LANGUAGE sql STABLE
+AS $$
+WITH p AS (
+    SELECT p_now AS now_ts, p_days AS days
+),
+verificado AS (
+    SELECT e.ubicacion_id, e.fecha_desde AS fecha,
+        (array_agg(e.ubicacion_nombre ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.ubicacion_nombre IS NOT NULL))[1] AS ubicacion_nombre,
+        (array_agg(e.lineas_tardias ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.lineas_tardias IS NOT NULL))[1] AS lineas_tardias,
+        (array_agg(e.lineas_cambiadas ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.lineas_cambiadas IS NOT NULL))[1] AS lineas_cambiadas,
+        (array_agg(e.lineas_desaparecidas ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.lineas_desaparecidas IS NOT NULL))[1] AS lineas_desaparecidas,
+        min(e.fecha_fin) AS verificado_en
+    FROM etl_ejecuciones e
+    WHERE e.etl_tipo = 'ventas' AND e.estado = 'exitoso' AND e.lineas_tardias IS NOT NULL
+      AND e.fecha_desde = e.fecha_hasta
+      -- p's bounds, from the arguments (and on fecha_hasta, = fecha_desde: an index range)
+      AND e.fecha_desde >= p_now::date - (p_days - 1)::int
+      AND e.fecha_desde <= p_now::date
+      AND e.fecha_hasta >= p_now::date - (p_days - 1)::int
+    GROUP BY e.ubicacion_id, e.fecha_desde
+),
+dia AS (
+    SELECT
+        e.etl_tipo,
+        e.ubicacion_id,
+        (array_agg(e.ubicacion_nombre ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.ubicacion_nombre IS NOT NULL))[1] AS ubicacion_nombre,
+        e.fecha_inicio::date AS fecha,
+        count(*) AS total_ejecuciones,
+        count(*) FILTER (WHERE e.estado = 'exitoso') AS ejecuciones_exitosas,
+        count(*) FILTER (WHERE e.estado = 'fallido') AS ejecuciones_fallidas,
+        count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
+        count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
+        klk_round(100.0::double precision * count(*) FILTER (WHERE e.estado = 'exitoso') / count(*), 2)
+            AS tasa_exito_pct,
+        klk_round(avg(e.duracion_segundos), 3) AS duracion_promedio_seg,
+        klk_round(klk_quantile_cont(array_agg(e.duracion_segundos ORDER BY e.duracion_segundos)
+                                        FILTER (WHERE e.duracion_segundos IS NOT NULL), 0.95), 3)
+            AS duracion_p95_seg,
+        coalesce(sum(e.registros_cargados), 0)::bigint AS total_registros_cargados
+    FROM etl_ejecuciones e, p
+    -- p's bounds, from the arguments: constants of the plan (an index range, a right estimate)
+    WHERE e.fecha_inicio >= (p_now::date - (p_days - 1)::int)::timestamp
+      AND e.fecha_inicio < (p_now::date + 1)::timestamp
+    GROUP BY e.etl_tipo, e.ubicacion_id, e.fecha_inicio::date
+)
+-- A day verified but without executions started on it (cron down all day) still shows.
+SELECT
+    coalesce(dia.etl_tipo, 'ventas')::varchar AS etl_tipo,
+    coalesce(dia.ubicacion_id, v.ubicacion_id) AS ubicacion_id,
+    coalesce(dia.ubicacion_nombre, v.ubicacion_nombre) AS ubicacion_nombre,
+    coalesce(dia.fecha, v.fecha) AS fecha,
+    coalesce(dia.total_ejecuciones, 0)::bigint AS total_ejecuciones,
+    coalesce(dia.ejecuciones_exitosas, 0)::bigint AS ejecuciones_exitosas,
+    coalesce(dia.ejecuciones_fallidas, 0)::bigint AS ejecuciones_fallidas,
+    coalesce(dia.ejecuciones_parciales, 0)::bigint AS ejecuciones_parciales,
+    coalesce(dia.ejecuciones_en_proceso, 0)::bigint AS ejecuciones_en_proceso,
+    dia.tasa_exito_pct,
+    dia.duracion_promedio_seg,
+    dia.duracion_p95_seg,
+    coalesce(dia.total_registros_cargados, 0)::bigint AS total_registros_cargados,
+    v.lineas_tardias::bigint, v.lineas_cambiadas::bigint, v.lineas_desaparecidas::bigint,
+    v.verificado_en
+FROM dia
+FULL OUTER JOIN verificado v
+  ON dia.etl_tipo = 'ventas' AND v.ubicacion_id = dia.ubicacion_id AND v.fecha = dia.fecha
+$$;
+
+
+-- What klk-etl and the seed view call (see the header: wrappers).
+CREATE OR REPLACE FUNCTION klk_metricas(p_now timestamp DEFAULT NULL, p_days bigint DEFAULT NULL)
+RETURNS TABLE (
+    etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha date,
+    total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
+    ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
+    tasa_exito_pct double precision, duracion_promedio_seg double precision,
+    duracion_p95_seg double precision, total_registros_cargados bigint,
+    lineas_tardias bigint, lineas_cambiadas bigint, lineas_desaparecidas bigint,
+    verificado_en timestamp
+)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET plan_cache_mode = force_custom_plan
+SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY SELECT * FROM klk_metricas_q(coalesce(p_now, klk_now_local()), coalesce(p_days, 30));
+END
+$$;
+
+-- The seed's views ------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW v_gaps_por_recuperar AS
+SELECT * FROM klk_gaps(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+
+CREATE OR REPLACE VIEW v_metricas_confiabilidad AS
+SELECT * FROM klk_metricas(NULL, 30);
+
+-- The latest start per store and tipo comes from klk_resumen; only the rows started then are
+-- read (the highest id wins a tie).
+CREATE OR REPLACE VIEW v_ultimas_ejecuciones AS
+WITH ultimo AS (
+    SELECT r.etl_tipo, r.ubicacion_id, max(r.ultimo_inicio) AS fecha_inicio
+    FROM klk_resumen() r
+    GROUP BY r.etl_tipo, r.ubicacion_id
+)
+SELECT x.id, x.etl_tipo, x.ubicacion_id, x.ubicacion_nombre, x.fecha_inicio, x.fecha_fin,
+       x.duracion_segundos, x.fecha_desde, x.fecha_hasta, x.hora_desde, x.hora_hasta, x.estado,
+       x.registros_extraidos, x.registros_cargados, x.error_tipo, x.error_mensaje, x.modo,
+       x.version_etl, x.host
+FROM (
+    SELECT e.*, row_number() OVER (PARTITION BY e.etl_tipo, e.ubicacion_id ORDER BY e.id DESC) AS klk_n
+    FROM etl_ejecuciones e
+    JOIN ultimo u
+      ON e.etl_tipo = u.etl_tipo AND e.ubicacion_id = u.ubicacion_id AND e.fecha_inicio = u.fecha_inicio
+) x
+WHERE x.klk_n = 1;
+
+-- The summary is built when it never was (a new database, or one just migrated to version 7).
+SELECT klk_refrescar_resumen(true) WHERE NOT EXISTS (SELECT 1 FROM etl_resumen_estado);
