@@ -185,7 +185,7 @@ _klk__etl() {
 
     case "${cmd}" in
         klk__etl)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version run recover verify vanished gaps metrics executions status health alerts purge unstick stores db demo serve sim completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,6 +196,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -223,7 +227,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts)
-            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version check test help"
+            opts="-q -h -V --limit --config --database --db --format --color --quiet --lock-timeout --now --help --version check test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +242,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -265,7 +273,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts__subcmd__check)
-            opts="-q -h -V --dry-run --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --dry-run --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +284,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -359,7 +371,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__alerts__subcmd__test)
-            opts="-q -h -V --channel --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --channel --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +386,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -401,7 +417,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__completions)
-            opts="-q -h -V --dir --config --db --format --color --quiet --lock-timeout --now --help --version bash zsh fish powershell elvish man"
+            opts="-q -h -V --dir --config --database --db --format --color --quiet --lock-timeout --now --help --version bash zsh fish powershell elvish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,6 +432,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -443,7 +463,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__db)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version migrate info help"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version migrate info help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +474,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -537,7 +561,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__db__subcmd__info)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -548,6 +572,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,7 +603,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__db__subcmd__migrate)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,6 +614,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -613,7 +645,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__demo)
-            opts="-q -h -V --database --force --day --seed --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --database --force --day --seed --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,6 +668,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -663,7 +699,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__executions)
-            opts="-q -h -V --tipo --store --estado --limit --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --estado --limit --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -693,6 +729,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
@@ -717,7 +757,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__gaps)
-            opts="-q -h -V --tipo --store --max-hours --check --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --max-hours --check --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +780,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -767,7 +811,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__health)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +822,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1141,7 +1189,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__metrics)
-            opts="-q -h -V --days --tipo --store --summary --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --days --tipo --store --summary --textfile --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,6 +1219,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
@@ -1195,7 +1247,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__purge)
-            opts="-y -q -h -V --older-than --dry-run --yes --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-y -q -h -V --older-than --dry-run --yes --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1210,6 +1262,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1237,7 +1293,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__recover)
-            opts="-q -h -V --tipo --store --since --limit --ignore-backoff --date --from --to --jobs --dry-run --wait --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --since --limit --ignore-backoff --date --from --to --jobs --dry-run --wait --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1287,6 +1343,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
@@ -1311,7 +1371,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__run)
-            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --no-verify --max-gaps --recovery-budget --settle-lag --overlap --textfile --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --tipo --store --full --date --from --to --jobs --dry-run --wait --no-recover --no-verify --max-gaps --recovery-budget --settle-lag --overlap --textfile --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1373,6 +1433,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
@@ -1397,7 +1461,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__serve)
-            opts="-q -h -V --listen --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --listen --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1412,6 +1476,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1439,7 +1507,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__sim)
-            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --bounds --edge-lines --scenario --fault --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --port --seed --lines-per-hour --articles --store-volume --bounds --edge-lines --scenario --fault --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1485,6 +1553,10 @@ _klk__etl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
@@ -1509,7 +1581,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__status)
-            opts="-q -h -V --limit --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --limit --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1524,6 +1596,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1551,7 +1627,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__stores)
-            opts="-q -h -V --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1562,6 +1638,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1589,7 +1669,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__unstick)
-            opts="-y -q -h -V --older-than --dry-run --yes --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-y -q -h -V --older-than --dry-run --yes --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1604,6 +1684,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1631,7 +1715,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__vanished)
-            opts="-y -q -h -V --store --from --to --all --delete --dry-run --yes --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-y -q -h -V --store --from --to --all --delete --dry-run --yes --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1654,6 +1738,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1681,7 +1769,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__verify)
-            opts="-q -h -V --store --date --from --to --limit --ignore-backoff --jobs --dry-run --wait --config --db --format --color --quiet --lock-timeout --now --help --version"
+            opts="-q -h -V --store --date --from --to --limit --ignore-backoff --jobs --dry-run --wait --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1720,6 +1808,10 @@ _klk__etl() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

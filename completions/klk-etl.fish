@@ -25,7 +25,7 @@ function __fish_klk_etl_using_subcommand
 end
 
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_needs_command" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_needs_command" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_needs_command" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -71,7 +71,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l settle-lag -d 'L
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l overlap -d 'Fetch again this much before each store\'s watermark, for lines that arrive late' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l textfile -d 'After the run, write Prometheus metrics here atomically [default: monitoring.textfile]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -99,7 +99,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l to -d 'With 
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l jobs -d 'Stores fetched in parallel' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -122,7 +122,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l limit -d 'Wit
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l jobs -d 'Stores fetched in parallel' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -141,7 +141,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l store -d 'O
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l from -d 'Only lines of days from this one (YYYY-MM-DD, today, yesterday)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l to -d 'Only lines of days up to this one, included' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand vanished" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -163,7 +163,7 @@ inventario\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l store -d 'Only these stores (repeat or separate with commas)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l max-hours -d 'Look-back horizon in hours [default: the configuration\'s horizon, 168]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand gaps" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -183,7 +183,7 @@ inventario\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l store -d 'Only these stores (repeat or separate with commas)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l textfile -d 'Write the Prometheus metrics to this file atomically (for node_exporter\'s textfile collector)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand metrics" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -206,7 +206,7 @@ fallido\t''
 parcial\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l limit -d 'How many, newest first' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -221,7 +221,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s h -l help
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand executions" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l limit -d 'How many latest executions to show' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -235,7 +235,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s q -l quiet -d
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -250,7 +250,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s h -l help -d 
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l limit -d 'How many recent alerts to list' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -267,7 +267,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_s
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and not __fish_seen_subcommand_from check test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -283,7 +283,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l channel -d 'Only this channel: webhook, slack, teams, json, email or command (repeatable)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -301,7 +301,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l older-than -d 'Delete executions started longer ago than this (e.g. 90d) [default: config retention]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -318,7 +318,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s h -l help -d '
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l older-than -d 'Also close executions of other hosts (or unknown processes) older than this [default: config stuck_after, 1h]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -334,7 +334,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s q -l quiet -
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand unstick" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -348,7 +348,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s q -l quiet -d
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -365,7 +365,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -379,7 +379,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -399,7 +399,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'Th
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l seed -d 'Seed of the simulated sales' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -415,7 +415,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'P
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l listen -d 'Address and port to listen on [default: [serve] listen, 127.0.0.1:8080]; port 0 picks a free one' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand serve" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -442,7 +442,7 @@ minutes\t'bounds read as HH:MM (seconds ignored), then [desde, hasta)'"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l scenario -d 'Scenario file (.toml or .json): data settings and fault rules' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l fault -d 'Fault rule STORE:ENDPOINT:ACTION[:REQUESTS][@WINDOW] (repeatable; after the scenario\'s rules)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -458,7 +458,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s h -l help -d 'Pr
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand sim" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l dir -d 'Write into this directory (as the file name the shell expects) instead of stdout' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l db -d 'DuckDB file, overriding the configuration\'s `database`' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand completions" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''

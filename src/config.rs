@@ -14,6 +14,7 @@ use crate::duration::HumanDuration;
 use crate::net::proxy::{ProxyConfig, ProxyEnv};
 use crate::secret::Secret;
 
+pub mod database;
 mod integrations;
 
 pub use integrations::{
@@ -41,7 +42,7 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    database: Option<PathBuf>,
+    database: Option<database::FileDatabase>,
     timezone: Option<String>,
     #[serde(default)]
     api: FileApi,
@@ -203,7 +204,12 @@ fn default_true() -> bool {
 pub struct Config {
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// The DuckDB file, unless `postgres` is set.
     pub database: PathBuf,
+    /// The PostgreSQL server when `database` is a `postgres://` URL: the engine then.
+    pub postgres: Option<database::PgTarget>,
+    /// `[database]`'s password file, CA file and timeout (for a URL given on the command line too).
+    pub server_settings: database::ServerSettings,
     pub timezone: Tz,
     pub api: ApiSettings,
     pub tracking: TrackingSettings,
@@ -464,6 +470,8 @@ pub struct Overrides {
     pub lock_timeout: Option<Duration>,
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`: used unless `[proxy]` says otherwise.
     pub proxy_env: ProxyEnv,
+    /// `PGPASSWORD`, `PGPASSFILE`, `HOME`, `PGUSER`/`USER`: for a PostgreSQL database.
+    pub pg_env: database::PgEnv,
 }
 
 impl Config {
@@ -486,12 +494,16 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("<defaults>"));
         let proxy_env = overrides.proxy_env.clone();
         let mut config =
-            resolve(file, source, &proxy_env).map_err(|message| ConfigError::Parse {
-                path: path_for_errors,
-                message,
+            resolve(file, source, &proxy_env, &overrides.pg_env).map_err(|message| {
+                ConfigError::Parse {
+                    path: path_for_errors,
+                    message,
+                }
             })?;
         if let Some(db) = &overrides.database {
-            config.database = db.clone();
+            config
+                .set_database(db, &overrides.pg_env)
+                .map_err(ConfigError::Invalid)?;
         }
         if let Some(url) = &overrides.api_base_url {
             config.api.base_url = crate::klk::validate_base_url(url)
@@ -514,12 +526,47 @@ impl Config {
             path: source.to_path_buf(),
             message: describe_toml_error(text, &err),
         })?;
-        resolve(file, Some(source.to_path_buf()), &ProxyEnv::default()).map_err(|message| {
-            ConfigError::Parse {
-                path: source.to_path_buf(),
-                message,
-            }
+        let pg_env = database::PgEnv::default();
+        resolve(
+            file,
+            Some(source.to_path_buf()),
+            &ProxyEnv::default(),
+            &pg_env,
+        )
+        .map_err(|message| ConfigError::Parse {
+            path: source.to_path_buf(),
+            message,
         })
+    }
+
+    /// Points the configuration at a DuckDB file or, for a `postgres://` URL, a server.
+    pub fn set_database(
+        &mut self,
+        location: &Path,
+        pg_env: &database::PgEnv,
+    ) -> Result<(), String> {
+        match location.to_str() {
+            Some(url) if database::is_server_url(url) => {
+                self.postgres = Some(database::parse_server_url(
+                    url,
+                    &self.server_settings,
+                    pg_env,
+                )?);
+            }
+            _ => {
+                self.database = location.to_path_buf();
+                self.postgres = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// What messages call the database: its path, or its URL without the password.
+    pub fn database_display(&self) -> String {
+        match &self.postgres {
+            Some(target) => target.display(),
+            None => self.database.display().to_string(),
+        }
     }
 
     pub fn store(&self, id: &str) -> Option<&Store> {
@@ -589,7 +636,12 @@ fn resolve(
     file: FileConfig,
     source: Option<PathBuf>,
     proxy_env: &ProxyEnv,
+    pg_env: &database::PgEnv,
 ) -> Result<Config, String> {
+    let (location, server_settings) = match file.database {
+        Some(database) => database.split()?,
+        None => (None, database::ServerSettings::default()),
+    };
     let timezone_name = file
         .timezone
         .unwrap_or_else(|| "America/Caracas".to_string());
@@ -760,11 +812,11 @@ fn resolve(
         });
     }
 
-    Ok(Config {
+    let mut config = Config {
         source,
-        database: file
-            .database
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+        database: PathBuf::from(DEFAULT_DATABASE),
+        postgres: None,
+        server_settings,
         timezone,
         api,
         tracking,
@@ -775,7 +827,11 @@ fn resolve(
         hooks,
         serve,
         stores,
-    })
+    };
+    if let Some(location) = location {
+        config.set_database(Path::new(&location), pg_env)?;
+    }
+    Ok(config)
 }
 
 /// `api.ca_file` only means something for an `https://` API (the client refuses the pair too).
@@ -973,7 +1029,12 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         let file: FileConfig = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
-        resolve(file, None, &ProxyEnv::default())
+        resolve(
+            file,
+            None,
+            &ProxyEnv::default(),
+            &database::PgEnv::default(),
+        )
     }
 
     #[test]

@@ -132,7 +132,10 @@ fn tracker_exit(err: &TrackerError) -> Exit {
         TrackerError::Busy { .. }
         | TrackerError::Unusable { .. }
         | TrackerError::TooNew { .. }
-        | TrackerError::Sql(_) => Exit::Database,
+        | TrackerError::Sql(_)
+        | TrackerError::Server { .. }
+        | TrackerError::Postgres(_)
+        | TrackerError::Unexpected(_) => Exit::Database,
         // Finished elsewhere meanwhile: the run goes on; the window's outcome is reported.
         TrackerError::NotInProgress { .. } | TrackerError::NoSuchExecution(_) => Exit::SomeFailed,
     }

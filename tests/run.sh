@@ -11,6 +11,12 @@
 #   (tests/it/integrations.rs, tests/it/reliability_secrets.rs). They live in a virtualenv
 #   under ~/.cache/klk-etl/venv (KLK_ETL_VENV), and KLK_ETL_PYTHON points the tests at it.
 #
+# - PostgreSQL (tests/it/postgres.rs): two throwaway servers on 127.0.0.1, one plain and one
+#   TLS-only, started here with .ci/pg-cluster.sh (which installs Debian's postgresql when
+#   missing and runs them as an unprivileged user) and stopped at the end. Then
+#   tests/pg/run.sh proves the PostgreSQL schema and logic answer what DuckDB's do (psycopg2
+#   and psycopg join the virtualenv for it).
+#
 # A test whose tool is missing fails saying so; it never passes by skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,13 +41,32 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 venv="${KLK_ETL_VENV:-$HOME/.cache/klk-etl/venv}"
-if ! "$venv/bin/python" -c 'import duckdb, prometheus_client, aiosmtpd' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import duckdb, prometheus_client, aiosmtpd, psycopg2, psycopg' 2>/dev/null; then
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     apt_install python3-venv
   fi
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet 'duckdb==2.0.0' 'prometheus_client==0.26.0' 'aiosmtpd==1.4.6'
+  "$venv/bin/pip" install --quiet 'duckdb==2.0.0' 'prometheus_client==0.26.0' 'aiosmtpd==1.4.6' \
+    'psycopg2-binary==2.9.13' 'psycopg[binary]==3.3.9'
 fi
 export KLK_ETL_PYTHON="$venv/bin/python"
 
-exec cargo test --release --locked "$@"
+pg_base="$(mktemp -d "${TMPDIR:-/tmp}/klk-etl-tests-pg.XXXXXX")"
+stop_servers() {
+  .ci/pg-cluster.sh stop --dir "$pg_base/plain" >/dev/null 2>&1 || true
+  .ci/pg-cluster.sh stop --dir "$pg_base/tls" >/dev/null 2>&1 || true
+  rm -rf "$pg_base"
+}
+trap stop_servers EXIT
+chmod 755 "$pg_base"  # the servers run as another user
+KLK_ETL_TEST_PG_URL="$(.ci/pg-cluster.sh start --fast --dir "$pg_base/plain")"
+KLK_ETL_TEST_PG_TLS_URL="$(.ci/pg-cluster.sh start --tls --fast --dir "$pg_base/tls")"
+KLK_ETL_TEST_PG_CA="$(.ci/pg-cluster.sh ca --dir "$pg_base/tls")"
+export KLK_ETL_TEST_PG_URL KLK_ETL_TEST_PG_TLS_URL KLK_ETL_TEST_PG_CA
+
+cargo test --release --locked "$@"
+
+# Only for the whole suite (extra arguments select some tests).
+if [ "$#" = 0 ]; then
+  KLK_PG_URL="$KLK_ETL_TEST_PG_URL" bash tests/pg/run.sh
+fi

@@ -3,6 +3,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::exit::Exit;
 use crate::output::{self, Format};
+use crate::tracker::postgres::PgDb;
 use crate::tracker::{Access, Db, schema};
 
 #[derive(Debug, clap::Args)]
@@ -21,9 +22,15 @@ pub enum DbCommand {
 
 #[derive(Debug, Serialize)]
 struct Info {
+    /// `duckdb` or `postgresql`.
+    engine: &'static str,
+    /// The file, or the server's URL without its password.
     path: String,
     size_bytes: u64,
-    duckdb_version: String,
+    /// The engine's version (DuckDB's, or the server's `server_version`).
+    engine_version: String,
+    /// Kept for scripts written before PostgreSQL: DuckDB's version, null on PostgreSQL.
+    duckdb_version: Option<String>,
     schema_version: i32,
     migrations: Vec<MigrationRow>,
     executions: i64,
@@ -50,6 +57,11 @@ impl DbArgs {
 }
 
 fn migrate(ctx: &Ctx) -> anyhow::Result<Exit> {
+    if let Some(target) = &ctx.config.postgres {
+        let (mut db, before, _) = PgDb::open_migrating(target, &ctx.config, ctx.now_utc())?;
+        let after = db.schema_version()?;
+        return print_migrated(ctx, &target.display(), before, after);
+    }
     let path = &ctx.config.database;
     let before = if path.exists() {
         Db::connect(path, Access::Read, ctx.config.tracking.lock_timeout)?.schema_version()?
@@ -58,17 +70,18 @@ fn migrate(ctx: &Ctx) -> anyhow::Result<Exit> {
     };
     let db = ctx.open_db(Access::Write)?;
     let after = db.schema_version()?;
+    print_migrated(ctx, &path.display().to_string(), before, after)
+}
+
+fn print_migrated(ctx: &Ctx, location: &str, before: i32, after: i32) -> anyhow::Result<Exit> {
     let message = if before == after {
-        format!("{}: schema is up to date (version {after})", path.display())
+        format!("{location}: schema is up to date (version {after})")
     } else {
-        format!(
-            "{}: migrated schema from version {before} to {after}",
-            path.display()
-        )
+        format!("{location}: migrated schema from version {before} to {after}")
     };
     match ctx.out.format {
         Format::Json => output::emit_json(&serde_json::json!({
-            "path": path.display().to_string(),
+            "path": location,
             "from_version": before,
             "to_version": after,
         }))?,
@@ -78,6 +91,61 @@ fn migrate(ctx: &Ctx) -> anyhow::Result<Exit> {
 }
 
 fn info(ctx: &Ctx) -> anyhow::Result<Exit> {
+    let info = match &ctx.config.postgres {
+        Some(target) => postgres_info(ctx, target)?,
+        None => duckdb_info(ctx)?,
+    };
+    print_info(ctx, &info)
+}
+
+fn postgres_info(ctx: &Ctx, target: &crate::config::database::PgTarget) -> anyhow::Result<Info> {
+    let mut db = PgDb::open(target, &ctx.config, ctx.now_utc())?;
+    let client = db.client();
+    let query = |client: &mut postgres::Client, sql: &str| {
+        client
+            .query(sql, &[])
+            .map_err(crate::tracker::postgres::sql_error)
+    };
+    let migrations = query(
+        client,
+        "SELECT version, descripcion, aplicada FROM etl_schema_version ORDER BY version",
+    )?
+    .iter()
+    .map(|r| MigrationRow {
+        version: r.get(0),
+        description: r.get(1),
+        applied_at: r.get(2),
+    })
+    .collect();
+    let totals = query(
+        client,
+        "SELECT (SELECT count(*) FROM etl_ejecuciones), \
+                (SELECT min(fecha_inicio) FROM etl_ejecuciones), \
+                (SELECT max(fecha_inicio) FROM etl_ejecuciones), \
+                (SELECT count(*) FILTER (WHERE activa) FROM etl_tiendas), \
+                (SELECT count(*) FROM etl_tiendas), \
+                pg_database_size(current_database()), \
+                current_setting('server_version')",
+    )?;
+    let row = &totals[0];
+    let size: i64 = row.get(5);
+    Ok(Info {
+        engine: "postgresql",
+        path: target.display(),
+        size_bytes: u64::try_from(size).unwrap_or(0),
+        engine_version: row.get(6),
+        duckdb_version: None,
+        schema_version: db.schema_version()?,
+        migrations,
+        executions: row.get(0),
+        first_execution: row.get(1),
+        last_execution: row.get(2),
+        stores_active: row.get(3),
+        stores_total: row.get(4),
+    })
+}
+
+fn duckdb_info(ctx: &Ctx) -> anyhow::Result<Info> {
     let db = ctx.open_db(Access::Read)?;
     // The command that inspects a file checks every table's blocks, not only the header's.
     db.check_intact(true)?;
@@ -104,10 +172,13 @@ fn info(ctx: &Ctx) -> anyhow::Result<Exit> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let info = Info {
+    let version: String = conn.query_row("SELECT version()", [], |r| r.get(0))?;
+    Ok(Info {
+        engine: "duckdb",
         path: db.path().display().to_string(),
         size_bytes: std::fs::metadata(db.path()).map(|m| m.len()).unwrap_or(0),
-        duckdb_version: conn.query_row("SELECT version()", [], |r| r.get(0))?,
+        engine_version: version.clone(),
+        duckdb_version: Some(version),
         schema_version: db.schema_version()?,
         migrations,
         executions,
@@ -115,16 +186,23 @@ fn info(ctx: &Ctx) -> anyhow::Result<Exit> {
         last_execution,
         stores_active,
         stores_total,
-    };
+    })
+}
+
+fn print_info(ctx: &Ctx, info: &Info) -> anyhow::Result<Exit> {
     if ctx.out.format == Format::Json {
-        output::emit_json(&info)?;
+        output::emit_json(info)?;
         return Ok(Exit::Ok);
     }
+    let engine = match info.engine {
+        "postgresql" => "PostgreSQL",
+        _ => "DuckDB",
+    };
     let mut text = format!(
-        "database        {}\nsize            {} bytes\nDuckDB          {}\nschema version  {} (this klk-etl: {})\nexecutions      {}\n",
+        "database        {}\nsize            {} bytes\n{engine:<16}{}\nschema version  {} (this klk-etl: {})\nexecutions      {}\n",
         info.path,
         info.size_bytes,
-        info.duckdb_version,
+        info.engine_version,
         info.schema_version,
         schema::LATEST_VERSION,
         info.executions

@@ -74,9 +74,9 @@ pub fn window_text(row: &ExecutionRow) -> String {
 impl ExecutionsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.check_stores(&self.stores)?;
-        let db = ctx.open_db(Access::Read)?;
-        let rows = executions::list(
-            db.conn(),
+        let mut db = ctx.open_database(Access::Read)?;
+        let rows = executions::list_in(
+            &mut db.session(),
             &ExecutionFilter {
                 etl_tipo: self.tipo,
                 stores: self.stores,

@@ -86,13 +86,13 @@ impl Tabular for Gap {
 impl GapsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.check_stores(&self.stores)?;
-        let db = ctx.open_db(Access::Read)?;
+        let mut db = ctx.open_database(Access::Read)?;
         let horizon = match self.max_hours {
             Some(hours) => std::time::Duration::from_secs(u64::from(hours) * 3600),
             None => ctx.config.tracking.horizon,
         };
-        let found = gaps::list(
-            db.conn(),
+        let found = gaps::list_in(
+            &mut db.session(),
             &GapQuery {
                 now_local: ctx.now_local(),
                 tracking: ctx.config.tracking,

@@ -150,6 +150,13 @@ impl MetricsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.check_stores(&self.stores)?;
         if ctx.out.format == Format::Prometheus || self.textfile.is_some() {
+            if ctx.config.postgres.is_some() {
+                return Err(crate::exit::UsageError(
+                    "`metrics --format prometheus` and `--textfile` do not run on PostgreSQL yet"
+                        .to_string(),
+                )
+                .into());
+            }
             let text =
                 crate::monitor::prometheus_text(&ctx.config, ctx.now_utc(), ctx.now_local())?;
             if let Some(path) = &self.textfile {
@@ -161,9 +168,9 @@ impl MetricsArgs {
             }
             return Ok(Exit::Ok);
         }
-        let db = ctx.open_db(Access::Read)?;
-        let report = metrics::report(
-            db.conn(),
+        let mut db = ctx.open_database(Access::Read)?;
+        let report = metrics::report_in(
+            &mut db.session(),
             &MetricsQuery {
                 now_local: ctx.now_local(),
                 days: self.days,

@@ -56,8 +56,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KLK_ETL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// DuckDB file, overriding the configuration's `database`
-    #[arg(long, global = true, env = "KLK_ETL_DB", value_name = "FILE")]
+    /// DuckDB file or postgres:// URL, overriding the configuration's `database` (env also KLK_ETL_DATABASE)
+    #[arg(
+        long,
+        visible_alias = "database",
+        global = true,
+        env = "KLK_ETL_DB",
+        value_name = "FILE|URL"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format for data on stdout
@@ -147,6 +153,15 @@ impl Ctx {
         Ok(db)
     }
 
+    /// The configured database of either engine (commands ported to both use this).
+    pub fn open_database(&self, access: Access) -> anyhow::Result<crate::tracker::Database> {
+        let db = crate::tracker::Database::open(&self.config, access, self.now_utc())?;
+        for warning in db.warnings() {
+            self.out.warn(warning);
+        }
+        Ok(db)
+    }
+
     /// Checks `--store` values against the configuration.
     pub fn check_stores(&self, stores: &[String]) -> anyhow::Result<()> {
         if self.config.stores.is_empty() {
@@ -176,6 +191,12 @@ impl Ctx {
         std::io::stdin().read_line(&mut answer)?;
         Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
     }
+}
+
+/// The subcommand's name as typed (for messages): every variant is its command, one word.
+fn command_name(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    debug.split('(').next().unwrap_or_default().to_lowercase()
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -252,7 +273,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         other => other,
     };
     let overrides = Overrides {
-        database: g.db,
+        database: g.db.or_else(|| {
+            std::env::var_os("KLK_ETL_DATABASE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        }),
         api_base_url: std::env::var("KLK_ETL_API_URL")
             .ok()
             .filter(|v| !v.is_empty()),
@@ -262,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(crate::secret::Secret::from),
         lock_timeout: g.lock_timeout,
         proxy_env: crate::net::proxy::ProxyEnv::from_env(),
+        pg_env: crate::config::database::PgEnv::from_env(),
     };
     let config = Config::load(g.config.as_deref(), &overrides)?;
     if g.format == Format::Prometheus && !matches!(command, Command::Metrics(_)) {
@@ -273,6 +299,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         reason = "the one place that reads the clock"
     )]
     let now_utc = g.now.unwrap_or_else(Utc::now);
+    if let Some(target) = &config.postgres
+        && !matches!(
+            command,
+            Command::Db(_)
+                | Command::Gaps(_)
+                | Command::Metrics(_)
+                | Command::Executions(_)
+                | Command::Status(_)
+                | Command::Stores(_)
+                | Command::Sim(_)
+        )
+    {
+        return Err(UsageError(format!(
+            "`klk-etl {}` does not run on PostgreSQL yet ({}): this klk-etl runs `gaps`, `metrics`, `executions`, `status`, `stores`, `db migrate` and `db info` there; use a DuckDB file for the rest",
+            command_name(&command),
+            target.display()
+        ))
+        .into());
+    }
     let ctx = Ctx {
         clock: Clock::new(now_utc, config.timezone),
         config,

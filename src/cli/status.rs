@@ -20,11 +20,11 @@ impl StatusArgs {
             )
             .into());
         }
-        let db = ctx.open_db(Access::Read)?;
-        let status = views::status(
-            db.conn(),
+        let mut db = ctx.open_database(Access::Read)?;
+        let status = views::status_in(
+            &mut db.session(),
             &ctx.config,
-            db.path(),
+            &ctx.config.database_display(),
             ctx.now_local(),
             self.limit as usize,
         )?;

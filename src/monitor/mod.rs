@@ -17,6 +17,7 @@ use duckdb::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::tracker::engine::Session;
 use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::integrations::{self, CheckinState, HookState};
 use crate::tracker::invocations::{self, LastInvocation};
@@ -290,8 +291,16 @@ pub fn configured_hooks(
     conn: &Connection,
     config: &Config,
 ) -> Result<Vec<HookState>, TrackerError> {
+    configured_hooks_in(&mut Session::DuckDb(conn), config)
+}
+
+/// [`configured_hooks`] on either engine.
+pub fn configured_hooks_in(
+    session: &mut Session,
+    config: &Config,
+) -> Result<Vec<HookState>, TrackerError> {
     let hooks = &config.hooks;
-    Ok(integrations::hook_states(conn)?
+    Ok(integrations::hook_states_in(session)?
         .into_iter()
         .filter(|h| {
             hooks

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Store};
 use crate::tracker::TrackerError;
+use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
 use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::integrations::{self, CheckinState, HookState};
@@ -36,15 +37,33 @@ pub fn status(
     now_local: NaiveDateTime,
     limit: usize,
 ) -> Result<StatusReport, TrackerError> {
-    let latest_executions = executions::list(
-        conn,
+    let database = database.display().to_string();
+    status_in(
+        &mut Session::DuckDb(conn),
+        config,
+        &database,
+        now_local,
+        limit,
+    )
+}
+
+/// [`status`] on either engine; `database` is how the report names it.
+pub fn status_in(
+    session: &mut Session,
+    config: &Config,
+    database: &str,
+    now_local: NaiveDateTime,
+    limit: usize,
+) -> Result<StatusReport, TrackerError> {
+    let latest_executions = executions::list_in(
+        session,
         &ExecutionFilter {
             limit,
             ..ExecutionFilter::default()
         },
     )?;
-    let gaps = gaps::list(
-        conn,
+    let gaps = gaps::list_in(
+        session,
         &GapQuery {
             now_local,
             tracking: config.tracking,
@@ -53,8 +72,8 @@ pub fn status(
             stores: Vec::new(),
         },
     )?;
-    let today = metrics::report(
-        conn,
+    let today = metrics::report_in(
+        session,
         &MetricsQuery {
             now_local,
             days: 1,
@@ -63,15 +82,15 @@ pub fn status(
         },
     )?
     .por_dia;
-    let hooks = super::configured_hooks(conn, config)?;
-    let checkins = integrations::checkin_states(conn)?
+    let hooks = super::configured_hooks_in(session, config)?;
+    let checkins = integrations::checkin_states_in(session)?
         .into_iter()
         .filter(|c| config.checkins.iter().any(|k| k.name == c.nombre))
         .collect();
     Ok(StatusReport {
         now: now_local,
         timezone: config.timezone.name().to_string(),
-        database: database.display().to_string(),
+        database: database.to_string(),
         latest_executions,
         gaps,
         today,

@@ -1,14 +1,21 @@
 //! TLS for every outbound connection: rustls (no OpenSSL), certificates verified against
 //! Mozilla's roots (built in) plus the system's store, plus an optional `ca_file` per
-//! destination (a private CA). There is no way to skip verification.
+//! destination (a private CA). There is no way to skip verification, except the one
+//! PostgreSQL's own `sslmode` values define (`require`/`prefer` encrypt without verifying,
+//! `verify-ca` checks the chain only), for a database URL that asks for it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rustls::pki_types::CertificateDer;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 /// A `ca_file` that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,27 +68,163 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, CaFile
     }
     let mut roots = public_roots().clone();
     if let Some(path) = ca_file {
-        for (i, cert) in read_ca_file(path)?.into_iter().enumerate() {
-            roots.add(cert).map_err(|e| CaFileError {
-                path: path.to_path_buf(),
-                reason: format!("certificate #{} cannot be a trust anchor: {e}", i + 1),
-            })?;
-        }
+        add_ca_file(&mut roots, path)?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CaFileError {
-            path: key.clone().unwrap_or_default(),
-            reason: format!("TLS set-up failed: {e}"),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let config = Arc::new(config);
+    let config = Arc::new(
+        builder(ca_file)?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
     if let Ok(mut cache) = cache.lock() {
         cache.insert(key, Arc::clone(&config));
     }
     Ok(config)
+}
+
+fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), CaFileError> {
+    for (i, cert) in read_ca_file(path)?.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| CaFileError {
+            path: path.to_path_buf(),
+            reason: format!("certificate #{} cannot be a trust anchor: {e}", i + 1),
+        })?;
+    }
+    Ok(())
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn builder(
+    ca_file: Option<&Path>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, CaFileError> {
+    ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CaFileError {
+            path: ca_file.map(Path::to_path_buf).unwrap_or_default(),
+            reason: format!("TLS set-up failed: {e}"),
+        })
+}
+
+/// PostgreSQL's `sslmode=verify-ca`: the chain must lead to `ca_file` (and only to it: a
+/// public CA would vouch for any name), the host name is not checked.
+pub fn client_config_chain_only(ca_file: &Path) -> Result<ClientConfig, CaFileError> {
+    let mut roots = RootCertStore::empty();
+    add_ca_file(&mut roots, ca_file)?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| CaFileError {
+            path: ca_file.to_path_buf(),
+            reason: format!("TLS set-up failed: {e}"),
+        })?;
+    Ok(builder(Some(ca_file))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+        .with_no_client_auth())
+}
+
+/// PostgreSQL's `sslmode=require` and `prefer` without a CA file: encrypted, the certificate
+/// not verified (libpq's meaning of those modes; `verify-full` is the one to use).
+pub fn client_config_unverified() -> Result<ClientConfig, CaFileError> {
+    Ok(builder(None)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Unverified(provider())))
+        .with_no_client_auth())
+}
+
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // webpki checks the chain first and the name last: a name error means the chain held.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The TLS failure somewhere in `err`'s chain of causes, in words: why the certificate was

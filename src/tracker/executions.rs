@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use duckdb::{Connection, OptionalExt, params};
 use serde::Serialize;
 
+use super::engine::{Row, Session, Value};
 use super::sql::Filter;
 use super::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
 use super::{Db, TrackerError, process};
@@ -248,7 +249,7 @@ pub(crate) const EXECUTION_COLUMNS: &str = "id, etl_tipo, ubicacion_id, ubicacio
      lineas_tardias, lineas_cambiadas, lineas_desaparecidas, version_etl";
 pub(crate) const EXECUTION_COLUMN_COUNT: usize = 23;
 
-pub(crate) fn row_to_execution(r: &duckdb::Row<'_>) -> duckdb::Result<ExecutionRow> {
+pub(crate) fn row_to_execution(r: &Row) -> Result<ExecutionRow, TrackerError> {
     Ok(ExecutionRow {
         id: r.get(0)?,
         etl_tipo: r.get(1)?,
@@ -281,6 +282,14 @@ pub fn list(
     conn: &Connection,
     filter: &ExecutionFilter,
 ) -> Result<Vec<ExecutionRow>, TrackerError> {
+    list_in(&mut Session::DuckDb(conn), filter)
+}
+
+/// [`list`] on either engine.
+pub fn list_in(
+    session: &mut Session,
+    filter: &ExecutionFilter,
+) -> Result<Vec<ExecutionRow>, TrackerError> {
     let mut clauses = Filter::default();
     clauses.equals("etl_tipo", filter.etl_tipo.map(|t| t.as_str().to_string()));
     clauses.one_of("ubicacion_id", &filter.stores);
@@ -305,24 +314,24 @@ pub fn list(
             from - chrono::Duration::days(2),
         );
     }
-    let query = |recent_only: bool| -> Result<Vec<ExecutionRow>, TrackerError> {
+    let params = clauses.engine_values();
+    let mut query = |recent_only: bool| -> Result<Vec<ExecutionRow>, TrackerError> {
         // The table is in time order: a bound on fecha_inicio lets DuckDB skip the rest.
         let recent = if recent_only {
-            "fecha_inicio >= (SELECT max(fecha_inicio) FROM etl_ejecuciones) - INTERVAL 1 DAY AND "
+            "fecha_inicio >= (SELECT max(fecha_inicio) FROM etl_ejecuciones) - INTERVAL '1 day' AND "
         } else {
             ""
         };
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE {recent}{} ORDER BY fecha_inicio DESC, id DESC LIMIT {}",
-            clauses.sql(),
+            clauses.numbered_sql(1),
             filter.limit
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(
-            duckdb::params_from_iter(clauses.values_after(Vec::new())),
-            row_to_execution,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        session
+            .query(&sql, &params)?
+            .iter()
+            .map(row_to_execution)
+            .collect()
     };
     // The latest day of history holds the answer unless the filters are narrow: every row
     // left out started before every row in it. Otherwise, the whole table.
@@ -334,6 +343,10 @@ pub fn list(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {
-    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE id = ?");
-    Ok(conn.query_row(&sql, [id], row_to_execution).optional()?)
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE id = $1");
+    Session::DuckDb(conn)
+        .query(&sql, &[Value::Int(id)])?
+        .first()
+        .map(row_to_execution)
+        .transpose()
 }

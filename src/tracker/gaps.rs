@@ -9,7 +9,8 @@ use duckdb::types::Value;
 use serde::Serialize;
 
 use super::TrackerError;
-use super::sql::{Filter, timestamp};
+use super::engine::{Session, Value as EngineValue};
+use super::sql::Filter;
 use super::vocab::EtlTipo;
 use crate::config::TrackingSettings;
 
@@ -58,8 +59,8 @@ pub struct GapQuery {
     pub stores: Vec<String>,
 }
 
-fn minutes(d: Duration) -> Value {
-    Value::BigInt((d.as_secs() / 60) as i64)
+fn minutes(d: Duration) -> i64 {
+    (d.as_secs() / 60) as i64
 }
 
 /// A verification setting in minutes; the sentinel -1 turns verification off (a NULL would
@@ -69,14 +70,20 @@ pub(crate) fn verification_minutes(
     setting: impl Fn(&crate::config::VerificationSettings) -> Duration,
 ) -> Value {
     if tracking.verification.enabled {
-        minutes(setting(&tracking.verification))
+        Value::BigInt(minutes(setting(&tracking.verification)))
     } else {
         Value::BigInt(-1)
     }
 }
 
-/// Gaps oldest first, as `klk-etl gaps` lists them.
+/// Gaps oldest first, as `klk-etl gaps` lists them (DuckDB).
 pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerError> {
+    list_in(&mut Session::DuckDb(conn), query)
+}
+
+/// Gaps oldest first, on either engine (`klk_gaps` is a table macro on DuckDB and a
+/// function on PostgreSQL, with the same parameters and columns).
+pub fn list_in(session: &mut Session, query: &GapQuery) -> Result<Vec<Gap>, TrackerError> {
     let mut filter = Filter::default();
     filter.equals("etl_tipo", query.etl_tipo.map(|t| t.as_str().to_string()));
     filter.one_of("ubicacion_id", &query.stores);
@@ -84,42 +91,49 @@ pub fn list(conn: &Connection, query: &GapQuery) -> Result<Vec<Gap>, TrackerErro
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha_desde, fecha_hasta, hora_desde, \
          hora_hasta, fecha_fallo, error_tipo, error_mensaje, horas_desde_fallo, causa, intentos, \
          slots, ultima_ejecucion_id, ultimo_intento, intentos_tras_exito \
-         FROM klk_gaps(CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?) WHERE {} \
+         FROM klk_gaps(CAST($1 AS TIMESTAMP), $2, $3, $4, $5, $6, $7, $8) WHERE {} \
          ORDER BY fecha_fallo, ubicacion_id, etl_tipo, fecha_desde, hora_desde",
-        filter.sql()
+        filter.numbered_sql(9)
     );
     let t = &query.tracking;
-    let params = filter.values_after(vec![
-        timestamp(query.now_local),
-        minutes(query.horizon),
-        Value::BigInt(i64::from(t.slot_minutes)),
-        minutes(t.stuck_after),
-        minutes(t.gap_grace),
-        minutes(t.inventory_stale_after),
-        verification_minutes(t, |v| v.closes_after),
-        verification_minutes(t, |v| v.deadline),
-    ]);
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-        Ok(Gap {
-            etl_tipo: r.get(0)?,
-            ubicacion_id: r.get(1)?,
-            ubicacion_nombre: r.get(2)?,
-            fecha_desde: r.get(3)?,
-            fecha_hasta: r.get(4)?,
-            hora_desde: r.get(5)?,
-            hora_hasta: r.get(6)?,
-            fecha_fallo: r.get(7)?,
-            error_tipo: r.get(8)?,
-            error_mensaje: r.get(9)?,
-            horas_desde_fallo: r.get(10)?,
-            causa: r.get(11)?,
-            intentos: r.get(12)?,
-            slots: r.get(13)?,
-            ultima_ejecucion_id: r.get(14)?,
-            ultimo_intento: r.get(15)?,
-            intentos_tras_exito: r.get(16)?,
+    let mut params = vec![
+        EngineValue::Timestamp(query.now_local),
+        minutes(query.horizon).into(),
+        i64::from(t.slot_minutes).into(),
+        minutes(t.stuck_after).into(),
+        minutes(t.gap_grace).into(),
+        minutes(t.inventory_stale_after).into(),
+        engine_minutes(verification_minutes(t, |v| v.closes_after)),
+        engine_minutes(verification_minutes(t, |v| v.deadline)),
+    ];
+    params.extend(filter.engine_values());
+    session
+        .query(&sql, &params)?
+        .iter()
+        .map(|r| {
+            Ok(Gap {
+                etl_tipo: r.get(0)?,
+                ubicacion_id: r.get(1)?,
+                ubicacion_nombre: r.get(2)?,
+                fecha_desde: r.get(3)?,
+                fecha_hasta: r.get(4)?,
+                hora_desde: r.get(5)?,
+                hora_hasta: r.get(6)?,
+                fecha_fallo: r.get(7)?,
+                error_tipo: r.get(8)?,
+                error_mensaje: r.get(9)?,
+                horas_desde_fallo: r.get(10)?,
+                causa: r.get(11)?,
+                intentos: r.get(12)?,
+                slots: r.get(13)?,
+                ultima_ejecucion_id: r.get(14)?,
+                ultimo_intento: r.get(15)?,
+                intentos_tras_exito: r.get(16)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
+}
+
+fn engine_minutes(value: Value) -> EngineValue {
+    super::engine::from_duckdb(value)
 }

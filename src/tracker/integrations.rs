@@ -7,6 +7,7 @@ use duckdb::{Connection, params};
 use serde::Serialize;
 
 use super::TrackerError;
+use super::engine::{Dialect, Session};
 
 /// One hook's work in one invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,40 +75,54 @@ pub struct HookState {
 }
 
 pub fn hook_states(conn: &Connection) -> Result<Vec<HookState>, TrackerError> {
-    let mut stmt = conn.prepare(
+    hook_states_in(&mut Session::DuckDb(conn))
+}
+
+/// [`hook_states`] on either engine.
+pub fn hook_states_in(session: &mut Session) -> Result<Vec<HookState>, TrackerError> {
+    let last_error = match session.dialect() {
+        Dialect::DuckDb => "arg_max(error, inicio) FILTER (WHERE estado = 'fallido')",
+        Dialect::Postgres => {
+            "(array_agg(error ORDER BY inicio DESC, id DESC) FILTER (WHERE estado = 'fallido'))[1]"
+        }
+    };
+    let sql = format!(
         "WITH ranked AS (
             SELECT *, row_number() OVER (PARTITION BY nombre ORDER BY inicio DESC, id DESC) AS rn
             FROM etl_hooks),
          totals AS (
             SELECT nombre, sum(ejecuciones) AS runs, sum(fallos + omitidas) AS failures,
                    max(inicio) FILTER (WHERE estado = 'fallido') AS last_failure,
-                   arg_max(error, inicio) FILTER (WHERE estado = 'fallido') AS last_error
+                   {last_error} AS last_error
             FROM etl_hooks GROUP BY nombre)
          SELECT r.nombre, r.evento, r.accion, r.inicio, coalesce(r.duracion_segundos, 0),
                 r.ejecuciones, r.fallos, r.omitidas, r.error,
                 CAST(t.runs AS BIGINT), CAST(t.failures AS BIGINT), t.last_failure, t.last_error
-         FROM ranked r JOIN totals t USING (nombre) WHERE r.rn = 1 ORDER BY r.nombre",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(HookState {
-            latest: HookRun {
-                nombre: r.get(0)?,
-                evento: r.get(1)?,
-                accion: r.get(2)?,
-                inicio: r.get(3)?,
-                duracion_segundos: r.get(4)?,
-                ejecuciones: r.get(5)?,
-                fallos: r.get(6)?,
-                omitidas: r.get(7)?,
-                error: r.get(8)?,
-            },
-            total_runs: r.get(9)?,
-            total_failures: r.get(10)?,
-            last_failure: r.get(11)?,
-            last_error: r.get(12)?,
+         FROM ranked r JOIN totals t USING (nombre) WHERE r.rn = 1 ORDER BY r.nombre"
+    );
+    session
+        .query(&sql, &[])?
+        .iter()
+        .map(|r| {
+            Ok(HookState {
+                latest: HookRun {
+                    nombre: r.get(0)?,
+                    evento: r.get(1)?,
+                    accion: r.get(2)?,
+                    inicio: r.get(3)?,
+                    duracion_segundos: r.get(4)?,
+                    ejecuciones: r.get(5)?,
+                    fallos: r.get(6)?,
+                    omitidas: r.get(7)?,
+                    error: r.get(8)?,
+                },
+                total_runs: r.get(9)?,
+                total_failures: r.get(10)?,
+                last_failure: r.get(11)?,
+                last_error: r.get(12)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// One check-in ping's outcome.
@@ -160,20 +175,28 @@ pub struct CheckinState {
 }
 
 pub fn checkin_states(conn: &Connection) -> Result<Vec<CheckinState>, TrackerError> {
-    let mut stmt = conn.prepare(
-        "SELECT nombre, servicio, enviados, fallidos, ultimo_envio, ultimo_fallo, ultimo_error \
-         FROM etl_checkins ORDER BY nombre",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(CheckinState {
-            nombre: r.get(0)?,
-            servicio: r.get(1)?,
-            enviados: r.get(2)?,
-            fallidos: r.get(3)?,
-            ultimo_envio: r.get(4)?,
-            ultimo_fallo: r.get(5)?,
-            ultimo_error: r.get(6)?,
+    checkin_states_in(&mut Session::DuckDb(conn))
+}
+
+/// [`checkin_states`] on either engine.
+pub fn checkin_states_in(session: &mut Session) -> Result<Vec<CheckinState>, TrackerError> {
+    session
+        .query(
+            "SELECT nombre, servicio, enviados, fallidos, ultimo_envio, ultimo_fallo, ultimo_error \
+             FROM etl_checkins ORDER BY nombre",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(CheckinState {
+                nombre: r.get(0)?,
+                servicio: r.get(1)?,
+                enviados: r.get(2)?,
+                fallidos: r.get(3)?,
+                ultimo_envio: r.get(4)?,
+                ultimo_fallo: r.get(5)?,
+                ultimo_error: r.get(6)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }

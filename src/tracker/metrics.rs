@@ -3,11 +3,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use duckdb::Connection;
-use duckdb::types::Value;
 use serde::Serialize;
 
 use super::TrackerError;
-use super::sql::{Filter, timestamp};
+use super::engine::{Dialect, Session, Value as EngineValue};
+use super::sql::Filter;
 use super::vocab::EtlTipo;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,62 +76,91 @@ pub struct MetricsQuery {
 }
 
 pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, TrackerError> {
+    report_in(&mut Session::DuckDb(conn), query)
+}
+
+/// What differs between the engines in the per-store summary: DuckDB's aggregates, and
+/// PostgreSQL's `klk_*` helpers that compute the same (see the header of its logic.sql).
+fn summary_aggregates(dialect: Dialect) -> [&'static str; 4] {
+    match dialect {
+        Dialect::DuckDb => [
+            "arg_max(ubicacion_nombre, fecha_inicio)",
+            "round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2)",
+            "round(avg(duracion_segundos), 3)",
+            "round(quantile_cont(duracion_segundos, 0.95), 3)",
+        ],
+        Dialect::Postgres => [
+            "(array_agg(ubicacion_nombre ORDER BY fecha_inicio DESC, id DESC) \
+             FILTER (WHERE ubicacion_nombre IS NOT NULL))[1]",
+            "klk_round(100.0::double precision * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2)",
+            "klk_round(avg(duracion_segundos), 3)",
+            "klk_round(klk_quantile_cont(array_agg(duracion_segundos ORDER BY duracion_segundos) \
+             FILTER (WHERE duracion_segundos IS NOT NULL), 0.95), 3)",
+        ],
+    }
+}
+
+/// The report on either engine (`klk_metricas` is a table macro on DuckDB and a function on
+/// PostgreSQL, with the same parameters and columns).
+pub fn report_in(
+    session: &mut Session,
+    query: &MetricsQuery,
+) -> Result<MetricsReport, TrackerError> {
     let mut filter = Filter::default();
     filter.equals("etl_tipo", query.etl_tipo.map(|t| t.as_str().to_string()));
     filter.one_of("ubicacion_id", &query.stores);
-    let leading = vec![
-        timestamp(query.now_local),
-        Value::BigInt(i64::from(query.days)),
+    let mut params = vec![
+        EngineValue::Timestamp(query.now_local),
+        EngineValue::Int(i64::from(query.days)),
     ];
+    params.extend(filter.engine_values());
 
     let by_day_sql = format!(
         "SELECT etl_tipo, ubicacion_id, ubicacion_nombre, fecha, total_ejecuciones, \
          ejecuciones_exitosas, ejecuciones_fallidas, ejecuciones_parciales, ejecuciones_en_proceso, \
          tasa_exito_pct, duracion_promedio_seg, duracion_p95_seg, total_registros_cargados, \
          lineas_tardias, lineas_cambiadas, lineas_desaparecidas, verificado_en \
-         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) WHERE {} \
+         FROM klk_metricas(CAST($1 AS TIMESTAMP), $2) WHERE {} \
          ORDER BY fecha DESC, etl_tipo, ubicacion_id",
-        filter.sql()
+        filter.numbered_sql(3)
     );
-    let mut stmt = conn.prepare(&by_day_sql)?;
-    let por_dia = stmt
-        .query_map(
-            duckdb::params_from_iter(filter.values_after(leading.clone())),
-            |r| {
-                Ok(DayMetrics {
-                    etl_tipo: r.get(0)?,
-                    ubicacion_id: r.get(1)?,
-                    ubicacion_nombre: r.get(2)?,
-                    fecha: r.get(3)?,
-                    total_ejecuciones: r.get(4)?,
-                    ejecuciones_exitosas: r.get(5)?,
-                    ejecuciones_fallidas: r.get(6)?,
-                    ejecuciones_parciales: r.get(7)?,
-                    ejecuciones_en_proceso: r.get(8)?,
-                    tasa_exito_pct: r.get(9)?,
-                    duracion_promedio_seg: r.get(10)?,
-                    duracion_p95_seg: r.get(11)?,
-                    total_registros_cargados: r.get(12)?,
-                    lineas_tardias: r.get(13)?,
-                    lineas_cambiadas: r.get(14)?,
-                    lineas_desaparecidas: r.get(15)?,
-                    verificado_en: r.get(16)?,
-                })
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let por_dia = session
+        .query(&by_day_sql, &params)?
+        .iter()
+        .map(|r| {
+            Ok(DayMetrics {
+                etl_tipo: r.get(0)?,
+                ubicacion_id: r.get(1)?,
+                ubicacion_nombre: r.get(2)?,
+                fecha: r.get(3)?,
+                total_ejecuciones: r.get(4)?,
+                ejecuciones_exitosas: r.get(5)?,
+                ejecuciones_fallidas: r.get(6)?,
+                ejecuciones_parciales: r.get(7)?,
+                ejecuciones_en_proceso: r.get(8)?,
+                tasa_exito_pct: r.get(9)?,
+                duracion_promedio_seg: r.get(10)?,
+                duracion_p95_seg: r.get(11)?,
+                total_registros_cargados: r.get(12)?,
+                lineas_tardias: r.get(13)?,
+                lineas_cambiadas: r.get(14)?,
+                lineas_desaparecidas: r.get(15)?,
+                verificado_en: r.get(16)?,
+            })
+        })
+        .collect::<Result<Vec<_>, TrackerError>>()?;
 
     // Same rows as the per-day macro, aggregated over the whole period (a p95 cannot be
     // derived from daily p95s, so this reads the executions again).
     // The verification figures add up the per-day rows of the same macro.
+    let [latest_name, rate, mean, p95] = summary_aggregates(session.dialect());
     let summary_sql = format!(
-        "WITH p AS (SELECT CAST(? AS TIMESTAMP) AS now_ts, CAST(? AS BIGINT) AS days), \
+        "WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS now_ts, CAST($2 AS BIGINT) AS days), \
          s AS ( \
-         SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio) AS ubicacion_nombre, \
+         SELECT etl_tipo, ubicacion_id, {latest_name} AS ubicacion_nombre, \
            count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
            count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
-           round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2) AS tasa, \
-           round(avg(duracion_segundos), 3) AS media, round(quantile_cont(duracion_segundos, 0.95), 3) AS p95, \
+           {rate} AS tasa, {mean} AS media, {p95} AS p95, \
            CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) AS cargados \
          FROM etl_ejecuciones, p \
          WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
@@ -143,19 +172,18 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
            count(*) FILTER (WHERE lineas_tardias > 0) AS dias_con_tardias, \
            CAST(coalesce(sum(lineas_cambiadas), 0) AS BIGINT) AS cambiadas, \
            CAST(coalesce(sum(lineas_desaparecidas), 0) AS BIGINT) AS desaparecidas \
-         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) GROUP BY etl_tipo, ubicacion_id) \
+         FROM klk_metricas(CAST($1 AS TIMESTAMP), $2) GROUP BY etl_tipo, ubicacion_id) \
          SELECT s.etl_tipo, s.ubicacion_id, s.ubicacion_nombre, s.dias, s.total, s.ok, s.fallidas, \
            s.tasa, s.media, s.p95, s.cargados, coalesce(v.dias_verificados, 0), coalesce(v.tardias, 0), \
            coalesce(v.dias_con_tardias, 0), coalesce(v.cambiadas, 0), coalesce(v.desaparecidas, 0) \
          FROM s LEFT JOIN v USING (etl_tipo, ubicacion_id) \
          ORDER BY s.tasa, s.etl_tipo, s.ubicacion_id",
-        filter.sql()
+        filter.numbered_sql(3)
     );
-    let mut params = filter.values_after(leading.clone());
-    params.extend(leading);
-    let mut stmt = conn.prepare(&summary_sql)?;
-    let por_tienda = stmt
-        .query_map(duckdb::params_from_iter(params), |r| {
+    let por_tienda = session
+        .query(&summary_sql, &params)?
+        .iter()
+        .map(|r| {
             Ok(StoreSummary {
                 etl_tipo: r.get(0)?,
                 ubicacion_id: r.get(1)?,
@@ -174,8 +202,8 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
                 lineas_cambiadas: r.get(14)?,
                 lineas_desaparecidas: r.get(15)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .collect::<Result<Vec<_>, TrackerError>>()?;
 
     let hasta = query.now_local.date();
     let desde = hasta - chrono::Days::new(u64::from(query.days.saturating_sub(1)));

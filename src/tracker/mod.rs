@@ -2,12 +2,14 @@
 //! metrics, purge and unstick. No clap and no printing here: plain options in, data out.
 
 pub mod coverage;
+pub mod engine;
 pub mod executions;
 pub mod gaps;
 pub mod gate;
 pub mod integrations;
 pub mod invocations;
 pub mod metrics;
+pub mod postgres;
 pub mod process;
 pub mod purge;
 pub mod registry;
@@ -53,6 +55,14 @@ pub enum TrackerError {
     NoSuchExecution(i64),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
+    /// A PostgreSQL server that cannot be reached, signed in to or used (never quotes the password).
+    #[error("cannot use database {target}: {detail}")]
+    Server { target: String, detail: String },
+    #[error("database error: {0}")]
+    Postgres(String),
+    /// A row that does not have the shape the query promised: a defect.
+    #[error("database answered unexpectedly: {0}")]
+    Unexpected(String),
 }
 
 impl TrackerError {
@@ -82,6 +92,46 @@ pub enum Access {
     Read,
     /// Read-write: one process at a time; keep it short.
     Write,
+}
+
+/// An open, migrated, synchronised tracker database of either engine.
+#[derive(Debug)]
+pub enum Database {
+    DuckDb(Db),
+    Postgres(Box<postgres::PgDb>),
+}
+
+impl Database {
+    /// Opens the configured database (a DuckDB file or a PostgreSQL server), as
+    /// [`Db::open`] does for a file.
+    pub fn open(
+        config: &Config,
+        access: Access,
+        now_utc: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Database, TrackerError> {
+        match &config.postgres {
+            Some(target) => Ok(Database::Postgres(Box::new(postgres::PgDb::open(
+                target, config, now_utc,
+            )?))),
+            None => Ok(Database::DuckDb(Db::open(config, access, now_utc)?)),
+        }
+    }
+
+    /// The session the tracker core's functions take.
+    pub fn session(&mut self) -> engine::Session<'_> {
+        match self {
+            Database::DuckDb(db) => engine::Session::DuckDb(&db.conn),
+            Database::Postgres(db) => db.session(),
+        }
+    }
+
+    /// Warnings from opening (a read-only DuckDB file).
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Database::DuckDb(db) => &db.warnings,
+            Database::Postgres(_) => &[],
+        }
+    }
 }
 
 /// An open, migrated, synchronised tracker database.
@@ -154,7 +204,7 @@ impl Db {
 
         let mut db = Db::connect(&path, Access::Read, lock_timeout)?;
         let needs_write = db.schema_version()? < schema::LATEST_VERSION
-            || registry::needs_sync(&db.conn, config, now_utc)?;
+            || registry::needs_sync(&mut engine::Session::DuckDb(&db.conn), config, now_utc)?;
         if !needs_write {
             return Ok(db);
         }
@@ -271,7 +321,7 @@ impl Db {
         now_utc: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), TrackerError> {
         self.migrate()?;
-        registry::sync(&self.conn, config, now_utc)?;
+        registry::sync(&mut engine::Session::DuckDb(&self.conn), config, now_utc)?;
         Ok(())
     }
 

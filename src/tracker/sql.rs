@@ -68,10 +68,53 @@ impl Filter {
         }
     }
 
+    /// The conditions with numbered placeholders from `$first` on (for statements that run
+    /// on both engines: `$n` is read by DuckDB and PostgreSQL alike).
+    pub(crate) fn numbered_sql(&self, first: usize) -> String {
+        let mut next = first;
+        let mut numbered = String::new();
+        for c in self.sql().chars() {
+            if c == '?' {
+                numbered.push_str(&format!("${next}"));
+                next += 1;
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    }
+
+    /// The filter's parameters, for [`Filter::numbered_sql`].
+    pub(crate) fn engine_values(&self) -> Vec<super::engine::Value> {
+        self.values
+            .iter()
+            .cloned()
+            .map(super::engine::from_duckdb)
+            .collect()
+    }
+
     /// `leading` parameters first (those of the query's own placeholders), then the filter's.
     pub(crate) fn values_after(&self, leading: Vec<Value>) -> Vec<Value> {
         let mut all = leading;
         all.extend(self.values.iter().cloned());
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_placeholders_follow_the_leading_ones() {
+        let mut filter = Filter::default();
+        filter.equals("etl_tipo", Some("ventas".into()));
+        filter.one_of("ubicacion_id", &["a".into(), "b".into()]);
+        assert_eq!(
+            filter.numbered_sql(3),
+            "etl_tipo = $3 AND ubicacion_id IN ($4, $5)"
+        );
+        assert_eq!(filter.engine_values().len(), 3);
+        assert_eq!(Filter::default().numbered_sql(1), "true");
     }
 }

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use duckdb::Connection;
 use serde::Serialize;
 
+use super::engine::Session;
 use super::executions::{
     EXECUTION_COLUMN_COUNT, EXECUTION_COLUMNS, ExecutionRow, Outcome, finish, row_to_execution,
 };
@@ -51,21 +52,26 @@ pub fn find(
     conn: &Connection,
     options: &UnstickOptions,
 ) -> Result<Vec<StuckExecution>, TrackerError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {EXECUTION_COLUMNS}, proceso_id \
-         FROM etl_ejecuciones WHERE estado = 'en_proceso' ORDER BY fecha_inicio, id"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            row_to_execution(r)?,
-            r.get::<_, Option<String>>(EXECUTION_COLUMN_COUNT)?,
-        ))
-    })?;
+    let rows = Session::DuckDb(conn)
+        .query(
+            &format!(
+                "SELECT {EXECUTION_COLUMNS}, proceso_id \
+                 FROM etl_ejecuciones WHERE estado = 'en_proceso' ORDER BY fecha_inicio, id"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                row_to_execution(r)?,
+                r.get::<Option<String>>(EXECUTION_COLUMN_COUNT)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, TrackerError>>()?;
     let threshold =
         options.now_local - chrono::Duration::seconds(options.older_than.as_secs() as i64);
     let mut stuck = Vec::new();
-    for row in rows {
-        let (execution, identity) = row?;
+    for (execution, identity) in rows {
         let alive = liveness(
             execution.host.as_deref(),
             execution.pid,

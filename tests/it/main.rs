@@ -15,6 +15,7 @@ mod klk_memory;
 mod klk_parse;
 mod metrics;
 mod monitoring;
+mod postgres;
 mod purge_unstick;
 mod reliability_bad_input;
 mod reliability_crash;

@@ -630,3 +630,116 @@ warehouses = ["APP-TPF"]
         s.outputs
     );
 }
+
+/// PostgreSQL: the password in the URL, `PGPASSWORD` or a password file never shows, whether
+/// it is refused, the URL is wrong or everything works; nor is it stored in any table.
+#[test]
+fn a_postgresql_password_never_shows_and_is_never_stored() {
+    use crate::common::pg::{self, TestDatabase};
+    let db = TestDatabase::new();
+    let env = TestEnv::with_config("");
+    let wrong = "pw-SECRET-5ad1e0";
+    let with_wrong = db.url.replace(&pg::password(&db.url), wrong);
+    let bare = pg::without_password(&db.url);
+    std::fs::write(env.path().join("pw"), wrong).unwrap();
+    std::fs::write(
+        env.path().join("file.toml"),
+        format!("[database]\nurl = \"{bare}\"\npassword_file = \"pw\"\n"),
+    )
+    .unwrap();
+    let bad_url = format!("{with_wrong}?sslmode=sometimes");
+    // (arguments, environment, exit code)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32);
+    let cases: Vec<Case> = vec![
+        (vec!["db", "info", "--database", &with_wrong], vec![], 3),
+        (
+            vec![
+                "db",
+                "migrate",
+                "--database",
+                &with_wrong,
+                "--format",
+                "json",
+            ],
+            vec![],
+            3,
+        ),
+        (
+            vec!["gaps", "--database", &with_wrong, "--format", "csv"],
+            vec![],
+            3,
+        ),
+        (
+            vec!["db", "info", "--database", &bare],
+            vec![("PGPASSWORD", wrong)],
+            3,
+        ),
+        (vec!["db", "info", "--config", "file.toml"], vec![], 3),
+        (vec!["db", "info", "--database", &bad_url], vec![], 2),
+        (vec!["run", "--database", &with_wrong], vec![], 2),
+    ];
+    for (args, vars, code) in cases {
+        let mut cmd = env.process();
+        cmd.args(&args);
+        for (key, value) in &vars {
+            cmd.env(key, value);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean(&format!("{args:?} stdout"), &out.stdout);
+        assert_clean(&format!("{args:?} stderr"), &out.stderr);
+    }
+
+    // It works, and the real password shows nowhere either.
+    let real = pg::password(&db.url);
+    for format in ["table", "json", "csv"] {
+        for command in [&["db", "info"][..], &["db", "migrate"][..], &["gaps"][..]] {
+            let out = env
+                .process()
+                .args(command)
+                .args(["--database", &db.url, "--format", format])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{command:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for stream in [&out.stdout, &out.stderr] {
+                assert!(
+                    !String::from_utf8_lossy(stream).contains(&real),
+                    "{command:?} --format {format}"
+                );
+            }
+        }
+    }
+    let mut client = db.client();
+    let columns: Vec<(String, String)> = client
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'ARRAY')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(columns.len() > 20, "{columns:?}");
+    for (table, column) in columns {
+        let found: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE strpos(\"{column}\"::text, $1) > 0"
+                ),
+                &[&real],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 0, "{table}.{column} holds the password");
+    }
+}

@@ -11,6 +11,8 @@
 
 use duckdb::Connection;
 
+pub mod postgres;
+
 use crate::klk::ventas::{SqlType, Table, VENTAS};
 
 const SEED_TABLE: &str = include_str!("duckdb/v1_seed_table.sql");

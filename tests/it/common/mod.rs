@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod net;
+pub mod pg;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -15,9 +16,15 @@ use tempfile::TempDir;
 pub const NOW: &str = "2025-11-24T20:00:00Z";
 
 /// Variables of the caller's environment that would change what the binary does in a test.
-const OUTSIDE_ENV: [&str; 15] = [
+const OUTSIDE_ENV: [&str; 20] = [
     "KLK_ETL_CONFIG",
     "KLK_ETL_DB",
+    "KLK_ETL_DATABASE",
+    // A PostgreSQL password or user of the caller's would reach the tests' servers.
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGUSER",
+    "PGDATABASE",
     "KLK_ETL_NOW",
     "KLK_ETL_LOCK_TIMEOUT",
     "KLK_ETL_API_URL",

@@ -1,0 +1,557 @@
+//! PostgreSQL as the engine: `database` as a `postgres://` URL, the password from each of its
+//! sources and never shown, TLS as `sslmode` asks, and the schema migrated once however many
+//! runners start together. Against real servers on 127.0.0.1 (see common/pg.rs).
+
+use std::process::Output;
+
+use crate::common::TestEnv;
+use crate::common::pg::{self, TestDatabase};
+
+/// A directory whose config has no database (the URL comes from the command line).
+fn env() -> TestEnv {
+    TestEnv::with_config("")
+}
+
+fn run(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = env.process();
+    cmd.args(args);
+    for (key, value) in vars {
+        cmd.env(key, value);
+    }
+    cmd.output().expect("run klk-etl")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exit `code` and one line on stderr containing `expected`, the password nowhere.
+fn assert_fails(out: &Output, code: i32, expected: &str, secret: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(expected), "expected '{expected}' in: {err}");
+    assert!(
+        !err.contains(secret) && !stdout(out).contains(secret),
+        "password shown: {err}"
+    );
+}
+
+fn info(env: &TestEnv, url: &str, vars: &[(&str, &str)]) -> serde_json::Value {
+    let out = run(
+        env,
+        &["db", "info", "--database", url, "--format", "json"],
+        vars,
+    );
+    assert!(out.status.success(), "db info: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn db_migrate_creates_the_schema_once_and_db_info_names_the_engine() {
+    let db = TestDatabase::new();
+    let env = env();
+    let secret = pg::password(&db.url);
+
+    let first = run(&env, &["db", "migrate", "--database", &db.url], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let shown = format!(
+        "postgres://klk@127.0.0.1:{}/{}",
+        url::Url::parse(&db.url).unwrap().port().unwrap(),
+        db.name
+    );
+    assert_eq!(
+        stdout(&first).trim(),
+        format!("{shown}: migrated schema from version 0 to 11")
+    );
+    let again = run(&env, &["db", "migrate", "--database", &db.url], &[]);
+    assert_eq!(
+        stdout(&again).trim(),
+        format!("{shown}: schema is up to date (version 11)")
+    );
+
+    let on_postgres = info(&env, &db.url, &[]);
+    assert_eq!(on_postgres["engine"], "postgresql");
+    assert_eq!(on_postgres["path"], shown.as_str());
+    assert_eq!(on_postgres["schema_version"], 11);
+    assert!(on_postgres["duckdb_version"].is_null());
+    assert!(
+        on_postgres["engine_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("15"),
+        "{on_postgres}"
+    );
+    assert_eq!(on_postgres["executions"], 0);
+
+    // The same versions and descriptions as a DuckDB file's.
+    let on_duckdb = info(&env, "x.duckdb", &[]);
+    assert_eq!(on_duckdb["engine"], "duckdb");
+    let described = |info: &serde_json::Value| -> Vec<(i64, String)> {
+        info["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["version"].as_i64().unwrap(),
+                    m["description"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(described(&on_postgres), described(&on_duckdb));
+
+    // The seed's table, views and sequence are there, with the seed's names.
+    let mut client = db.client();
+    for object in [
+        "etl_ejecuciones",
+        "v_gaps_por_recuperar",
+        "v_metricas_confiabilidad",
+        "v_ultimas_ejecuciones",
+        "seq_etl_ejecuciones",
+        "ventas",
+        "inventario",
+    ] {
+        let found: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&object])
+            .unwrap()
+            .get(0);
+        assert!(found, "{object} missing");
+    }
+
+    let text = run(&env, &["db", "info", "--database", &db.url], &[]);
+    assert!(
+        stdout(&text).contains("PostgreSQL      15"),
+        "{}",
+        stdout(&text)
+    );
+    assert!(!stdout(&text).contains(&secret) && !stderr(&text).contains(&secret));
+}
+
+#[test]
+fn runners_started_at_the_same_second_migrate_once() {
+    let db = TestDatabase::new();
+    let env = env();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut cmd = env.process();
+            cmd.args(["db", "migrate", "--database", &db.url, "--format", "json"]);
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let mut from_zero = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["to_version"], 11);
+        if json["from_version"] == 0 {
+            from_zero += 1;
+        }
+    }
+    assert_eq!(from_zero, 1, "exactly one runner migrated");
+    let rows: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM etl_schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 11);
+}
+
+#[test]
+fn the_password_comes_from_the_url_pgpassword_a_password_file_or_pgpass_and_is_never_shown() {
+    let db = TestDatabase::new();
+    let secret = pg::password(&db.url);
+    let bare = pg::without_password(&db.url);
+    let env = env();
+    let source = |info: &serde_json::Value| info["schema_version"].as_i64();
+
+    // PGPASSWORD.
+    assert_eq!(
+        source(&info(&env, &bare, &[("PGPASSWORD", &secret)])),
+        Some(11)
+    );
+
+    // [database] password_file (the URL in the file, the password beside it).
+    std::fs::write(env.path().join("pg-password"), format!("{secret}\n")).unwrap();
+    std::fs::write(
+        env.path().join("klk-etl.toml"),
+        format!("[database]\nurl = \"{bare}\"\npassword_file = \"pg-password\"\n"),
+    )
+    .unwrap();
+    let out = run(&env, &["db", "info", "--format", "json"], &[]);
+    assert!(out.status.success(), "password_file: {}", stderr(&out));
+    std::fs::write(env.path().join("klk-etl.toml"), "").unwrap();
+
+    // ~/.pgpass (only when others cannot read it, as libpq).
+    let home = tempfile::tempdir().unwrap();
+    let pgpass = home.path().join(".pgpass");
+    let port = url::Url::parse(&db.url).unwrap().port().unwrap();
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{port}:{}:klk:{secret}\n", db.name),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let home_var = home.path().to_str().unwrap();
+    assert_eq!(source(&info(&env, &bare, &[("HOME", home_var)])), Some(11));
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ignored = run(
+        &env,
+        &["db", "info", "--database", &bare],
+        &[("HOME", home_var)],
+    );
+    assert_fails(&ignored, 3, "password", &secret);
+
+    // A wrong password: one line, exit 3, neither password shown.
+    let wrong = db.url.replace(&secret, "not-the-password-7f3a");
+    let out = run(&env, &["db", "info", "--database", &wrong], &[]);
+    assert_fails(
+        &out,
+        3,
+        "password authentication failed for user \"klk\"",
+        "not-the-password-7f3a",
+    );
+    assert!(
+        stderr(&out).contains(&format!("postgres://klk@127.0.0.1:{port}/{}", db.name)),
+        "{}",
+        stderr(&out)
+    );
+
+    // KLK_ETL_DATABASE names the database too.
+    let out = run(
+        &env,
+        &["db", "info", "--format", "json"],
+        &[("KLK_ETL_DATABASE", &db.url)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains(&secret));
+}
+
+#[test]
+fn an_unreachable_server_or_a_bad_url_is_one_line_with_its_exit_code() {
+    let env = env();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://klk:hunter2-secret@127.0.0.1:{port}/klk?connect_timeout=3");
+    let out = run(&env, &["db", "info", "--database", &url], &[]);
+    assert_fails(&out, 3, "Connection refused", "hunter2-secret");
+
+    let bad = "postgres://klk:hunter2-secret@127.0.0.1/klk?sslmode=sometimes";
+    let out = run(&env, &["db", "migrate", "--database", bad], &[]);
+    assert_fails(&out, 2, "sslmode 'sometimes'", "hunter2-secret");
+}
+
+#[test]
+fn tls_to_the_server_as_sslmode_asks() {
+    let env = env();
+    let url = pg::tls_server_url();
+    let secret = pg::password(url);
+    let ca = pg::tls_ca();
+    let base = url.split('?').next().unwrap();
+
+    // require: encrypted, not verified (libpq's meaning).
+    assert_eq!(info(&env, url, &[])["schema_version"], 11);
+    // verify-full with the server's CA.
+    let full = format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display());
+    assert_eq!(info(&env, &full, &[])["schema_version"], 11);
+    // verify-ca with the CA, and the CA given as [database] ca_file.
+    let chain = format!("{base}?sslmode=verify-ca&sslrootcert={}", ca.display());
+    assert_eq!(info(&env, &chain, &[])["schema_version"], 11);
+    std::fs::write(
+        env.path().join("klk-etl.toml"),
+        format!(
+            "[database]\nurl = \"{base}?sslmode=verify-full\"\nca_file = \"{}\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let out = run(&env, &["db", "info", "--format", "json"], &[]);
+    assert!(out.status.success(), "ca_file: {}", stderr(&out));
+    std::fs::write(env.path().join("klk-etl.toml"), "").unwrap();
+
+    // verify-full without the private CA: refused, saying why.
+    let out = run(
+        &env,
+        &[
+            "db",
+            "info",
+            "--database",
+            &format!("{base}?sslmode=verify-full"),
+        ],
+        &[],
+    );
+    assert_fails(&out, 3, "certificate not trusted", &secret);
+    // verify-ca needs a CA.
+    let out = run(
+        &env,
+        &[
+            "db",
+            "info",
+            "--database",
+            &format!("{base}?sslmode=verify-ca"),
+        ],
+        &[],
+    );
+    assert_fails(&out, 3, "sslmode=verify-ca needs the server's CA", &secret);
+    // The server refuses a plain connection.
+    let out = run(
+        &env,
+        &[
+            "db",
+            "info",
+            "--database",
+            &format!("{base}?sslmode=disable"),
+        ],
+        &[],
+    );
+    assert_fails(&out, 3, "SQLSTATE 28000", &secret);
+}
+
+#[test]
+fn a_database_migrated_by_a_newer_klk_etl_is_refused() {
+    let db = TestDatabase::new();
+    let env = env();
+    assert!(
+        run(&env, &["db", "migrate", "--database", &db.url], &[])
+            .status
+            .success()
+    );
+    db.client()
+        .execute(
+            "INSERT INTO etl_schema_version VALUES (99, 'from the future', now())",
+            &[],
+        )
+        .unwrap();
+    let out = run(&env, &["db", "migrate", "--database", &db.url], &[]);
+    assert_fails(
+        &out,
+        3,
+        "schema version 99, newer than this klk-etl understands",
+        &pg::password(&db.url),
+    );
+}
+
+#[test]
+fn commands_not_ported_yet_say_so_instead_of_using_a_duckdb_file() {
+    let db = TestDatabase::new();
+    let env = env();
+    for command in ["run", "recover", "purge"] {
+        let out = run(&env, &[command, "--database", &db.url], &[]);
+        assert_fails(
+            &out,
+            2,
+            &format!("`klk-etl {command}` does not run on PostgreSQL yet"),
+            &pg::password(&db.url),
+        );
+    }
+    assert!(
+        !env.path().join("data").exists(),
+        "no DuckDB file made instead"
+    );
+}
+
+/// `klk-etl ARGS --format FORMAT` at the pinned now, on the config's DuckDB file or on
+/// `database`; its stdout (it must succeed).
+fn output_at_now(env: &TestEnv, args: &[&str], format: &str, database: Option<&str>) -> String {
+    let mut cmd = env.at_now();
+    cmd.args(args)
+        .args(["--format", format, "--color", "never"]);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Copies `etl_ejecuciones` row for row (ids included) from a DuckDB file into PostgreSQL,
+/// each value through its text form and cast to the PostgreSQL column's type.
+fn copy_executions(duck: &duckdb::Connection, pg: &mut postgres::Client) -> usize {
+    let columns: Vec<(String, String)> = pg
+        .query(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'etl_ejecuciones'::regclass AND attnum > 0 AND NOT attisdropped \
+             ORDER BY attnum",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let select = columns
+        .iter()
+        .map(|(name, _)| format!("CAST({name} AS VARCHAR)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let insert = format!(
+        "INSERT INTO etl_ejecuciones ({}) VALUES ({})",
+        columns
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| format!("${}::text::{ty}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = duck
+        .prepare(&format!("SELECT {select} FROM etl_ejecuciones ORDER BY id"))
+        .unwrap();
+    let rows: Vec<Vec<Option<String>>> = stmt
+        .query_map([], |r| (0..columns.len()).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for row in &rows {
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = row
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        pg.execute(&insert, &params).unwrap();
+    }
+    rows.len()
+}
+
+#[test]
+fn one_history_gives_the_same_gaps_metrics_executions_and_status_on_both_engines() {
+    use crate::common::{Exec, NOW, TWO_STORES};
+    let env = TestEnv::with_config(TWO_STORES);
+    let db = TestDatabase::new();
+    // Both registries synchronised at the same pinned "now" (it decides since when closed
+    // days are verified).
+    env.at_now().args(["db", "migrate"]).assert().success();
+    env.at_now()
+        .args(["db", "migrate", "--database", &db.url])
+        .assert()
+        .success();
+    env.insert(&[
+        Exec::ok("2025-11-22", None, None, "2025-11-23 01:00:00"),
+        Exec::ok("2025-11-23", None, None, "2025-11-24 01:00:00"),
+        Exec::ok(
+            "2025-11-24",
+            Some("00:00:00"),
+            Some("09:29:59"),
+            "2025-11-24 09:31:00",
+        ),
+        Exec::failed(
+            "2025-11-24",
+            Some("09:30:00"),
+            Some("09:59:59"),
+            "2025-11-24 10:01:00",
+        ),
+        Exec::failed(
+            "2025-11-24",
+            Some("09:30:00"),
+            Some("09:59:59"),
+            "2025-11-24 10:31:00",
+        )
+        .error("http_5xx", "HTTP 503"),
+        Exec::ok(
+            "2025-11-24",
+            Some("10:00:00"),
+            Some("13:59:59"),
+            "2025-11-24 14:01:00",
+        ),
+        Exec::ventas(
+            "en_proceso",
+            "2025-11-24",
+            Some("14:00:00"),
+            Some("14:29:59"),
+            "2025-11-24 14:31:00",
+        )
+        .process("another-host", 4242, None),
+        Exec::ok("2025-11-24", None, None, "2025-11-24 06:00:00").tipo("inventario"),
+        Exec::ok("2025-11-23", None, None, "2025-11-24 02:00:00").store("tienda_08", "BOSQUE"),
+        Exec::failed(
+            "2025-11-24",
+            Some("00:00:00"),
+            Some("11:59:59"),
+            "2025-11-24 12:05:00",
+        )
+        .store("tienda_08", "BOSQUE"),
+    ]);
+    let copied = copy_executions(&env.connect(), &mut db.client());
+    assert_eq!(copied, 10);
+
+    // Every listing, in every format, with and without filters: byte for byte the same.
+    let listings: [&[&str]; 9] = [
+        &["gaps"],
+        &["gaps", "--tipo", "ventas", "--store", "tienda_08"],
+        &["gaps", "--max-hours", "12"],
+        &["metrics", "--days", "3"],
+        &["metrics", "--days", "2", "--summary"],
+        &[
+            "metrics",
+            "--days",
+            "1",
+            "--tipo",
+            "ventas",
+            "--store",
+            "tienda_01",
+        ],
+        &["executions", "--limit", "20"],
+        &["executions", "--limit", "3", "--store", "tienda_08"],
+        &["executions", "--estado", "fallido"],
+    ];
+    for format in ["json", "csv", "table"] {
+        for args in listings {
+            let on_duckdb = output_at_now(&env, args, format, None);
+            assert!(on_duckdb.contains("tienda_"), "{args:?}: {on_duckdb}");
+            assert_eq!(
+                output_at_now(&env, args, format, Some(&db.url)),
+                on_duckdb,
+                "{args:?} --format {format} at {NOW}"
+            );
+        }
+    }
+    // status: the same but for the database's name (a path, or the URL without password).
+    let port = url::Url::parse(&db.url).unwrap().port().unwrap();
+    let shown = format!("postgres://klk@127.0.0.1:{port}/{}", db.name);
+    for format in ["json", "table"] {
+        let on_postgres = output_at_now(&env, &["status"], format, Some(&db.url));
+        assert!(on_postgres.contains(&shown), "{on_postgres}");
+        assert_eq!(
+            on_postgres.replace(&shown, "DATABASE"),
+            output_at_now(&env, &["status"], format, None)
+                .replace("data/klk-etl.duckdb", "DATABASE"),
+            "status --format {format}"
+        );
+    }
+    // stores reads the configuration only.
+    assert_eq!(
+        output_at_now(&env, &["stores"], "json", Some(&db.url)),
+        output_at_now(&env, &["stores"], "json", None)
+    );
+    // The history has gaps of several kinds: failed, stuck, stale inventory, unverified days.
+    let json: serde_json::Value =
+        serde_json::from_str(&output_at_now(&env, &["gaps"], "json", Some(&db.url))).unwrap();
+    let causes: std::collections::BTreeSet<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["causa"].as_str().unwrap())
+        .collect();
+    for cause in ["fallido", "atascado", "desactualizado", "sin_verificar"] {
+        assert!(causes.contains(cause), "{cause} missing from {causes:?}");
+    }
+}
