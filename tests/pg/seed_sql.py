@@ -1,7 +1,7 @@
 """The seed document's SQL (seed/ETL_TRACKING_RECUPERACION.md) in psql against PostgreSQL.
 
 A seed-era table is made with the seed's own DDL (first as written, then with the one dialect
-change it needs), given seed-era rows, and adopted by the PostgreSQL migrations; then every
+change it needs), given seed-era rows, and adopted by `klk-etl db migrate --database URL`; then every
 SQL snippet of the seed runs in `psql`, unchanged, and its rows are compared with the same
 snippet run by Python's duckdb (which, like the user's tools, has ICU) against a DuckDB file
 holding the same rows, adopted by `klk-etl db migrate`. The seed's maintenance statements
@@ -185,8 +185,21 @@ def main():
     with conn.cursor() as cur:
         psycopg2.extras.execute_values(cur, "INSERT INTO etl_ejecuciones VALUES %s", rows)
     conn.commit()
+    conn.close()
+    # Adopted by klk-etl itself, as a user would: `klk-etl db migrate --database URL`.
     descriptions = klkpg.duckdb_migrations(args.bin)
-    applied = klkpg.apply_schema(conn, descriptions)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLK_ETL_") and not k.startswith("PG")}
+    with tempfile.TemporaryDirectory(prefix="klk-pg-seed-migrate-") as empty:
+        run = subprocess.run([args.bin, "--database", url, "--quiet", "db", "migrate"], cwd=empty,
+                             env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"seed_sql: klk-etl db migrate --database (PostgreSQL) failed: {klkpg.redact(run.stderr.strip())}")
+    conn = psycopg2.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, descripcion FROM etl_schema_version ORDER BY version")
+        applied = cur.fetchall()
+    if dict(applied) != descriptions:
+        problems.append(f"klk-etl's PostgreSQL migrations recorded {applied}, DuckDB's are {descriptions}")
     with conn.cursor() as cur:
         cur.execute("SELECT count(*), max(id) FROM etl_ejecuciones")
         count, max_id = cur.fetchone()
@@ -197,7 +210,7 @@ def main():
         problems.append(f"adoption: {count} rows of {len(rows)}, versions {[v for v, _ in applied]}")
     if seq != (max_id + 1, False):
         problems.append(f"adoption: klk_seq_etl_ejecuciones is at {seq}, expected to start at {max_id + 1}")
-    notes.append(f"adopted by the PostgreSQL migrations: {count} seed rows kept, versions 1-{applied[-1][0]}, "
+    notes.append(f"adopted by `klk-etl db migrate --database URL`: {count} seed rows kept, versions 1-{applied[-1][0]}, "
                  f"new ids from klk_seq_etl_ejecuciones starting at {seq[0]}")
 
     # DuckDB: the same rows in a seed file, adopted by klk-etl itself.
