@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use duckdb::Connection;
-use duckdb::types::Value;
 use serde::Serialize;
 
 use super::TrackerError;
-use super::engine::{Session, Value as EngineValue};
+use super::engine::{Session, Value};
 use super::sql::Filter;
 use super::vocab::EtlTipo;
 use crate::config::TrackingSettings;
@@ -68,11 +67,11 @@ fn minutes(d: Duration) -> i64 {
 pub(crate) fn verification_minutes(
     tracking: &TrackingSettings,
     setting: impl Fn(&crate::config::VerificationSettings) -> Duration,
-) -> Value {
+) -> i64 {
     if tracking.verification.enabled {
-        Value::BigInt(minutes(setting(&tracking.verification)))
+        minutes(setting(&tracking.verification))
     } else {
-        Value::BigInt(-1)
+        -1
     }
 }
 
@@ -97,14 +96,14 @@ pub fn list_in(session: &mut Session, query: &GapQuery) -> Result<Vec<Gap>, Trac
     );
     let t = &query.tracking;
     let mut params = vec![
-        EngineValue::Timestamp(query.now_local),
+        Value::Timestamp(query.now_local),
         minutes(query.horizon).into(),
         i64::from(t.slot_minutes).into(),
         minutes(t.stuck_after).into(),
         minutes(t.gap_grace).into(),
         minutes(t.inventory_stale_after).into(),
-        engine_minutes(verification_minutes(t, |v| v.closes_after)),
-        engine_minutes(verification_minutes(t, |v| v.deadline)),
+        verification_minutes(t, |v| v.closes_after).into(),
+        verification_minutes(t, |v| v.deadline).into(),
     ];
     params.extend(filter.engine_values());
     session
@@ -132,8 +131,4 @@ pub fn list_in(session: &mut Session, query: &GapQuery) -> Result<Vec<Gap>, Trac
             })
         })
         .collect()
-}
-
-fn engine_minutes(value: Value) -> EngineValue {
-    super::engine::from_duckdb(value)
 }

@@ -129,7 +129,7 @@ impl Database {
     pub fn warnings(&self) -> &[String] {
         match self {
             Database::DuckDb(db) => &db.warnings,
-            Database::Postgres(_) => &[],
+            Database::Postgres(db) => &db.warnings,
         }
     }
 }

@@ -22,6 +22,8 @@ const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('klk-etl'), 
 pub struct PgDb {
     client: Client,
     target: PgTarget,
+    /// Set when the store registry could not be updated because the session may not write.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -82,6 +84,7 @@ impl PgDb {
         Ok(PgDb {
             client,
             target: target.clone(),
+            warnings: Vec::new(),
         })
     }
 
@@ -104,7 +107,20 @@ impl PgDb {
     ) -> Result<(PgDb, i32, Vec<Applied>), TrackerError> {
         let mut db = PgDb::connect(target)?;
         let (found, applied) = db.migrate()?;
-        registry::sync(&mut db.session(), config, now_utc)?;
+        match registry::sync(&mut db.session(), config, now_utc) {
+            Ok(()) => {}
+            // A reader's role or a read-only session (a standby): read what is there, as a
+            // read-only DuckDB file is read.
+            Err(TrackerError::Postgres(message))
+                if message.contains("SQLSTATE 25006") || message.contains("SQLSTATE 42501") =>
+            {
+                db.warnings.push(format!(
+                    "database {} may not be written by this session: store registry not updated from the configuration",
+                    target.display()
+                ));
+            }
+            Err(other) => return Err(other),
+        }
         Ok((db, found, applied))
     }
 
@@ -146,6 +162,19 @@ impl PgDb {
     /// database migrated by a newer klk-etl.
     pub fn migrate(&mut self) -> Result<(i32, Vec<Applied>), TrackerError> {
         let display = self.target.display();
+        // Up to date (every command's case): nothing to take or write, so a role that may
+        // only read, or a read-only session, can use the database.
+        let found = self.schema_version()?;
+        if found > schema::LATEST_VERSION {
+            return Err(TrackerError::TooNew {
+                path: PathBuf::from(display),
+                found,
+                supported: schema::LATEST_VERSION,
+            });
+        }
+        if found == schema::LATEST_VERSION {
+            return Ok((found, Vec::new()));
+        }
         let mut tx = self.client.transaction().map_err(sql_error)?;
         tx.batch_execute(MIGRATION_LOCK).map_err(sql_error)?;
         tx.batch_execute(schema::postgres::VERSION_TABLE)

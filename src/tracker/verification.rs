@@ -51,8 +51,8 @@ pub fn pending(
     let params = filter.values_after(vec![
         timestamp(now_local),
         Value::BigInt((tracking.horizon.as_secs() / 60) as i64),
-        verification_minutes(tracking, |v| v.closes_after),
-        verification_minutes(tracking, |v| v.deadline),
+        Value::BigInt(verification_minutes(tracking, |v| v.closes_after)),
+        Value::BigInt(verification_minutes(tracking, |v| v.deadline)),
         Value::BigInt((tracking.stuck_after.as_secs() / 60) as i64),
     ]);
     let mut stmt = conn.prepare(&sql)?;

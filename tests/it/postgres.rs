@@ -306,6 +306,14 @@ fn tls_to_the_server_as_sslmode_asks() {
         &[],
     );
     assert_fails(&out, 3, "sslmode=verify-ca needs the server's CA", &secret);
+    // Another CA than the one that signed the server's certificate: the chain is checked
+    // (verify-ca, and require with a CA file, as libpq).
+    let other_ca = crate::common::net::TestCa::new("not the server's CA").write_pem(env.path());
+    for mode in ["verify-ca", "require", "verify-full"] {
+        let url = format!("{base}?sslmode={mode}&sslrootcert={}", other_ca.display());
+        let out = run(&env, &["db", "info", "--database", &url], &[]);
+        assert_fails(&out, 3, "certificate not trusted", &secret);
+    }
     // The server refuses a plain connection.
     let out = run(
         &env,
@@ -554,4 +562,62 @@ fn one_history_gives_the_same_gaps_metrics_executions_and_status_on_both_engines
     for cause in ["fallido", "atascado", "desactualizado", "sin_verificar"] {
         assert!(causes.contains(cause), "{cause} missing from {causes:?}");
     }
+}
+
+/// Reading needs no write: a migrated database opened by a session that may not write (a
+/// reader's role, a hot standby) answers every ported command.
+#[test]
+fn a_migrated_database_is_read_by_a_session_that_may_not_write() {
+    let env = TestEnv::with_config(crate::common::TWO_STORES);
+    let db = TestDatabase::new();
+    env.at_now()
+        .args(["db", "migrate", "--database", &db.url])
+        .assert()
+        .success();
+    db.client()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            db.name
+        ))
+        .unwrap();
+    let writes: Result<u64, _> = db.client().execute(
+        "INSERT INTO etl_schema_version VALUES (100, 'x', now())",
+        &[],
+    );
+    assert!(writes.is_err(), "the session must be read-only");
+    for args in [
+        &["gaps"][..],
+        &["metrics", "--days", "7"],
+        &["executions"],
+        &["status"],
+        &["db", "info"],
+        &["db", "migrate"],
+    ] {
+        let out = env
+            .at_now()
+            .args(args)
+            .args(["--database", &db.url, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} in a read-only session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A configuration that changed since (a store added): the registry cannot be updated;
+    // the command reads what is there and says so.
+    let mut config = crate::common::TWO_STORES.to_string();
+    config.push_str(
+        "\n[[stores]]\nid = \"tienda_09\"\nname = \"NUEVA\"\nsucursal = \"SUC009\"\nwarehouses = [\"APP-N\"]\n",
+    );
+    std::fs::write(env.path().join("klk-etl.toml"), config).unwrap();
+    let out = env
+        .at_now()
+        .args(["gaps", "--database", &db.url, "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("store registry not updated"), "{err}");
 }
