@@ -4,13 +4,16 @@
 # On the same generated /ventas body as bench/run.sh (made with `bench_load gen` when missing)
 # and one throwaway PostgreSQL server on 127.0.0.1 (.ci/pg-cluster.sh, durable settings:
 # fsync and synchronous_commit on), each run into a fresh database's `ventas`, committed:
+#   (a) klk-etl's own parse + load (`bench_load load --database URL`): the body streamed
+#       through klk::parse::parse_sales, then BEGIN, etl::load_pg::load_sales (binary COPY),
+#       the execution marked exitoso, COMMIT, on a session opened before the clock;
 #   (b) the usual Python path: json + flatten + psycopg2 execute_values
 #       INSERT ... ON CONFLICT DO UPDATE, pages of 1,000;
 #   (c) the SQL floor for the same job: COPY of the pre-flattened rows into a temp table, then
 #       INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT DO UPDATE;
 #   (d) COPY of the pre-flattened rows straight into the fresh keyed table (no upsert).
-# (a), klk-etl's own parse + load into PostgreSQL, comes with the Rust engine (issue 16); the
-# table says what it has to reach. Prints one table: the median of the runs.
+# Prints one table, the median of the runs, and (a)'s targets (issue 16): at least 10 times
+# (b), and faster than (c).
 #
 # Environment (all optional):
 #   BENCH_LINES=200000   lines in the generated body (the same file as bench/run.sh's)
@@ -40,14 +43,16 @@ if ! "$PYTHON" -c 'import psycopg2' 2>/dev/null; then
     PYTHON="$VENV/bin/python"
 fi
 
+say "building bench_load (release)..."
+cargo build --release --quiet --example bench_load
+LOAD="$CARGO_TARGET_DIR/release/examples/bench_load"
+
 mkdir -p "$DIR"
 BODY="$DIR/ventas-$LINES.json"
 NDJSON="$DIR/ventas-$LINES.ndjson"
 if [[ ! -s "$BODY" || ! -s "$NDJSON" ]]; then
-    say "building bench_load (release)..."
-    cargo build --release --quiet --example bench_load
     say "generating a /ventas body of about $LINES lines..."
-    "$CARGO_TARGET_DIR/release/examples/bench_load" gen --lines "$LINES" --body "$BODY" --ndjson "$NDJSON" >/dev/null
+    "$LOAD" gen --lines "$LINES" --body "$BODY" --ndjson "$NDJSON" >/dev/null
 fi
 
 URL="${BENCH_PG_URL:-}"
@@ -65,6 +70,8 @@ RUN_URL="${RUN_URL%/*}/klk_bench_load"
 RESULTS="$DIR/pg-results.jsonl"
 printf '{"case": "load", "result": {"before": "%s"}}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >"$RESULTS"
 for run in $(seq "$RUNS"); do
+    say "(a) run $run of $RUNS..."
+    printf '{"case": "a", "result": %s}\n' "$("$LOAD" load --body "$BODY" --database "$RUN_URL")" >>"$RESULTS"
     for case in b c d; do
         say "($case) run $run of $RUNS..."
         printf '{"case": "%s", "result": %s}\n' "$case" "$("$PYTHON" bench/pg_load.py "$case" "$BODY" "$RUN_URL")" >>"$RESULTS"

@@ -16,9 +16,14 @@ deduplicates while flattening (an INSERT ... ON CONFLICT cannot touch one row tw
 with DISTINCT ON over the copy's order, (d) is given the deduplicated rows. (c) and (d) start
 the clock with the rows already flattened (in COPY's text format, in memory): what is
 measured is PostgreSQL's part only. lines_per_s counts the body's elements, as bench_load does.
+server_cpu_s is the session's backend CPU time over the clock, read from /proc when the server
+runs on this machine (else null), as `bench_load load --database` reports it for (a).
 
 URL names a database that this script drops and creates again (so the table is fresh);
-the role must be allowed to create databases.
+the role must be allowed to create databases. It is dropped without FORCE (tests/pg/klkpg.py's
+drop uses WITH (FORCE)): on PostgreSQL 15 a role that is not a superuser cannot FORCE out an
+autovacuum worker, which the table just loaded often has, while a plain DROP DATABASE stops
+such a worker itself (and waits up to 5 s for this script's own sessions to end).
 """
 import datetime as dt
 import io
@@ -97,6 +102,29 @@ def flatten(element):
     )
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU time of a process of this machine (the server's backend), or None."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drop_database(server, name, create=False):
+    """Drops database `name` on the server of `server` (without FORCE: see above), and with
+    `create` makes it again, empty; returns its URL."""
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if create:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return klkpg.with_database(server, name)
+
+
 def latest_per_key(rows):
     """One row per key, the latest copy, in the order keys first appeared."""
     by_key = {}
@@ -135,7 +163,7 @@ def main():
         sys.exit("usage: pg_load.py b|c|d BODY URL")
     dbname = url.rsplit("/", 1)[1].split("?")[0]
     server = url.rsplit("/", 1)[0] + "/postgres"
-    fresh = klkpg.fresh_database(server, dbname)
+    fresh = drop_database(server, dbname, create=True)
     conn = psycopg2.connect(fresh)
     klkpg.apply_schema(conn)
     conn.commit()
@@ -150,6 +178,9 @@ def main():
         del elements, rows
 
     cur = conn.cursor()
+    cur.execute("SELECT pg_backend_pid()")
+    backend = cur.fetchone()[0]
+    server_cpu_started = process_cpu_seconds(backend)
     cpu_started = time.process_time()
     started = time.perf_counter()
     if case == "b":
@@ -176,6 +207,9 @@ def main():
     conn.commit()
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    server_cpu_ended = process_cpu_seconds(backend)
+    server_cpu = (None if server_cpu_started is None or server_cpu_ended is None
+                  else round(server_cpu_ended - server_cpu_started, 4))
 
     cur.execute("SELECT count(*), count(DISTINCT (numero_factura, linea)), sum(venta_total_usd) FROM ventas")
     rows_in_table, distinct, usd = cur.fetchone()
@@ -183,7 +217,7 @@ def main():
                 "current_setting('fsync'), current_setting('synchronous_commit')")
     size, version, fsync, sync = cur.fetchone()
     conn.close()
-    klkpg.drop_database(server, dbname)
+    drop_database(server, dbname)
     if rows_in_table != distinct:
         sys.exit(f"pg_load {case}: ventas has {rows_in_table} rows for {distinct} distinct keys")
     print(json.dumps({
@@ -195,6 +229,7 @@ def main():
         "commit_s": round(total - (loaded - started), 4),
         "total_s": round(total, 4),
         "client_cpu_s": round(cpu, 4),
+        "server_cpu_s": server_cpu,
         "lines_per_s": round(received / total),
         "table_bytes": size,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

@@ -64,7 +64,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l date -d 'The day
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l from -d 'First day for --full' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l to -d 'Last day for --full (included)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l jobs -d 'Stores fetched in parallel' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l wait -d 'How long to wait for another run of the same tipo (DuckDB), or for a runner slot (PostgreSQL: database.max_runners), before giving up (exit 3)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l max-gaps -d 'Gaps to recover at most in this run' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l recovery-budget -d 'Stop starting recoveries after this long [default: half the slot]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand run" -l settle-lag -d 'Leave slots that closed less than this ago for the next run' -r
@@ -97,7 +97,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l date -d 'Fet
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l from -d 'With --date: start of the window (HH:MM)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l to -d 'With --date: end of the window (HH:MM, 24:00 for midnight)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l jobs -d 'Stores fetched in parallel' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l wait -d 'How long to wait for another run of the same tipo (DuckDB), or for a runner slot (PostgreSQL: database.max_runners), before giving up (exit 3)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand recover" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
@@ -120,7 +120,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l from -d 'Firs
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l to -d 'Last closed day to re-pull (with --from, included)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l limit -d 'Without dates: verify at most this many pending days [default: all]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l jobs -d 'Stores fetched in parallel' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l wait -d 'How long to wait for another run of the same tipo before giving up (exit 3)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l wait -d 'How long to wait for another run of the same tipo (DuckDB), or for a runner slot (PostgreSQL: database.max_runners), before giving up (exit 3)' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand verify" -l format -d 'Output format for data on stdout' -r -f -a "table\t''

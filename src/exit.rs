@@ -135,6 +135,7 @@ fn tracker_exit(err: &TrackerError) -> Exit {
         | TrackerError::Sql(_)
         | TrackerError::Server { .. }
         | TrackerError::Postgres(_)
+        | TrackerError::RunnersBusy { .. }
         | TrackerError::Unexpected(_) => Exit::Database,
         // Finished elsewhere meanwhile: the run goes on; the window's outcome is reported.
         TrackerError::NotInProgress { .. } | TrackerError::NoSuchExecution(_) => Exit::SomeFailed,

@@ -79,8 +79,8 @@ impl AlertsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         match self.command {
             None => {
-                let db = ctx.open_db(Access::Read)?;
-                let rows = alerts::recent(db.conn(), self.limit as usize)?;
+                let mut db = ctx.open_database(Access::Read)?;
+                let rows = alerts::recent(&mut db.session(), self.limit as usize)?;
                 output::emit(&ctx.out, &rows, "no alerts yet")?;
                 Ok(Exit::Ok)
             }

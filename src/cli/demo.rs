@@ -89,6 +89,13 @@ const NEXT_DAY_RUNS: u32 = 8;
 
 impl DemoArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
+        if crate::config::database::is_server_url(&self.database.to_string_lossy()) {
+            return Err(crate::exit::UsageError(
+                "`klk-etl demo` does not run on PostgreSQL yet: its --database is a DuckDB file"
+                    .to_string(),
+            )
+            .into());
+        }
         let started = Instant::now();
         let example = Config::parse(
             include_str!("../../klk-etl.example.toml"),

@@ -14,8 +14,8 @@ impl HealthArgs {
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also when the check itself cannot run).
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let evaluated = (|| -> anyhow::Result<health::Health> {
-            let db = ctx.open_db(Access::Read)?;
-            let snap = snapshot(db.conn(), &ctx.config, ctx.now_local())?;
+            let mut db = ctx.open_database(Access::Read)?;
+            let snap = snapshot(&mut db.session(), &ctx.config, ctx.now_local())?;
             Ok(health::evaluate(&snap, &ctx.config.monitoring))
         })();
         let report = match evaluated {

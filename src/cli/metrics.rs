@@ -150,13 +150,6 @@ impl MetricsArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx.check_stores(&self.stores)?;
         if ctx.out.format == Format::Prometheus || self.textfile.is_some() {
-            if ctx.config.postgres.is_some() {
-                return Err(crate::exit::UsageError(
-                    "`metrics --format prometheus` and `--textfile` do not run on PostgreSQL yet"
-                        .to_string(),
-                )
-                .into());
-            }
             let text =
                 crate::monitor::prometheus_text(&ctx.config, ctx.now_utc(), ctx.now_local())?;
             if let Some(path) = &self.textfile {

@@ -303,6 +303,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         && !matches!(
             command,
             Command::Db(_)
+                | Command::Run(_)
+                | Command::Recover(_)
+                | Command::Verify(_)
+                | Command::Unstick(_)
+                | Command::Health(_)
+                | Command::Alerts(_)
+                | Command::Purge(_)
+                | Command::Vanished(_)
                 | Command::Gaps(_)
                 | Command::Metrics(_)
                 | Command::Executions(_)
@@ -312,7 +320,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )
     {
         return Err(UsageError(format!(
-            "`klk-etl {}` does not run on PostgreSQL yet ({}): this klk-etl runs `gaps`, `metrics`, `executions`, `status`, `stores`, `db migrate` and `db info` there; use a DuckDB file for the rest",
+            "`klk-etl {}` does not run on PostgreSQL yet ({}): this klk-etl runs `run`, `recover`, `verify`, `unstick`, `purge`, `vanished`, `health`, `alerts`, `gaps`, `metrics`, `executions`, `status`, `stores`, `db migrate` and `db info` there; use a DuckDB file for the rest",
             command_name(&command),
             target.display()
         ))

@@ -55,8 +55,8 @@ impl PurgeArgs {
             horizon: ctx.config.tracking.horizon,
         };
         let plan = {
-            let db = ctx.open_db(Access::Read)?;
-            purge::plan(db.conn(), &options)?
+            let mut db = ctx.open_database(Access::Read)?;
+            purge::plan(&mut db.session(), &options)?
         };
         if self.dry_run {
             ctx.out.note(&format!(
@@ -82,8 +82,8 @@ impl PurgeArgs {
             ctx.out.note("aborted; nothing changed");
             return Ok(Exit::Ok);
         }
-        let mut db = ctx.open_db(Access::Write)?;
-        let done = purge::execute(db.conn_mut(), &options)?;
+        let mut db = ctx.open_database(Access::Write)?;
+        let done = purge::execute(&mut db.session(), &options)?;
         ctx.out.note(&format!(
             "deleted {} execution(s); kept {} en_proceso and {} needed for gap detection",
             done.deleted, done.kept_in_progress, done.kept_for_gaps

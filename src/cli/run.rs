@@ -68,7 +68,7 @@ pub struct RunnerArgs {
     /// Print the plan (what would be unstuck, recovered and fetched); change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to wait for another run of the same tipo before giving up (exit 3)
+    /// How long to wait for another run of the same tipo (DuckDB), or for a runner slot (PostgreSQL: database.max_runners), before giving up (exit 3)
     #[arg(long, default_value = "10s", value_parser = parse_duration_arg, allow_hyphen_values = true, value_name = "DURATION")]
     pub wait: Duration,
 }
@@ -332,12 +332,8 @@ fn finish_checkins(ctx: &Ctx, checkins: Checkins, end: &RunEnd) {
             ));
         }
     }
-    let recorded = crate::tracker::Db::connect(
-        &ctx.config.database,
-        crate::tracker::Access::Write,
-        ctx.config.tracking.lock_timeout,
-    )
-    .and_then(|mut db| crate::tracker::integrations::record_pings(db.conn_mut(), &pings));
+    let recorded = crate::tracker::Database::connect(&ctx.config)
+        .and_then(|mut db| crate::tracker::integrations::record_pings(&mut db.session(), &pings));
     if let Err(err) = recorded {
         ctx.out.warn(&format!(
             "check-in results not recorded: {}",
@@ -549,6 +545,7 @@ fn after_run(
 ) {
     let now_utc = ctx.clock.now_utc();
     let now_local = ctx.clock.now_local();
+    let path = textfile.or(ctx.config.monitoring.textfile.as_deref());
     match crate::monitor::check_alerts_with_summary(&ctx.config, now_utc, now_local, false, summary)
     {
         Ok(outcome) => {
@@ -565,7 +562,6 @@ fn after_run(
     if let Some((checkins, end)) = checkins() {
         finish_checkins(ctx, checkins, &end);
     }
-    let path = textfile.or(ctx.config.monitoring.textfile.as_deref());
     if let Some(path) = path {
         let written = crate::monitor::prometheus_text(&ctx.config, now_utc, now_local)
             .map_err(|e| e.to_string())

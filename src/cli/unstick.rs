@@ -62,8 +62,8 @@ impl UnstickArgs {
             this_host: host_name(),
         };
         let stuck = {
-            let db = ctx.open_db(Access::Read)?;
-            unstick::find(db.conn(), &options)?
+            let mut db = ctx.open_database(Access::Read)?;
+            unstick::find(&mut db.session(), &options)?
         };
         if stuck.is_empty() {
             ctx.out.note("no stuck executions");
@@ -81,8 +81,8 @@ impl UnstickArgs {
             ctx.out.note("aborted; nothing changed");
             return Ok(Exit::Ok);
         }
-        let mut db = ctx.open_db(Access::Write)?;
-        let closed = unstick::apply(db.conn_mut(), &stuck, now_local)?;
+        let mut db = ctx.open_database(Access::Write)?;
+        let closed = unstick::apply(&mut db.session(), &stuck, now_local)?;
         ctx.out.note(&format!(
             "marked {closed} execution(s) fallido/interrumpido; their windows are now gaps"
         ));

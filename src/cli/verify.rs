@@ -200,8 +200,8 @@ impl VanishedArgs {
             include_deleted: self.all,
         };
         let lines = {
-            let db = ctx.open_db(Access::Read)?;
-            verification::vanished(db.conn(), &query)?
+            let mut db = ctx.open_database(Access::Read)?;
+            verification::vanished(&mut db.session(), &query)?
         };
         if !self.delete {
             output::emit(&ctx.out, &lines, "no vanished lines")?;
@@ -226,10 +226,8 @@ impl VanishedArgs {
             ctx.out.note("aborted; nothing changed");
             return Ok(Exit::Ok);
         }
-        let mut db = ctx.open_db(Access::Write)?;
-        let tx = db.conn_mut().transaction()?;
-        let deleted = verification::delete_vanished(&tx, &lines, ctx.now_local())?;
-        tx.commit()?;
+        let mut db = ctx.open_database(Access::Write)?;
+        let deleted = verification::delete_vanished(&mut db.session(), &lines, ctx.now_local())?;
         ctx.out
             .note(&format!("deleted {deleted} line(s) from ventas"));
         delete_report(ctx, false, deleted, &lines)

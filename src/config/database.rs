@@ -59,6 +59,7 @@ pub(super) struct FileDatabaseTable {
     password_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
     connect_timeout: Option<HumanDuration>,
+    max_runners: Option<i64>,
 }
 
 /// What `[database]` sets besides the location (PostgreSQL only).
@@ -67,6 +68,7 @@ pub struct ServerSettings {
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Option<Duration>,
+    pub max_runners: Option<u32>,
 }
 
 impl FileDatabase {
@@ -79,6 +81,15 @@ impl FileDatabase {
                     password_file: table.password_file,
                     ca_file: table.ca_file,
                     connect_timeout: table.connect_timeout.map(|d| d.0),
+                    max_runners: match table.max_runners {
+                        None => None,
+                        Some(n) if (1..=MAX_RUNNERS_LIMIT).contains(&n) => Some(n as u32),
+                        Some(n) => {
+                            return Err(format!(
+                                "database.max_runners must be between 1 and {MAX_RUNNERS_LIMIT}, got {n}"
+                            ));
+                        }
+                    },
                 };
                 if settings.connect_timeout.is_some_and(|d| d.is_zero()) {
                     return Err("database.connect_timeout must be more than zero".to_string());
@@ -173,7 +184,15 @@ pub struct PgTarget {
     pub ca_file: Option<PathBuf>,
     pub application_name: String,
     pub connect_timeout: Duration,
+    /// How many `run`/`recover` processes may work on this server at once, all hosts
+    /// together (`[database] max_runners`).
+    pub max_runners: u32,
 }
+
+/// Runners at once when `[database] max_runners` is not set.
+pub const DEFAULT_MAX_RUNNERS: u32 = 8;
+/// The highest `max_runners` accepted (each runner holds one connection).
+const MAX_RUNNERS_LIMIT: i64 = 256;
 
 impl PgTarget {
     /// `postgres://user@host:port/dbname`: what messages and `db info` show (no password).
@@ -259,6 +278,7 @@ pub fn parse_server_url(
         ca_file: settings.ca_file.clone(),
         application_name: DEFAULT_APPLICATION_NAME.to_string(),
         connect_timeout: settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        max_runners: settings.max_runners.unwrap_or(DEFAULT_MAX_RUNNERS),
     };
     for (key, value) in url.query_pairs() {
         match key.as_ref() {

@@ -9,15 +9,20 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::load::{self, LoadReport};
+use super::load_pg;
 use super::tasks::Task;
 use crate::clock::Clock;
 use crate::config::{Config, TrackingSettings};
-use crate::klk::{ApiError, Client, SalesBatch, SalesRequest, StockBatch, StockRequest};
+use crate::klk::{
+    ApiError, Client, SalesBatch, SalesLines, SalesRequest, StockBatch, StockItem, StockRequest,
+};
+use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, NewExecution, Outcome};
+use crate::tracker::postgres::PgDb;
 use crate::tracker::verification::{self, VerificationDiff};
 use crate::tracker::vocab::{ErrorTipo, Estado, EtlTipo, Modo};
 use crate::tracker::{Access, Db, TrackerError, gate};
@@ -51,7 +56,7 @@ pub struct TaskReport {
 }
 
 impl TaskReport {
-    fn new(task: &Task) -> TaskReport {
+    pub(crate) fn new(task: &Task) -> TaskReport {
         let hours = task.window.hours();
         TaskReport {
             ejecucion_id: None,
@@ -124,7 +129,7 @@ pub struct ExecuteOptions {
 
 impl ExecuteOptions {
     /// How long into the run a task of this modo may still start; `None`: always.
-    fn budget(&self, modo: Modo) -> Option<Duration> {
+    pub(crate) fn budget(&self, modo: Modo) -> Option<Duration> {
         match modo {
             Modo::Recuperacion => Some(self.recovery_budget),
             Modo::Verificacion => Some(self.verification_budget),
@@ -141,7 +146,7 @@ pub struct Execution {
     pub interrupted: bool,
 }
 
-enum Fetched {
+pub(crate) enum Fetched {
     Sales(Box<SalesBatch>),
     Stock {
         batches: Vec<StockBatch>,
@@ -149,16 +154,16 @@ enum Fetched {
     },
 }
 
-struct Done {
-    index: usize,
-    id: i64,
+pub(crate) struct Done {
+    pub(crate) index: usize,
+    pub(crate) id: i64,
     fetched: Result<Fetched, ApiError>,
 }
 
-struct Job {
-    index: usize,
-    id: i64,
-    task: Task,
+pub(crate) struct Job {
+    pub(crate) index: usize,
+    pub(crate) id: i64,
+    pub(crate) task: Task,
 }
 
 fn fetch(client: &Client, task: &Task) -> Result<Fetched, ApiError> {
@@ -256,7 +261,7 @@ pub fn execute(
     (Ok(run.outcome), db)
 }
 
-fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
+pub(crate) fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
@@ -276,10 +281,10 @@ fn worker(client: &Client, jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
 }
 
 /// How long to wait for more results before opening the database to commit them.
-const GATHER: Duration = Duration::from_millis(25);
+pub(crate) const GATHER: Duration = Duration::from_millis(25);
 /// How long the connection stays open after a write phase while results may still arrive:
 /// fast answers share one open (each open costs tens of ms), slow ones never hold the file.
-const LINGER: Duration = Duration::from_millis(100);
+pub(crate) const LINGER: Duration = Duration::from_millis(100);
 /// A connection kept across write phases for this long is closed before the next one when a
 /// reader waits for the file (`klk-etl gaps`, `serve`): a long run of fast answers would
 /// otherwise keep every reader out until it ends.
@@ -424,20 +429,7 @@ impl Coordinator<'_> {
         let report = &mut self.reports[index];
         let started_at = self.clock.now_local();
         self.verifying[index] = verifies(task, started_at, &self.config.tracking);
-        let id = executions::start(
-            db,
-            &NewExecution {
-                etl_tipo: task.tipo,
-                ubicacion_id: task.ubicacion_id.clone(),
-                ubicacion_nombre: task.ubicacion_nombre.clone(),
-                fecha_desde: task.window.date(),
-                fecha_hasta: task.window.date(),
-                hora_desde: report.hora_desde,
-                hora_hasta: report.hora_hasta,
-                modo: task.modo,
-                started_at,
-            },
-        )?;
+        let id = executions::start(db, &new_execution(task, report, started_at))?;
         report.ejecucion_id = Some(id);
         self.in_flight.insert(index, id);
         self.progress.started(task, id);
@@ -461,25 +453,12 @@ impl Coordinator<'_> {
     }
 
     fn close_in_flight_as_interrupted(&mut self, db: &mut Db) -> Result<(), TrackerError> {
-        let now = self.clock.now_local();
-        let outcome = Outcome::Failure {
-            extracted: 0,
-            error_tipo: ErrorTipo::Interrumpido,
-            message: "interrupted by a signal (SIGINT/SIGTERM) before the window was loaded"
-                .to_string(),
-        };
-        let tx = db.conn_mut().transaction()?;
-        for (&index, &id) in &self.in_flight {
-            match executions::finish(&tx, id, &outcome, now) {
-                Ok(()) | Err(TrackerError::NotInProgress { .. }) => {}
-                Err(other) => return Err(other),
-            }
-            let report = &mut self.reports[index];
-            report.estado = Estado::Fallido;
-            report.error_tipo = Some(ErrorTipo::Interrumpido);
-            report.error_mensaje = Some("interrupted".to_string());
-        }
-        tx.commit()?;
+        close_as_interrupted(
+            &mut Session::DuckDb(db.conn()),
+            &self.in_flight,
+            &mut self.reports,
+            self.clock.now_local(),
+        )?;
         for &index in self.in_flight.keys() {
             self.progress.finished(&self.reports[index]);
         }
@@ -489,11 +468,43 @@ impl Coordinator<'_> {
     }
 }
 
+/// Closes the executions still in flight (task index to execution id) `fallido` /
+/// `interrumpido`, in one transaction, and says so in their reports.
+pub(crate) fn close_as_interrupted(
+    session: &mut Session,
+    in_flight: &HashMap<usize, i64>,
+    reports: &mut [TaskReport],
+    now: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    let outcome = Outcome::Failure {
+        extracted: 0,
+        error_tipo: ErrorTipo::Interrumpido,
+        message: "interrupted by a signal (SIGINT/SIGTERM) before the window was loaded"
+            .to_string(),
+    };
+    session.transaction(|tx| {
+        for &id in in_flight.values() {
+            match executions::finish_in(tx, id, &outcome, now) {
+                Ok(()) | Err(TrackerError::NotInProgress { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    })?;
+    for &index in in_flight.keys() {
+        let report = &mut reports[index];
+        report.estado = Estado::Fallido;
+        report.error_tipo = Some(ErrorTipo::Interrumpido);
+        report.error_mensaje = Some("interrupted".to_string());
+    }
+    Ok(())
+}
+
 /// Loads one fetched window and marks its execution in one transaction; a failure to fetch
 /// or to load marks it `fallido` with the reason. Never leaves the execution open unless the
 /// database itself refuses every write (then `unstick` closes it later).
-fn commit(
-    db: &mut Db,
+pub(crate) fn commit(
+    db: &mut dyn WindowSink,
     clock: &Clock,
     task: &Task,
     verifying: bool,
@@ -522,19 +533,18 @@ fn commit(
                 db,
                 id,
                 now,
-                |conn| {
+                |db| {
                     if !verifying {
-                        return load::load_sales(conn, &task.ubicacion_id, id, now, lines);
+                        return db.load_sales(&task.ubicacion_id, id, now, lines);
                     }
-                    let (load, diff) = load::load_sales_verifying(
-                        conn,
+                    let (load, diff) = db.load_sales_verifying(
                         &task.ubicacion_id,
                         id,
                         now,
                         lines,
                         task.window.date(),
                     )?;
-                    verification::record_diff(conn, id, &diff).map_err(tracker_failure)?;
+                    verification::record_diff(&mut db.session(), id, &diff)?;
                     found = Some(diff);
                     Ok(load)
                 },
@@ -572,11 +582,10 @@ fn commit(
                 db,
                 id,
                 now,
-                |conn| {
+                |db| {
                     let mut total = LoadReport::default();
                     for batch in &batches {
-                        let one = load::load_stock(
-                            conn,
+                        let one = db.load_stock(
                             &task.ubicacion_id,
                             &batch.almacen,
                             id,
@@ -628,7 +637,7 @@ fn commit(
                 error_tipo: tipo,
                 message,
             };
-            if let Err(err) = executions::finish(db.conn(), id, &failure, now) {
+            if let Err(err) = executions::finish_in(&mut db.session(), id, &failure, now) {
                 report.error_mensaje = Some(format!(
                     "{}; and it could not be recorded: {}",
                     report.error_mensaje.clone().unwrap_or_default(),
@@ -637,11 +646,30 @@ fn commit(
             }
         }
     }
-    report.duracion_segundos = executions::get(db.conn(), id)
+    report.duracion_segundos = executions::get_in(&mut db.session(), id)
         .ok()
         .flatten()
         .and_then(|row| row.duracion_segundos)
         .unwrap_or_default();
+}
+
+/// The execution row `task` starts as.
+pub(crate) fn new_execution(
+    task: &Task,
+    report: &TaskReport,
+    started_at: NaiveDateTime,
+) -> NewExecution {
+    NewExecution {
+        etl_tipo: task.tipo,
+        ubicacion_id: task.ubicacion_id.clone(),
+        ubicacion_nombre: task.ubicacion_nombre.clone(),
+        fecha_desde: task.window.date(),
+        fecha_hasta: task.window.date(),
+        hora_desde: report.hora_desde,
+        hora_hasta: report.hora_hasta,
+        modo: task.modo,
+        started_at,
+    }
 }
 
 /// Whether `task`, started at `started_at`, re-pulls a whole sales day that was closed then:
@@ -655,28 +683,174 @@ pub fn verifies(task: &Task, started_at: NaiveDateTime, tracking: &TrackingSetti
             .is_ok_and(|closes_after| started_at >= task.window.end + closes_after)
 }
 
-fn tracker_failure(err: TrackerError) -> duckdb::Error {
-    match err {
-        TrackerError::Sql(err) => err,
-        other => duckdb::Error::DuckDBFailure(
-            duckdb::ffi::Error::new(duckdb::ffi::DuckDBError),
-            Some(other.to_string()),
-        ),
+/// Where a fetched window is loaded: one engine's connection. The loads run inside the
+/// transaction [`load_in_transaction`] opens on it.
+pub(crate) trait WindowSink {
+    fn session(&mut self) -> Session<'_>;
+
+    /// Upserts a window's sales lines.
+    fn load_sales(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+    ) -> Result<LoadReport, TrackerError>;
+
+    /// A whole-day re-pull of the closed day `fecha`: loads it as [`WindowSink::load_sales`]
+    /// does and says what it found.
+    fn load_sales_verifying(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+        fecha: NaiveDate,
+    ) -> Result<(LoadReport, VerificationDiff), TrackerError>;
+
+    /// Replaces one warehouse's stock snapshot.
+    fn load_stock(
+        &mut self,
+        ubicacion_id: &str,
+        almacen: &str,
+        ejecucion_id: i64,
+        snapshot_at: NaiveDateTime,
+        items: &[StockItem],
+    ) -> Result<LoadReport, TrackerError>;
+}
+
+impl WindowSink for Db {
+    fn session(&mut self) -> Session<'_> {
+        Session::DuckDb(self.conn())
+    }
+
+    fn load_sales(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+    ) -> Result<LoadReport, TrackerError> {
+        Ok(load::load_sales(
+            self.conn(),
+            ubicacion_id,
+            ejecucion_id,
+            loaded_at,
+            lines,
+        )?)
+    }
+
+    fn load_sales_verifying(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+        fecha: NaiveDate,
+    ) -> Result<(LoadReport, VerificationDiff), TrackerError> {
+        Ok(load::load_sales_verifying(
+            self.conn(),
+            ubicacion_id,
+            ejecucion_id,
+            loaded_at,
+            lines,
+            fecha,
+        )?)
+    }
+
+    fn load_stock(
+        &mut self,
+        ubicacion_id: &str,
+        almacen: &str,
+        ejecucion_id: i64,
+        snapshot_at: NaiveDateTime,
+        items: &[StockItem],
+    ) -> Result<LoadReport, TrackerError> {
+        Ok(load::load_stock(
+            self.conn(),
+            ubicacion_id,
+            almacen,
+            ejecucion_id,
+            snapshot_at,
+            items,
+        )?)
+    }
+}
+
+impl WindowSink for PgDb {
+    fn session(&mut self) -> Session<'_> {
+        PgDb::session(self)
+    }
+
+    fn load_sales(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+    ) -> Result<LoadReport, TrackerError> {
+        load_pg::load_sales(self.client(), ubicacion_id, ejecucion_id, loaded_at, lines)
+    }
+
+    fn load_sales_verifying(
+        &mut self,
+        ubicacion_id: &str,
+        ejecucion_id: i64,
+        loaded_at: NaiveDateTime,
+        lines: SalesLines,
+        fecha: NaiveDate,
+    ) -> Result<(LoadReport, VerificationDiff), TrackerError> {
+        load_pg::load_sales_verifying(
+            self.client(),
+            ubicacion_id,
+            ejecucion_id,
+            loaded_at,
+            lines,
+            fecha,
+        )
+    }
+
+    fn load_stock(
+        &mut self,
+        ubicacion_id: &str,
+        almacen: &str,
+        ejecucion_id: i64,
+        snapshot_at: NaiveDateTime,
+        items: &[StockItem],
+    ) -> Result<LoadReport, TrackerError> {
+        load_pg::load_stock(
+            self.client(),
+            ubicacion_id,
+            almacen,
+            ejecucion_id,
+            snapshot_at,
+            items,
+        )
     }
 }
 
 /// `load` and the `exitoso`/`parcial` mark commit together or not at all.
 fn load_in_transaction(
-    db: &mut Db,
+    db: &mut dyn WindowSink,
     id: i64,
     now: NaiveDateTime,
-    load: impl FnOnce(&duckdb::Connection) -> duckdb::Result<LoadReport>,
+    load: impl FnOnce(&mut dyn WindowSink) -> Result<LoadReport, TrackerError>,
     outcome: impl FnOnce(&LoadReport) -> Outcome,
 ) -> Result<LoadReport, String> {
     let one_line = |e: &dyn std::fmt::Display| crate::tracker::one_line(&e.to_string());
-    let tx = db.conn_mut().transaction().map_err(|e| one_line(&e))?;
-    let report = load(&tx).map_err(|e| format!("loading failed: {}", one_line(&e)))?;
-    executions::finish(&tx, id, &outcome(&report), now).map_err(|e| one_line(&e))?;
-    tx.commit().map_err(|e| one_line(&e))?;
-    Ok(report)
+    db.session()
+        .batch("BEGIN TRANSACTION")
+        .map_err(|e| one_line(&e))?;
+    let loaded = || {
+        let report = load(db).map_err(|e| format!("loading failed: {}", one_line(&e)))?;
+        executions::finish_in(&mut db.session(), id, &outcome(&report), now)
+            .map_err(|e| one_line(&e))?;
+        db.session().batch("COMMIT").map_err(|e| one_line(&e))?;
+        Ok(report)
+    };
+    let result = loaded();
+    if result.is_err() {
+        let _ = db.session().batch("ROLLBACK");
+    }
+    result
 }

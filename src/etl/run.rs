@@ -14,12 +14,13 @@ use super::tasks::{self, Deferred, Plan, PlanOptions, Task};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::klk::{Client, ClientOptions, InvalidOptions, RetryPolicy};
+use crate::tracker::engine::Session;
 use crate::tracker::integrations::{self, HookRun};
 use crate::tracker::invocations::{self, InvocationCounts};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
 use crate::tracker::vocab::{ErrorTipo, Estado, Modo};
-use crate::tracker::{Access, Db, TrackerError};
+use crate::tracker::{Access, Database, Db, TrackerError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -66,6 +67,10 @@ pub struct RunOutcome {
     /// What went wrong after the loads without changing them (e.g. recording the hooks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// PostgreSQL: the stores (`tipo/store`) another runner held while this one looked at
+    /// them; their windows are that runner's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claimed_elsewhere: Vec<String>,
 }
 
 impl RunOutcome {
@@ -105,8 +110,43 @@ pub fn client_options(config: &Config) -> ClientOptions {
     }
 }
 
-/// Closes the invocation's row: `exitoso`, `parcial` (some window failed), `interrumpido`,
-/// or `fallido` when the run itself failed (e.g. the database refused a write).
+/// How an invocation ended: `exitoso`, `parcial` (some window failed), `interrumpido`, or
+/// `fallido` when the run itself failed (e.g. the database refused a write); its counts.
+pub(crate) fn invocation_end(executed: Option<&Execution>) -> (&'static str, InvocationCounts) {
+    let Some(done) = executed else {
+        return ("fallido", InvocationCounts::default());
+    };
+    let failed = done
+        .reports
+        .iter()
+        .filter(|r| r.estado != Estado::Exitoso)
+        .count();
+    let estado = if done.interrupted {
+        "interrumpido"
+    } else if failed > 0 {
+        "parcial"
+    } else {
+        "exitoso"
+    };
+    let counts = InvocationCounts {
+        ventanas: done.reports.len() as i64,
+        ventanas_fallidas: failed as i64,
+        gaps_recuperados: done
+            .reports
+            .iter()
+            .filter(|r| r.modo == Modo::Recuperacion && r.estado == Estado::Exitoso)
+            .count() as i64,
+        lineas: done
+            .reports
+            .iter()
+            .filter(|r| r.etl_tipo == crate::tracker::vocab::EtlTipo::Ventas)
+            .map(|r| r.cargados as i64)
+            .sum(),
+    };
+    (estado, counts)
+}
+
+/// Closes the invocation's row (see [`invocation_end`]).
 fn record_end(
     config: &Config,
     clock: &Clock,
@@ -114,39 +154,7 @@ fn record_end(
     id: i64,
     executed: Option<&Execution>,
 ) -> Result<(), TrackerError> {
-    let (estado, counts) = match executed {
-        None => ("fallido", InvocationCounts::default()),
-        Some(done) => {
-            let failed = done
-                .reports
-                .iter()
-                .filter(|r| r.estado != Estado::Exitoso)
-                .count();
-            let estado = if done.interrupted {
-                "interrumpido"
-            } else if failed > 0 {
-                "parcial"
-            } else {
-                "exitoso"
-            };
-            let counts = InvocationCounts {
-                ventanas: done.reports.len() as i64,
-                ventanas_fallidas: failed as i64,
-                gaps_recuperados: done
-                    .reports
-                    .iter()
-                    .filter(|r| r.modo == Modo::Recuperacion && r.estado == Estado::Exitoso)
-                    .count() as i64,
-                lineas: done
-                    .reports
-                    .iter()
-                    .filter(|r| r.etl_tipo == crate::tracker::vocab::EtlTipo::Ventas)
-                    .map(|r| r.cargados as i64)
-                    .sum(),
-            };
-            (estado, counts)
-        }
-    };
+    let (estado, counts) = invocation_end(executed);
     let db = match db {
         Some(db) => db,
         None => Db::connect(
@@ -155,7 +163,13 @@ fn record_end(
             config.tracking.lock_timeout,
         )?,
     };
-    invocations::finish(db.conn(), id, clock.now_local(), estado, &counts)
+    invocations::finish(
+        &mut Session::DuckDb(db.conn()),
+        id,
+        clock.now_local(),
+        estado,
+        &counts,
+    )
 }
 
 pub fn run(
@@ -166,6 +180,9 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
     let client = Arc::new(Client::new(client_options(config))?);
+    if let Some(target) = &config.postgres {
+        return super::shared::run(config, target, clock, request, interrupt, progress, client);
+    }
     let lock = if request.dry_run {
         None
     } else {
@@ -203,7 +220,7 @@ fn run_locked(
     interrupt: &AtomicBool,
     progress: &dyn Progress,
     client: Arc<Client>,
-    mut db: Db,
+    db: Db,
 ) -> Result<RunOutcome, RunError> {
     let now_local = clock.now_local();
 
@@ -213,64 +230,34 @@ fn run_locked(
         older_than: config.tracking.stuck_after,
         this_host: host_name(),
     };
-    let tipos = request
-        .plan
-        .tipos
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
+    let tipos = tipos_text(request);
     // One open for unstick and planning: each open of a large file costs tens of ms.
     let (unstuck, invocation, mut plan) = if request.dry_run {
-        let unstuck = unstick::find(db.conn(), &unstick_options)?;
-        let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
+        let session = &mut Session::DuckDb(db.conn());
+        let unstuck = unstick::find(session, &unstick_options)?;
+        let plan = tasks::build(session, config, clock.now_local(), &request.plan)?;
         (unstuck, None, plan)
     } else {
         // Recorded first, so even a run with nothing to do (or one that dies) shows.
+        let session = &mut Session::DuckDb(db.conn());
         let invocation = invocations::start(
-            db.conn(),
+            session,
             request.command,
             &tipos,
             now_local,
             request.requested_by.as_deref(),
         )?;
-        let stuck = unstick::find(db.conn(), &unstick_options)?;
+        let stuck = unstick::find(session, &unstick_options)?;
         if !stuck.is_empty() {
-            unstick::apply(db.conn_mut(), &stuck, now_local)?;
+            unstick::apply(session, &stuck, now_local)?;
         }
         // 2 and 3. Recovery and the normal windows.
-        let plan = tasks::build(db.conn(), config, clock.now_local(), &request.plan)?;
+        let plan = tasks::build(session, config, clock.now_local(), &request.plan)?;
         (stuck, Some((invocation, db)), plan)
     };
-    // Explicit windows (`recover --date`, `verify --date`) go first, ahead of the gaps and the
-    // pending days, in the plan a dry run shows as in the one executed.
-    let (verify_first, recover_first): (Vec<Task>, Vec<Task>) = request
-        .extra
-        .iter()
-        .cloned()
-        .partition(|task| task.modo == Modo::Verificacion);
-    plan.recoveries.splice(0..0, recover_first);
-    plan.verifications.splice(0..0, verify_first);
+    add_explicit(&mut plan, request);
     if request.dry_run {
-        let mut windows: Vec<(crate::tracker::vocab::EtlTipo, usize)> = Vec::new();
-        for task in plan.queue() {
-            match windows.iter_mut().find(|(tipo, _)| *tipo == task.tipo) {
-                Some((_, n)) => *n += 1,
-                None => windows.push((task.tipo, 1)),
-            }
-        }
-        return Ok(RunOutcome {
-            dry_run: true,
-            unstuck,
-            deferred: plan.deferred.clone(),
-            planned_hooks: hooks::plan(config, &windows),
-            plan,
-            reports: Vec::new(),
-            over_budget: Vec::new(),
-            interrupted: false,
-            hooks: Vec::new(),
-            warnings: Vec::new(),
-        });
+        return Ok(dry_run_outcome(config, unstuck, plan));
     }
     let (invocation, db) = invocation.unzip();
     let (executed, db) = execute::execute(
@@ -290,14 +277,103 @@ fn run_locked(
     if let Some(id) = invocation {
         record_end(config, clock, db, id, executed.as_ref().ok())?;
     }
-    let Execution {
-        reports,
-        over_budget,
-        interrupted,
-    } = executed?;
-    // The loads are committed and recorded: the hooks come after, and whatever they do,
-    // the run's outcome stays what it is.
-    let hook_runs = if interrupted {
+    Ok(finish(
+        config,
+        clock,
+        request,
+        interrupt,
+        Loaded {
+            unstuck,
+            plan,
+            execution: executed?,
+            invocation,
+            claimed_elsewhere: Vec::new(),
+        },
+    ))
+}
+
+/// The tipos a request runs, as recorded in `etl_invocaciones.tipos`.
+pub(crate) fn tipos_text(request: &RunRequest) -> String {
+    request
+        .plan
+        .tipos
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Explicit windows (`recover --date`, `verify --date`) go first, ahead of the gaps and the
+/// pending days, in the plan a dry run shows as in the one executed.
+pub(crate) fn add_explicit(plan: &mut Plan, request: &RunRequest) {
+    let (verify_first, recover_first): (Vec<Task>, Vec<Task>) = request
+        .extra
+        .iter()
+        .cloned()
+        .partition(|task| task.modo == Modo::Verificacion);
+    plan.recoveries.splice(0..0, recover_first);
+    plan.verifications.splice(0..0, verify_first);
+}
+
+/// What a dry run shows: the plan, and the hooks a run would run.
+pub(crate) fn dry_run_outcome(
+    config: &Config,
+    unstuck: Vec<StuckExecution>,
+    plan: Plan,
+) -> RunOutcome {
+    let mut windows: Vec<(crate::tracker::vocab::EtlTipo, usize)> = Vec::new();
+    for task in plan.queue() {
+        match windows.iter_mut().find(|(tipo, _)| *tipo == task.tipo) {
+            Some((_, n)) => *n += 1,
+            None => windows.push((task.tipo, 1)),
+        }
+    }
+    RunOutcome {
+        dry_run: true,
+        unstuck,
+        deferred: plan.deferred.clone(),
+        planned_hooks: hooks::plan(config, &windows),
+        plan,
+        reports: Vec::new(),
+        over_budget: Vec::new(),
+        interrupted: false,
+        hooks: Vec::new(),
+        warnings: Vec::new(),
+        claimed_elsewhere: Vec::new(),
+    }
+}
+
+/// A run whose loads are committed and recorded, for [`finish`].
+pub(crate) struct Loaded {
+    pub unstuck: Vec<StuckExecution>,
+    pub plan: Plan,
+    pub execution: Execution,
+    pub invocation: Option<i64>,
+    pub claimed_elsewhere: Vec<String>,
+}
+
+/// The hooks come after the loads, and whatever they do, the run's outcome stays what it
+/// is; a failure to record them is a warning.
+pub(crate) fn finish(
+    config: &Config,
+    clock: &Clock,
+    request: &RunRequest,
+    interrupt: &AtomicBool,
+    loaded: Loaded,
+) -> RunOutcome {
+    let Loaded {
+        unstuck,
+        plan,
+        execution:
+            Execution {
+                reports,
+                over_budget,
+                interrupted,
+            },
+        invocation,
+        claimed_elsewhere,
+    } = loaded;
+    let hooks = if interrupted {
         Vec::new()
     } else {
         hooks::run(
@@ -312,13 +388,9 @@ fn run_locked(
         )
     };
     let mut warnings = Vec::new();
-    if !hook_runs.is_empty() {
-        let recorded = Db::connect(
-            &config.database,
-            Access::Write,
-            config.tracking.lock_timeout,
-        )
-        .and_then(|mut db| integrations::record_hooks(db.conn_mut(), invocation, &hook_runs));
+    if !hooks.is_empty() {
+        let recorded = Database::connect(config)
+            .and_then(|mut db| integrations::record_hooks(&mut db.session(), invocation, &hooks));
         if let Err(err) = recorded {
             warnings.push(format!(
                 "the hooks' results were not recorded: {}",
@@ -326,7 +398,7 @@ fn run_locked(
             ));
         }
     }
-    Ok(RunOutcome {
+    RunOutcome {
         dry_run: false,
         unstuck,
         deferred: plan.deferred.clone(),
@@ -334,8 +406,9 @@ fn run_locked(
         reports,
         over_budget,
         interrupted,
-        hooks: hook_runs,
+        hooks,
         planned_hooks: Vec::new(),
         warnings,
-    })
+        claimed_elsewhere,
+    }
 }

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use duckdb::Connection;
 use serde::Serialize;
 
 use super::plan::{self, IncrementalSettings, Window, floor_to_slot, split_at_midnight};
 use crate::config::{Config, Store};
+use crate::tracker::engine::Session;
 use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::verification::{self, PendingDay};
 use crate::tracker::vocab::{EtlTipo, Modo};
@@ -127,7 +127,7 @@ pub fn stores_in_scope<'a>(config: &'a Config, ids: &[String]) -> Vec<&'a Store>
 }
 
 pub fn build(
-    conn: &Connection,
+    session: &mut Session,
     config: &Config,
     now_local: NaiveDateTime,
     options: &PlanOptions,
@@ -148,8 +148,8 @@ pub fn build(
                 }
             }
             (EtlTipo::Ventas, Scope::Incremental) => {
-                let marks = coverage::sales_watermarks(conn, horizon_start)?;
-                let failing = coverage::stores_whose_last_sales_failed(conn)?;
+                let marks = coverage::sales_watermarks(session, horizon_start)?;
+                let failing = coverage::stores_whose_last_sales_failed(session)?;
                 let settings = IncrementalSettings {
                     slot_minutes: slot,
                     settle_lag: options.settle_lag,
@@ -188,7 +188,7 @@ pub fn build(
     };
     if options.max_verifications > 0 && options.tipos.contains(&EtlTipo::Ventas) {
         let store_ids: Vec<String> = stores.iter().map(|s| s.id.clone()).collect();
-        let pending = verification::pending(conn, now_local, &config.tracking, &store_ids)?
+        let pending = verification::pending(session, now_local, &config.tracking, &store_ids)?
             .into_iter()
             // A day this run re-pulls whole anyway (`run --full --date yesterday`) is verified
             // by that re-pull.
@@ -213,8 +213,8 @@ pub fn build(
         plan.verifications_deferred = deferred;
     }
     if options.recover {
-        let found = gaps::list(
-            conn,
+        let found = gaps::list_in(
+            session,
             &GapQuery {
                 now_local,
                 tracking: config.tracking,

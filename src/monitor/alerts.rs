@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use duckdb::{Connection, params};
 use serde::Serialize;
 
 use super::Snapshot;
@@ -15,6 +14,7 @@ use super::channels::{self, Outgoing};
 use crate::config::Config;
 use crate::output::fmt;
 use crate::tracker::TrackerError;
+use crate::tracker::engine::{Session, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -181,32 +181,35 @@ struct Announced {
     last_notice: NaiveDateTime,
 }
 
-fn announced(conn: &Connection) -> Result<BTreeMap<String, Announced>, TrackerError> {
-    let mut stmt = conn.prepare(
-        "SELECT clave, clase, mensaje, abierto_desde, ultimo_aviso FROM etl_alertas_estado",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Announced {
-                class: r.get(1)?,
-                message: r.get(2)?,
-                since: r.get(3)?,
-                last_notice: r.get(4)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+fn announced(session: &mut Session) -> Result<BTreeMap<String, Announced>, TrackerError> {
+    session
+        .query(
+            "SELECT clave, clase, mensaje, abierto_desde, ultimo_aviso FROM etl_alertas_estado",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get(0)?,
+                Announced {
+                    class: r.get(1)?,
+                    message: r.get(2)?,
+                    since: r.get(3)?,
+                    last_notice: r.get(4)?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The transitions between what was announced and what is wrong now.
 pub fn plan(
-    conn: &Connection,
+    session: &mut Session,
     current: &[Problem],
     now: NaiveDateTime,
     realert_after: Duration,
 ) -> Result<Vec<Planned>, TrackerError> {
-    let before = announced(conn)?;
+    let before = announced(session)?;
     let realert = chrono::Duration::from_std(realert_after).unwrap_or(chrono::Duration::hours(6));
     let mut planned = Vec::new();
     let current_keys: HashSet<&str> = current.iter().map(|p| p.key.as_str()).collect();
@@ -261,58 +264,78 @@ fn transition_word(transicion: &str) -> &'static str {
 
 /// Queues a run's summary for the e-mail channel (`[alerts.email] run_summary`).
 pub fn queue_summary(
-    conn: &Connection,
+    session: &mut Session,
     key: &str,
     message: &str,
     now: NaiveDateTime,
 ) -> Result<(), TrackerError> {
-    conn.execute(
-        "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) VALUES (?, 'resumen', 'resumen', ?, 'email', ?)",
-        params![key, message, now],
+    session.execute(
+        "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) \
+         VALUES ($1, 'resumen', 'resumen', $2, 'email', $3)",
+        &[key.into(), message.into(), Value::Timestamp(now)],
     )?;
     Ok(())
 }
 
 /// Updates the announced state and queues one outbox row per channel, in one transaction.
 pub fn record(
-    conn: &mut Connection,
+    session: &mut Session,
     current: &[Problem],
     planned: &[Planned],
     channels: &[&str],
     now: NaiveDateTime,
 ) -> Result<(), TrackerError> {
-    let tx = conn.transaction()?;
-    for p in planned {
-        match p.transition {
-            Transition::Problem => {
-                let message = current
-                    .iter()
-                    .find(|c| c.key == p.key)
-                    .map_or(p.message.clone(), |c| c.message.clone());
+    session.transaction(|tx| {
+        for p in planned {
+            match p.transition {
+                Transition::Problem => {
+                    let message = current
+                        .iter()
+                        .find(|c| c.key == p.key)
+                        .map_or(p.message.clone(), |c| c.message.clone());
+                    tx.execute(
+                        "INSERT INTO etl_alertas_estado VALUES ($1, $2, $3, $4, $4) \
+                         ON CONFLICT (clave) DO UPDATE SET clase = excluded.clase, \
+                         mensaje = excluded.mensaje, abierto_desde = excluded.abierto_desde, \
+                         ultimo_aviso = excluded.ultimo_aviso",
+                        &[
+                            p.key.as_str().into(),
+                            p.class.as_str().into(),
+                            message.as_str().into(),
+                            Value::Timestamp(now),
+                        ],
+                    )?;
+                }
+                Transition::Reminder => {
+                    tx.execute(
+                        "UPDATE etl_alertas_estado SET ultimo_aviso = $1 WHERE clave = $2",
+                        &[Value::Timestamp(now), p.key.as_str().into()],
+                    )?;
+                }
+                Transition::Recovered => {
+                    tx.execute(
+                        "DELETE FROM etl_alertas_estado WHERE clave = $1",
+                        &[p.key.as_str().into()],
+                    )?;
+                }
+            }
+            for channel in channels {
                 tx.execute(
-                    "INSERT OR REPLACE INTO etl_alertas_estado VALUES (?, ?, ?, ?, ?)",
-                    params![p.key, p.class, message, now, now],
+                    "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        p.key.as_str().into(),
+                        p.class.as_str().into(),
+                        p.transition.as_str().into(),
+                        p.message.as_str().into(),
+                        (*channel).into(),
+                        Value::Timestamp(now),
+                    ],
                 )?;
             }
-            Transition::Reminder => {
-                tx.execute(
-                    "UPDATE etl_alertas_estado SET ultimo_aviso = ? WHERE clave = ?",
-                    params![now, p.key],
-                )?;
-            }
-            Transition::Recovered => {
-                tx.execute("DELETE FROM etl_alertas_estado WHERE clave = ?", [&p.key])?;
-            }
         }
-        for channel in channels {
-            tx.execute(
-                "INSERT INTO etl_alertas (clave, clase, transicion, mensaje, canal, creada) VALUES (?, ?, ?, ?, ?, ?)",
-                params![p.key, p.class, p.transition.as_str(), p.message, channel, now],
-            )?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -322,25 +345,28 @@ pub struct Pending {
 }
 
 /// Undelivered alerts still within their attempts, oldest first.
-pub fn pending(conn: &Connection, max_attempts: u32) -> Result<Vec<Pending>, TrackerError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, canal, mensaje, clave, clase, transicion, creada FROM etl_alertas \
-         WHERE entregada IS NULL AND intentos < ? ORDER BY id",
-    )?;
-    let rows = stmt.query_map([i64::from(max_attempts)], |r| {
-        Ok(Pending {
-            canal: r.get(1)?,
-            alert: Outgoing {
-                id: r.get(0)?,
-                message: r.get(2)?,
-                key: r.get(3)?,
-                class: r.get(4)?,
-                transition: transition_word(&r.get::<_, String>(5)?).to_string(),
-                created: r.get(6)?,
-            },
+pub fn pending(session: &mut Session, max_attempts: u32) -> Result<Vec<Pending>, TrackerError> {
+    session
+        .query(
+            "SELECT id, canal, mensaje, clave, clase, transicion, creada FROM etl_alertas \
+             WHERE entregada IS NULL AND intentos < $1 ORDER BY id",
+            &[Value::Int(i64::from(max_attempts))],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Pending {
+                canal: r.get(1)?,
+                alert: Outgoing {
+                    id: r.get(0)?,
+                    message: r.get(2)?,
+                    key: r.get(3)?,
+                    class: r.get(4)?,
+                    transition: transition_word(&r.get::<String>(5)?).to_string(),
+                    created: r.get(6)?,
+                },
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// Sends each pending alert on its channel (no database held), channel by channel. Errors
@@ -362,25 +388,31 @@ pub fn deliver(ctx: &channels::Context, pending: &[Pending]) -> Vec<(i64, Result
 }
 
 pub fn record_delivery(
-    conn: &mut Connection,
+    session: &mut Session,
     results: &[(i64, Result<(), String>)],
     now: NaiveDateTime,
 ) -> Result<(), TrackerError> {
-    let tx = conn.transaction()?;
-    for (id, result) in results {
-        match result {
-            Ok(()) => tx.execute(
-                "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = ?, entregada = ?, ultimo_error = NULL WHERE id = ?",
-                params![now, now, id],
-            )?,
-            Err(error) => tx.execute(
-                "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = ?, ultimo_error = ? WHERE id = ?",
-                params![now, error, id],
-            )?,
-        };
-    }
-    tx.commit()?;
-    Ok(())
+    session.transaction(|tx| {
+        for (id, result) in results {
+            match result {
+                Ok(()) => tx.execute(
+                    "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = $1, \
+                     entregada = $1, ultimo_error = NULL WHERE id = $2",
+                    &[Value::Timestamp(now), Value::Int(*id)],
+                )?,
+                Err(error) => tx.execute(
+                    "UPDATE etl_alertas SET intentos = intentos + 1, ultimo_intento = $1, \
+                     ultimo_error = $2 WHERE id = $3",
+                    &[
+                        Value::Timestamp(now),
+                        error.as_str().into(),
+                        Value::Int(*id),
+                    ],
+                )?,
+            };
+        }
+        Ok(())
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -396,23 +428,26 @@ pub struct AlertRow {
     pub ultimo_error: Option<String>,
 }
 
-pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<AlertRow>, TrackerError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, creada, clase, transicion, canal, mensaje, intentos, entregada, ultimo_error \
-         FROM etl_alertas ORDER BY id DESC LIMIT {limit}"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AlertRow {
-            id: r.get(0)?,
-            creada: r.get(1)?,
-            clase: r.get(2)?,
-            transicion: r.get(3)?,
-            canal: r.get(4)?,
-            mensaje: r.get(5)?,
-            intentos: r.get(6)?,
-            entregada: r.get(7)?,
-            ultimo_error: r.get(8)?,
+pub fn recent(session: &mut Session, limit: usize) -> Result<Vec<AlertRow>, TrackerError> {
+    session
+        .query(
+            "SELECT id, creada, clase, transicion, canal, mensaje, intentos, entregada, ultimo_error \
+             FROM etl_alertas ORDER BY id DESC LIMIT $1",
+            &[Value::Int(limit as i64)],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AlertRow {
+                id: r.get(0)?,
+                creada: r.get(1)?,
+                clase: r.get(2)?,
+                transicion: r.get(3)?,
+                canal: r.get(4)?,
+                mensaje: r.get(5)?,
+                intentos: r.get(6)?,
+                entregada: r.get(7)?,
+                ultimo_error: r.get(8)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }

@@ -17,13 +17,13 @@ use duckdb::Connection;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::tracker::engine::Session;
+use crate::tracker::engine::{Dialect, Session, Value};
 use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::integrations::{self, CheckinState, HookState};
 use crate::tracker::invocations::{self, LastInvocation};
 use crate::tracker::process::host_name;
 use crate::tracker::unstick::{self, StuckExecution, UnstickOptions};
-use crate::tracker::{TrackerError, coverage};
+use crate::tracker::{Access, Database, TrackerError, coverage};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StoreState {
@@ -77,13 +77,85 @@ fn seconds_between(later: NaiveDateTime, earlier: NaiveDateTime) -> f64 {
     (later - earlier).num_milliseconds() as f64 / 1000.0
 }
 
+/// Per store and tipo: the latest `success_window` finished executions (how many, how many
+/// succeeded), the latest one's duration, the latest success's end and the latest name.
+/// Counts, names and the latest success come from the summary (`klk_resumen`); the rows
+/// ranked are those started inside the horizon, plus the whole history of a store that has
+/// fewer finished ones there than the window and more elsewhere (usually none).
+const RECENT_DUCKDB: &str = "WITH
+     p AS (SELECT CAST($1 AS TIMESTAMP) AS desde, CAST($2 AS BIGINT) AS ventana),
+     resumen AS (
+        SELECT etl_tipo, ubicacion_id,
+               sum(ejecuciones) FILTER (WHERE estado <> 'en_proceso') AS terminadas,
+               arg_max(ubicacion_nombre, ultimo_inicio) FILTER (WHERE estado <> 'en_proceso') AS nombre,
+               max(ultimo_fin) FILTER (WHERE estado = 'exitoso') AS ultimo_exito
+        FROM klk_resumen() GROUP BY etl_tipo, ubicacion_id),
+     recientes AS (
+        SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+        FROM etl_ejecuciones e, p WHERE e.fecha_inicio >= p.desde AND e.estado <> 'en_proceso'),
+     cuenta AS (SELECT etl_tipo, ubicacion_id, count(*) AS n FROM recientes GROUP BY ALL),
+     faltan AS (
+        SELECT r.etl_tipo, r.ubicacion_id FROM resumen r
+        LEFT JOIN cuenta c USING (etl_tipo, ubicacion_id), p
+        WHERE r.terminadas > 0 AND coalesce(c.n, 0) < p.ventana AND r.terminadas > coalesce(c.n, 0)),
+     anteriores AS (
+        SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+        FROM etl_ejecuciones e
+        SEMI JOIN faltan f ON e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id, p
+        WHERE e.fecha_inicio < p.desde AND e.estado <> 'en_proceso'),
+     ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
+        FROM (SELECT * FROM recientes UNION ALL SELECT * FROM anteriores))
+     SELECT r.etl_tipo, r.ubicacion_id, any_value(s.nombre),
+            count(*) FILTER (WHERE rn <= p.ventana), count(*) FILTER (WHERE rn <= p.ventana AND estado = 'exitoso'),
+            arg_max(duracion_segundos, fecha_inicio),
+            any_value(s.ultimo_exito)
+     FROM ranked r JOIN resumen s USING (etl_tipo, ubicacion_id), p
+     GROUP BY r.etl_tipo, r.ubicacion_id";
+
+/// [`RECENT_DUCKDB`] in PostgreSQL's dialect: `arg_max` as the first of an ordered
+/// `array_agg` (NULLs left out, as `arg_max` does), `SEMI JOIN` as `EXISTS`.
+const RECENT_POSTGRES: &str = "WITH
+     p AS (SELECT CAST($1 AS TIMESTAMP) AS desde, CAST($2 AS BIGINT) AS ventana),
+     resumen AS (
+        SELECT etl_tipo, ubicacion_id,
+               sum(ejecuciones) FILTER (WHERE estado <> 'en_proceso') AS terminadas,
+               (array_agg(ubicacion_nombre ORDER BY ultimo_inicio DESC) FILTER (
+                   WHERE estado <> 'en_proceso' AND ubicacion_nombre IS NOT NULL
+                     AND ultimo_inicio IS NOT NULL))[1] AS nombre,
+               max(ultimo_fin) FILTER (WHERE estado = 'exitoso') AS ultimo_exito
+        FROM klk_resumen() GROUP BY etl_tipo, ubicacion_id),
+     recientes AS (
+        SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+        FROM etl_ejecuciones e, p WHERE e.fecha_inicio >= p.desde AND e.estado <> 'en_proceso'),
+     cuenta AS (SELECT etl_tipo, ubicacion_id, count(*) AS n FROM recientes GROUP BY etl_tipo, ubicacion_id),
+     faltan AS (
+        SELECT r.etl_tipo, r.ubicacion_id FROM resumen r
+        LEFT JOIN cuenta c USING (etl_tipo, ubicacion_id), p
+        WHERE r.terminadas > 0 AND coalesce(c.n, 0) < p.ventana AND r.terminadas > coalesce(c.n, 0)),
+     anteriores AS (
+        SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
+        FROM etl_ejecuciones e, p
+        WHERE EXISTS (SELECT 1 FROM faltan f WHERE e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id)
+          AND e.fecha_inicio < p.desde AND e.estado <> 'en_proceso'),
+     ranked AS (
+        SELECT u.*, row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
+        FROM (SELECT * FROM recientes UNION ALL SELECT * FROM anteriores) u)
+     SELECT r.etl_tipo, r.ubicacion_id, min(s.nombre),
+            count(*) FILTER (WHERE rn <= p.ventana), count(*) FILTER (WHERE rn <= p.ventana AND estado = 'exitoso'),
+            (array_agg(duracion_segundos ORDER BY fecha_inicio DESC, id DESC) FILTER (
+                WHERE duracion_segundos IS NOT NULL))[1],
+            min(s.ultimo_exito)
+     FROM ranked r JOIN resumen s USING (etl_tipo, ubicacion_id), p
+     GROUP BY r.etl_tipo, r.ubicacion_id";
+
 pub fn snapshot(
-    conn: &Connection,
+    session: &mut Session,
     config: &Config,
     now_local: NaiveDateTime,
 ) -> Result<Snapshot, TrackerError> {
-    let gaps = gaps::list(
-        conn,
+    let gaps = gaps::list_in(
+        session,
         &GapQuery {
             now_local,
             tracking: config.tracking,
@@ -93,14 +165,14 @@ pub fn snapshot(
         },
     )?;
     let stuck = unstick::find(
-        conn,
+        session,
         &UnstickOptions {
             now_local,
             older_than: config.tracking.stuck_after,
             this_host: host_name(),
         },
     )?;
-    let last_run = invocations::last(conn, "run")?;
+    let last_run = invocations::last(session, "run")?;
 
     let mut states: BTreeMap<(String, String), StoreState> = BTreeMap::new();
     // Every configured active store has a row for both tipos, executions or not.
@@ -117,65 +189,33 @@ pub fn snapshot(
             );
         }
     }
-    // Per store and tipo: the latest `success_window` finished executions, the latest one's
-    // duration, the latest success's end and the latest name. Counts, names and the latest
-    // success come from the summary (`klk_resumen`); the rows ranked are those started inside
-    // the horizon, plus the whole history of a store that has fewer finished ones there than
-    // the window and more elsewhere (usually none).
     let horizon_start = now_local
         - chrono::Duration::from_std(config.tracking.horizon).unwrap_or(chrono::Duration::days(7));
-    let mut stmt = conn.prepare(
-        "WITH
-         p AS (SELECT CAST(?1 AS TIMESTAMP) AS desde, CAST(?2 AS BIGINT) AS ventana),
-         resumen AS (
-            SELECT etl_tipo, ubicacion_id,
-                   sum(ejecuciones) FILTER (WHERE estado <> 'en_proceso') AS terminadas,
-                   arg_max(ubicacion_nombre, ultimo_inicio) FILTER (WHERE estado <> 'en_proceso') AS nombre,
-                   max(ultimo_fin) FILTER (WHERE estado = 'exitoso') AS ultimo_exito
-            FROM klk_resumen() GROUP BY etl_tipo, ubicacion_id),
-         recientes AS (
-            SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
-            FROM etl_ejecuciones e, p WHERE e.fecha_inicio >= p.desde AND e.estado <> 'en_proceso'),
-         cuenta AS (SELECT etl_tipo, ubicacion_id, count(*) AS n FROM recientes GROUP BY ALL),
-         faltan AS (
-            SELECT r.etl_tipo, r.ubicacion_id FROM resumen r
-            LEFT JOIN cuenta c USING (etl_tipo, ubicacion_id), p
-            WHERE r.terminadas > 0 AND coalesce(c.n, 0) < p.ventana AND r.terminadas > coalesce(c.n, 0)),
-         anteriores AS (
-            SELECT e.etl_tipo, e.ubicacion_id, e.estado, e.duracion_segundos, e.fecha_inicio, e.id
-            FROM etl_ejecuciones e
-            SEMI JOIN faltan f ON e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id, p
-            WHERE e.fecha_inicio < p.desde AND e.estado <> 'en_proceso'),
-         ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY etl_tipo, ubicacion_id ORDER BY fecha_inicio DESC, id DESC) AS rn
-            FROM (SELECT * FROM recientes UNION ALL SELECT * FROM anteriores))
-         SELECT r.etl_tipo, r.ubicacion_id, any_value(s.nombre),
-                count(*) FILTER (WHERE rn <= p.ventana), count(*) FILTER (WHERE rn <= p.ventana AND estado = 'exitoso'),
-                arg_max(duracion_segundos, fecha_inicio),
-                any_value(s.ultimo_exito)
-         FROM ranked r JOIN resumen s USING (etl_tipo, ubicacion_id), p
-         GROUP BY r.etl_tipo, r.ubicacion_id",
-    )?;
+    let recent = match session.dialect() {
+        Dialect::DuckDb => RECENT_DUCKDB,
+        Dialect::Postgres => RECENT_POSTGRES,
+    };
     let window = i64::from(config.monitoring.success_window);
-    let rows = stmt.query_map(
-        duckdb::params_from_iter([
-            duckdb::types::Value::Text(horizon_start.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
-            duckdb::types::Value::BigInt(window),
-        ]),
-        |r| {
+    let rows = session
+        .query(
+            recent,
+            &[Value::Timestamp(horizon_start), Value::Int(window)],
+        )?
+        .iter()
+        .map(|r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Option<f64>>(5)?,
-                r.get::<_, Option<NaiveDateTime>>(6)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<i64>(4)?,
+                r.get::<Option<f64>>(5)?,
+                r.get::<Option<NaiveDateTime>>(6)?,
             ))
-        },
-    )?;
+        })
+        .collect::<Result<Vec<_>, TrackerError>>()?;
     for row in rows {
-        let (tipo, store, name, total, ok, last_duration, last_success) = row?;
+        let (tipo, store, name, total, ok, last_duration, last_success) = row;
         let state = states
             .entry((tipo.clone(), store.clone()))
             .or_insert_with(|| StoreState {
@@ -191,51 +231,29 @@ pub fn snapshot(
         state.last_success = last_success;
     }
     // All rows by estado: from the summary, which adds up only the rows since it was built.
-    let mut stmt = conn.prepare(
+    let rows = session.query(
         "SELECT etl_tipo, ubicacion_id, estado, ejecuciones, registros_cargados FROM klk_resumen()",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (tipo, store, estado, count, loaded) = row?;
+    for r in &rows {
+        let (tipo, store, estado): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         if let Some(state) = states.get_mut(&(tipo, store)) {
-            state.executions_by_state.insert(estado, count);
-            state.rows_loaded += loaded;
+            state.executions_by_state.insert(estado, r.get(3)?);
+            state.rows_loaded += r.get::<i64>(4)?;
         }
     }
-    let mut stmt = conn.prepare(
+    let rows = session.query(
         "SELECT ubicacion_id, CAST(coalesce(sum(lineas_tardias), 0) AS BIGINT), \
          CAST(coalesce(sum(lineas_cambiadas), 0) AS BIGINT), \
          CAST(coalesce(sum(lineas_desaparecidas), 0) AS BIGINT) \
-         FROM klk_metricas(CAST(? AS TIMESTAMP), ?) WHERE etl_tipo = 'ventas' GROUP BY ubicacion_id",
+         FROM klk_metricas(CAST($1 AS TIMESTAMP), $2) WHERE etl_tipo = 'ventas' GROUP BY ubicacion_id",
+        &[Value::Timestamp(now_local), Value::Int(i64::from(QUALITY_DAYS))],
     )?;
-    let rows = stmt.query_map(
-        duckdb::params![
-            now_local.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-            i64::from(QUALITY_DAYS)
-        ],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        },
-    )?;
-    for row in rows {
-        let (store, late, changed, vanished) = row?;
-        if let Some(state) = states.get_mut(&("ventas".to_string(), store)) {
-            state.late_lines = late;
-            state.changed_lines = changed;
-            state.vanished_lines = vanished;
+    for r in &rows {
+        if let Some(state) = states.get_mut(&("ventas".to_string(), r.get(0)?)) {
+            state.late_lines = r.get(1)?;
+            state.changed_lines = r.get(2)?;
+            state.vanished_lines = r.get(3)?;
         }
     }
     for gap in &gaps {
@@ -251,7 +269,7 @@ pub fn snapshot(
             );
         }
     }
-    let marks = coverage::sales_watermarks(conn, horizon_start)?;
+    let marks = coverage::sales_watermarks(session, horizon_start)?;
     for state in states.values_mut() {
         match state.etl_tipo.as_str() {
             "ventas" => {
@@ -277,8 +295,8 @@ pub fn snapshot(
         gaps,
         stuck,
         last_run,
-        hooks: configured_hooks(conn, config)?,
-        checkins: integrations::checkin_states(conn)?
+        hooks: configured_hooks_in(session, config)?,
+        checkins: integrations::checkin_states_in(session)?
             .into_iter()
             .filter(|c| config.checkins.iter().any(|k| k.name == c.nombre))
             .collect(),
@@ -350,14 +368,13 @@ pub fn check_alerts_with_summary(
     dry_run: bool,
     summary: Option<&SummaryMail>,
 ) -> Result<AlertsOutcome, TrackerError> {
-    use crate::tracker::{Access, Db};
     let channels = alerts::channels(config);
     let (current, transitions) = {
-        let db = Db::open(config, Access::Read, now_utc)?;
-        let snap = snapshot(db.conn(), config, now_local)?;
+        let mut db = Database::open(config, Access::Read, now_utc)?;
+        let session = &mut db.session();
+        let snap = snapshot(session, config, now_local)?;
         let current = alerts::problems(&snap, config);
-        let transitions =
-            alerts::plan(db.conn(), &current, now_local, config.alerts.realert_after)?;
+        let transitions = alerts::plan(session, &current, now_local, config.alerts.realert_after)?;
         (current, transitions)
     };
     let mut outcome = AlertsOutcome {
@@ -371,18 +388,19 @@ pub fn check_alerts_with_summary(
         return Ok(outcome);
     }
     let pending = {
-        let mut db = Db::open(config, Access::Write, now_utc)?;
+        let mut db = Database::open(config, Access::Write, now_utc)?;
+        let session = &mut db.session();
         alerts::record(
-            db.conn_mut(),
+            session,
             &current,
             &outcome.transitions,
             &channels,
             now_local,
         )?;
         if let Some(summary) = summary.filter(|_| channels.contains(&"email")) {
-            alerts::queue_summary(db.conn(), &summary.key, &summary.text, now_local)?;
+            alerts::queue_summary(session, &summary.key, &summary.text, now_local)?;
         }
-        alerts::pending(db.conn(), config.alerts.max_attempts)?
+        alerts::pending(session, config.alerts.max_attempts)?
     };
     if pending.is_empty() {
         return Ok(outcome);
@@ -408,12 +426,8 @@ pub fn check_alerts_with_summary(
             r.as_ref().err().map(|e| (*id, format!("{channel} {e}")))
         })
         .collect();
-    let mut db = Db::connect(
-        &config.database,
-        Access::Write,
-        config.tracking.lock_timeout,
-    )?;
-    alerts::record_delivery(db.conn_mut(), &results, now_local)?;
+    let mut db = Database::connect(config)?;
+    alerts::record_delivery(&mut db.session(), &results, now_local)?;
     Ok(outcome)
 }
 
@@ -423,9 +437,8 @@ pub fn prometheus_text(
     now_utc: chrono::DateTime<chrono::Utc>,
     now_local: NaiveDateTime,
 ) -> Result<String, TrackerError> {
-    use crate::tracker::{Access, Db};
-    let db = Db::open(config, Access::Read, now_utc)?;
-    let snap = snapshot(db.conn(), config, now_local)?;
+    let mut db = Database::open(config, Access::Read, now_utc)?;
+    let snap = snapshot(&mut db.session(), config, now_local)?;
     let health = health::evaluate(&snap, &config.monitoring);
     Ok(prometheus::render(&snap, &health, config.timezone))
 }

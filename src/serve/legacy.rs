@@ -18,6 +18,7 @@ use super::Shared;
 use super::auth::{Identity, check_csrf};
 use super::http::{self, ApiError, LoggedAs, json, query_pairs, with_db};
 use super::recover::{self, RecoverAsk};
+use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::invocations;
@@ -321,7 +322,7 @@ pub async fn cron_status(
             .cache
             .get("legacy-cron".to_string(), || {
                 with_db(&state, move |db, now_local| {
-                    let last = invocations::last(db.conn(), "run")?;
+                    let last = invocations::last(&mut Session::DuckDb(db.conn()), "run")?;
                     let today = metrics::report(
                         db.conn(),
                         &MetricsQuery {

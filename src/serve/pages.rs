@@ -22,6 +22,7 @@ use super::recover::{self, RecoverAsk};
 use crate::monitor::coverage_map::{CellState, DayRow, MapInputs, MapStore, SlotRow};
 use crate::monitor::health::{self, Health, Status};
 use crate::monitor::{StoreState, snapshot};
+use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter, ExecutionRow};
 use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::invocations::{self, Invocation};
@@ -341,7 +342,7 @@ fn dashboard_data(
     now: NaiveDateTime,
 ) -> Result<DashboardData, TrackerError> {
     let config = &state.config;
-    let snap = snapshot(db.conn(), config, now)?;
+    let snap = snapshot(&mut Session::DuckDb(db.conn()), config, now)?;
     let health = health::evaluate(&snap, &config.monitoring);
     let live = live_rows(db)?;
     let metrics = metrics::report(
@@ -372,8 +373,11 @@ fn dashboard_data(
             )?;
             &map_gaps
         };
-    let marks = coverage::sales_watermarks(db.conn(), map_from - Duration::days(1))?;
-    let expected = coverage::expected_sales_start(db.conn())?;
+    let marks = coverage::sales_watermarks(
+        &mut Session::DuckDb(db.conn()),
+        map_from - Duration::days(1),
+    )?;
+    let expected = coverage::expected_sales_start(&mut Session::DuckDb(db.conn()))?;
     let stores = map_stores(state, &snap.stores, &expected);
     let map = map_inputs(state, now, stores, gaps_for_map, &live.rows, &marks)
         .slot_rows(map_from, map_to);
@@ -809,9 +813,12 @@ pub async fn days(
                             },
                         )?;
                         let first = now.date() - Duration::days(DAY_MAP_DAYS - 1);
-                        let marks =
-                            coverage::sales_watermarks(db.conn(), first.and_time(NaiveTime::MIN))?;
-                        let expected = coverage::expected_sales_start(db.conn())?;
+                        let marks = coverage::sales_watermarks(
+                            &mut Session::DuckDb(db.conn()),
+                            first.and_time(NaiveTime::MIN),
+                        )?;
+                        let expected =
+                            coverage::expected_sales_start(&mut Session::DuckDb(db.conn()))?;
                         let stores: Vec<StoreState> = expected
                             .keys()
                             .map(|id| StoreState {

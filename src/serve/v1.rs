@@ -13,6 +13,7 @@ use super::Shared;
 use super::http::{self, ApiError, json, query_pairs, with_db};
 use crate::monitor::health::{self, Health, Status};
 use crate::monitor::{snapshot, views};
+use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::metrics::{self, MetricsQuery};
@@ -37,7 +38,7 @@ pub async fn evaluate(state: &Shared) -> Health {
         .cache
         .get("health".to_string(), || {
             with_db(state, move |db, now_local| {
-                let snap = snapshot(db.conn(), &config, now_local)?;
+                let snap = snapshot(&mut Session::DuckDb(db.conn()), &config, now_local)?;
                 Ok(health::evaluate(&snap, &monitoring))
             })
         })

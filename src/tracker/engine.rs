@@ -15,6 +15,17 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The function giving microseconds since 1970 of a TIMESTAMP (`logic.sql`'s helper on
+    /// PostgreSQL).
+    pub fn epoch_us(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "epoch_us",
+            Dialect::Postgres => "klk_epoch_us",
+        }
+    }
+}
+
 /// A parameter or a cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -1,7 +1,7 @@
 //! Executions: start one (`en_proceso`), finish it exactly once, list them.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use duckdb::{Connection, OptionalExt, params};
+use duckdb::Connection;
 use serde::Serialize;
 
 use super::engine::{Row, Session, Value};
@@ -60,9 +60,23 @@ impl Outcome {
 /// also brings the executions summary up to date, in a short transaction of its own, and
 /// every [`SUMMARY_REBUILD_EVERY`] ids rebuilds it from the whole table.
 pub fn start(db: &Db, new: &NewExecution) -> Result<i64, TrackerError> {
-    let id = start_on(db.conn(), db.id_sequence(), new)?;
+    let mut session = Session::DuckDb(db.conn());
+    start_in(&mut session, db.id_sequence(), None, new)
+}
+
+/// [`start`] on either engine. `id_sequence`: the sequence an adopted table's ids come from
+/// (DuckDB), `None` for the column's default. `identity`: who runs it, where the host and pid
+/// cannot tell (a PostgreSQL session: see [`process::SessionIdentity`]); `None` for this
+/// process's own identity.
+pub fn start_in(
+    session: &mut Session,
+    id_sequence: Option<&str>,
+    identity: Option<String>,
+    new: &NewExecution,
+) -> Result<i64, TrackerError> {
+    let id = start_on(session, id_sequence, identity, new)?;
     if id % SUMMARY_EVERY == 0 {
-        refresh_summary(db.conn(), id % SUMMARY_REBUILD_EVERY == 0);
+        refresh_summary(session, id % SUMMARY_REBUILD_EVERY == 0);
     }
     Ok(id)
 }
@@ -76,34 +90,37 @@ pub const SUMMARY_REBUILD_EVERY: i64 = 16 * SUMMARY_EVERY;
 
 /// An optimisation only: if it fails the summary stays as it was (still correct, `klk_resumen`
 /// reads the rows since), and the execution just recorded is unaffected.
-fn refresh_summary(conn: &Connection, rebuild: bool) {
-    if conn.execute_batch("BEGIN TRANSACTION").is_err() {
-        return;
-    }
-    let refreshed = if rebuild {
-        super::schema::rebuild_summary(conn)
-    } else {
-        super::schema::refresh_summary(conn)
-    };
-    match refreshed {
-        Ok(()) => {
-            if conn.execute_batch("COMMIT").is_err() {
+fn refresh_summary(session: &mut Session, rebuild: bool) {
+    match session {
+        Session::DuckDb(conn) => {
+            if conn.execute_batch("BEGIN TRANSACTION").is_err() {
+                return;
+            }
+            let refreshed = if rebuild {
+                super::schema::rebuild_summary(conn)
+            } else {
+                super::schema::refresh_summary(conn)
+            };
+            let committed = refreshed.and_then(|()| conn.execute_batch("COMMIT"));
+            if committed.is_err() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
         }
-        Err(_) => {
-            let _ = conn.execute_batch("ROLLBACK");
+        // Gives up at once (returns false) while another session refreshes or writes.
+        Session::Postgres(_) => {
+            let _ = session.query("SELECT klk_refrescar_resumen($1)", &[Value::Bool(rebuild)]);
         }
     }
 }
 
-pub(crate) fn start_on(
-    conn: &Connection,
+fn start_on(
+    session: &mut Session,
     id_sequence: Option<&str>,
+    identity: Option<String>,
     new: &NewExecution,
 ) -> Result<i64, TrackerError> {
     let pid = process::current_pid();
-    let identity = process::process_identity(pid);
+    let identity = identity.or_else(|| process::process_identity(pid));
     let id_column = match id_sequence {
         Some(seq) => format!("nextval('{seq}')"),
         None => "DEFAULT".to_string(),
@@ -112,28 +129,29 @@ pub(crate) fn start_on(
         "INSERT INTO etl_ejecuciones (id, etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, \
          fecha_desde, fecha_hasta, hora_desde, hora_hasta, estado, registros_extraidos, \
          registros_cargados, modo, version_etl, host, pid, proceso_id) \
-         VALUES ({id_column}, ?, ?, ?, ?, ?, ?, ?, ?, 'en_proceso', 0, 0, ?, ?, ?, ?, ?) RETURNING id"
+         VALUES ({id_column}, $1, $2, $3, $4, $5, $6, $7, $8, 'en_proceso', 0, 0, $9, $10, $11, $12, $13) \
+         RETURNING id"
     );
-    let id: i64 = conn.query_row(
-        &sql,
-        params![
-            new.etl_tipo.as_str(),
-            new.ubicacion_id,
-            new.ubicacion_nombre,
-            new.started_at,
-            new.fecha_desde,
-            new.fecha_hasta,
-            new.hora_desde,
-            new.hora_hasta,
-            new.modo.as_str(),
-            VERSION_ETL,
-            process::host_name(),
-            pid as i64,
-            identity,
-        ],
-        |r| r.get(0),
-    )?;
-    Ok(id)
+    session
+        .query_one(
+            &sql,
+            &[
+                new.etl_tipo.as_str().into(),
+                new.ubicacion_id.as_str().into(),
+                new.ubicacion_nombre.as_str().into(),
+                Value::Timestamp(new.started_at),
+                Value::Date(new.fecha_desde),
+                Value::Date(new.fecha_hasta),
+                new.hora_desde.into(),
+                new.hora_hasta.into(),
+                new.modo.as_str().into(),
+                VERSION_ETL.into(),
+                process::host_name().into(),
+                Value::Int(i64::from(pid)),
+                identity.into(),
+            ],
+        )?
+        .get(0)
 }
 
 /// Finishes an `en_proceso` execution. Runs on the connection given, so a caller can do it
@@ -141,6 +159,16 @@ pub(crate) fn start_on(
 /// Fenced: an execution that is no longer `en_proceso` is left as it is and reported.
 pub fn finish(
     conn: &Connection,
+    id: i64,
+    outcome: &Outcome,
+    finished_at: NaiveDateTime,
+) -> Result<(), TrackerError> {
+    finish_in(&mut Session::DuckDb(conn), id, outcome, finished_at)
+}
+
+/// [`finish`] on either engine.
+pub fn finish_in(
+    session: &mut Session,
     id: i64,
     outcome: &Outcome,
     finished_at: NaiveDateTime,
@@ -169,32 +197,35 @@ pub fn finish(
             Some(message.as_str()),
         ),
     };
-    let changed = conn.execute(
-        "UPDATE etl_ejecuciones SET estado = ?, fecha_fin = ?, \
-         duracion_segundos = greatest(0, (epoch_us(CAST(? AS TIMESTAMP)) - epoch_us(fecha_inicio)) / 1e6), \
-         registros_extraidos = ?, registros_cargados = ?, error_tipo = ?, error_mensaje = ? \
-         WHERE id = ? AND estado = 'en_proceso'",
-        params![
-            outcome.estado().as_str(),
-            finished_at,
-            finished_at,
-            extracted,
-            loaded,
-            error_tipo,
-            message,
-            id
+    let epoch_us = session.dialect().epoch_us();
+    let changed = session.execute(
+        &format!(
+            "UPDATE etl_ejecuciones SET estado = $1, fecha_fin = $2, \
+             duracion_segundos = greatest(0, ({epoch_us}(CAST($2 AS TIMESTAMP)) - {epoch_us}(fecha_inicio)) / 1e6), \
+             registros_extraidos = $3, registros_cargados = $4, error_tipo = $5, error_mensaje = $6 \
+             WHERE id = $7 AND estado = 'en_proceso'"
+        ),
+        &[
+            outcome.estado().as_str().into(),
+            Value::Timestamp(finished_at),
+            Value::Int(extracted),
+            Value::Int(loaded),
+            error_tipo.into(),
+            message.into(),
+            Value::Int(id),
         ],
     )?;
     if changed == 1 {
         return Ok(());
     }
-    let estado: Option<String> = conn
-        .query_row(
-            "SELECT estado FROM etl_ejecuciones WHERE id = ?",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let estado: Option<String> = session
+        .query(
+            "SELECT estado FROM etl_ejecuciones WHERE id = $1",
+            &[Value::Int(id)],
+        )?
+        .first()
+        .map(|r| r.get(0))
+        .transpose()?;
     match estado {
         Some(estado) => Err(TrackerError::NotInProgress { id, estado }),
         None => Err(TrackerError::NoSuchExecution(id)),
@@ -343,8 +374,12 @@ pub fn list_in(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {
+    get_in(&mut Session::DuckDb(conn), id)
+}
+
+pub fn get_in(session: &mut Session, id: i64) -> Result<Option<ExecutionRow>, TrackerError> {
     let sql = format!("SELECT {EXECUTION_COLUMNS} FROM etl_ejecuciones WHERE id = $1");
-    Session::DuckDb(conn)
+    session
         .query(&sql, &[Value::Int(id)])?
         .first()
         .map(row_to_execution)

@@ -3,11 +3,11 @@
 //! and failed (`etl_checkins`, counters that only grow).
 
 use chrono::NaiveDateTime;
-use duckdb::{Connection, params};
+use duckdb::Connection;
 use serde::Serialize;
 
 use super::TrackerError;
-use super::engine::{Dialect, Session};
+use super::engine::{Dialect, Session, Value};
 
 /// One hook's work in one invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,32 +35,33 @@ impl HookRun {
 }
 
 pub fn record_hooks(
-    conn: &mut Connection,
+    session: &mut Session,
     invocation: Option<i64>,
     runs: &[HookRun],
 ) -> Result<(), TrackerError> {
-    let tx = conn.transaction()?;
-    for run in runs {
-        tx.execute(
-            "INSERT INTO etl_hooks (invocacion_id, nombre, evento, accion, inicio, duracion_segundos, \
-             ejecuciones, fallos, omitidas, estado, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params![
-                invocation,
-                run.nombre,
-                run.evento,
-                run.accion,
-                run.inicio,
-                run.duracion_segundos,
-                run.ejecuciones,
-                run.fallos,
-                run.omitidas,
-                if run.failed() { "fallido" } else { "exitoso" },
-                run.error,
-            ],
-        )?;
-    }
-    tx.commit()?;
-    Ok(())
+    session.transaction(|tx| {
+        for run in runs {
+            tx.execute(
+                "INSERT INTO etl_hooks (invocacion_id, nombre, evento, accion, inicio, duracion_segundos, \
+                 ejecuciones, fallos, omitidas, estado, error) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[
+                    invocation.into(),
+                    run.nombre.as_str().into(),
+                    run.evento.as_str().into(),
+                    run.accion.as_str().into(),
+                    Value::Timestamp(run.inicio),
+                    Value::Float(run.duracion_segundos),
+                    Value::Int(run.ejecuciones),
+                    Value::Int(run.fallos),
+                    Value::Int(run.omitidas),
+                    if run.failed() { "fallido" } else { "exitoso" }.into(),
+                    run.error.as_deref().into(),
+                ],
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Per hook: its latest invocation's row, and its totals over every recorded one.
@@ -134,32 +135,30 @@ pub struct Ping {
     pub error: Option<String>,
 }
 
-pub fn record_pings(conn: &mut Connection, pings: &[Ping]) -> Result<(), TrackerError> {
-    let tx = conn.transaction()?;
-    for ping in pings {
-        let failed = i64::from(ping.error.is_some());
-        tx.execute(
-            "INSERT INTO etl_checkins (nombre, servicio, enviados, fallidos, ultimo_envio, ultimo_fallo, ultimo_error) \
-             VALUES (?, ?, 1, ?, ?, CASE WHEN ? = 1 THEN CAST(? AS TIMESTAMP) END, ?) \
-             ON CONFLICT (nombre) DO UPDATE SET servicio = excluded.servicio, \
-               enviados = etl_checkins.enviados + 1, \
-               fallidos = etl_checkins.fallidos + excluded.fallidos, \
-               ultimo_envio = excluded.ultimo_envio, \
-               ultimo_fallo = coalesce(excluded.ultimo_fallo, etl_checkins.ultimo_fallo), \
-               ultimo_error = coalesce(excluded.ultimo_error, etl_checkins.ultimo_error)",
-            params![
-                ping.nombre,
-                ping.servicio,
-                failed,
-                ping.at,
-                failed,
-                ping.at,
-                ping.error,
-            ],
-        )?;
-    }
-    tx.commit()?;
-    Ok(())
+pub fn record_pings(session: &mut Session, pings: &[Ping]) -> Result<(), TrackerError> {
+    session.transaction(|tx| {
+        for ping in pings {
+            let failed = i64::from(ping.error.is_some());
+            tx.execute(
+                "INSERT INTO etl_checkins (nombre, servicio, enviados, fallidos, ultimo_envio, ultimo_fallo, ultimo_error) \
+                 VALUES ($1, $2, 1, $3, $4, CASE WHEN $3 = 1 THEN CAST($4 AS TIMESTAMP) END, $5) \
+                 ON CONFLICT (nombre) DO UPDATE SET servicio = excluded.servicio, \
+                   enviados = etl_checkins.enviados + 1, \
+                   fallidos = etl_checkins.fallidos + excluded.fallidos, \
+                   ultimo_envio = excluded.ultimo_envio, \
+                   ultimo_fallo = coalesce(excluded.ultimo_fallo, etl_checkins.ultimo_fallo), \
+                   ultimo_error = coalesce(excluded.ultimo_error, etl_checkins.ultimo_error)",
+                &[
+                    ping.nombre.as_str().into(),
+                    ping.servicio.as_str().into(),
+                    Value::Int(failed),
+                    Value::Timestamp(ping.at),
+                    ping.error.as_deref().into(),
+                ],
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// A check-in's counters.

@@ -2,10 +2,11 @@
 //! cron that stopped calling is visible (`health`, alerts).
 
 use chrono::NaiveDateTime;
-use duckdb::{Connection, OptionalExt, params};
+use duckdb::Connection;
 use serde::Serialize;
 
 use super::TrackerError;
+use super::engine::{Session, Value};
 use super::process::{current_pid, host_name};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -19,49 +20,52 @@ pub struct InvocationCounts {
 /// `requested_by`: the name of the `serve` token that asked for it (a recovery from the
 /// web); `None` from the command line.
 pub fn start(
-    conn: &Connection,
+    session: &mut Session,
     comando: &str,
     tipos: &str,
     at: NaiveDateTime,
     requested_by: Option<&str>,
 ) -> Result<i64, TrackerError> {
-    Ok(conn.query_row(
-        "INSERT INTO etl_invocaciones (comando, tipos, inicio, estado, host, pid, solicitado_por) \
-         VALUES (?, ?, ?, 'en_proceso', ?, ?, ?) RETURNING id",
-        params![
-            comando,
-            tipos,
-            at,
-            host_name(),
-            i64::from(current_pid()),
-            requested_by
-        ],
-        |r| r.get(0),
-    )?)
+    session
+        .query_one(
+            "INSERT INTO etl_invocaciones (comando, tipos, inicio, estado, host, pid, solicitado_por) \
+             VALUES ($1, $2, $3, 'en_proceso', $4, $5, $6) RETURNING id",
+            &[
+                comando.into(),
+                tipos.into(),
+                Value::Timestamp(at),
+                host_name().into(),
+                Value::Int(i64::from(current_pid())),
+                requested_by.into(),
+            ],
+        )?
+        .get(0)
 }
 
 /// `estado`: `exitoso`, `parcial` (some window failed) or `interrumpido`.
 pub fn finish(
-    conn: &Connection,
+    session: &mut Session,
     id: i64,
     at: NaiveDateTime,
     estado: &str,
     counts: &InvocationCounts,
 ) -> Result<(), TrackerError> {
-    conn.execute(
-        "UPDATE etl_invocaciones SET fin = ?, estado = ?, \
-         duracion_segundos = greatest(0, (epoch_us(CAST(? AS TIMESTAMP)) - epoch_us(inicio)) / 1e6), \
-         ventanas = ?, ventanas_fallidas = ?, gaps_recuperados = ?, lineas = ? \
-         WHERE id = ? AND estado = 'en_proceso'",
-        params![
-            at,
-            estado,
-            at,
-            counts.ventanas,
-            counts.ventanas_fallidas,
-            counts.gaps_recuperados,
-            counts.lineas,
-            id
+    let epoch_us = session.dialect().epoch_us();
+    session.execute(
+        &format!(
+            "UPDATE etl_invocaciones SET fin = $1, estado = $2, \
+             duracion_segundos = greatest(0, ({epoch_us}(CAST($1 AS TIMESTAMP)) - {epoch_us}(inicio)) / 1e6), \
+             ventanas = $3, ventanas_fallidas = $4, gaps_recuperados = $5, lineas = $6 \
+             WHERE id = $7 AND estado = 'en_proceso'"
+        ),
+        &[
+            Value::Timestamp(at),
+            estado.into(),
+            Value::Int(counts.ventanas),
+            Value::Int(counts.ventanas_fallidas),
+            Value::Int(counts.gaps_recuperados),
+            Value::Int(counts.lineas),
+            Value::Int(id),
         ],
     )?;
     Ok(())
@@ -122,23 +126,24 @@ pub fn recent_requested(conn: &Connection, limit: usize) -> Result<Vec<Invocatio
 }
 
 /// The latest invocation of `comando` (e.g. `run`).
-pub fn last(conn: &Connection, comando: &str) -> Result<Option<LastInvocation>, TrackerError> {
-    Ok(conn
-        .query_row(
+pub fn last(session: &mut Session, comando: &str) -> Result<Option<LastInvocation>, TrackerError> {
+    session
+        .query(
             "SELECT id, comando, tipos, inicio, fin, duracion_segundos, estado FROM etl_invocaciones \
-             WHERE comando = ? ORDER BY inicio DESC, id DESC LIMIT 1",
-            [comando],
-            |r| {
-                Ok(LastInvocation {
-                    id: r.get(0)?,
-                    comando: r.get(1)?,
-                    tipos: r.get(2)?,
-                    inicio: r.get(3)?,
-                    fin: r.get(4)?,
-                    duracion_segundos: r.get(5)?,
-                    estado: r.get(6)?,
-                })
-            },
-        )
-        .optional()?)
+             WHERE comando = $1 ORDER BY inicio DESC, id DESC LIMIT 1",
+            &[comando.into()],
+        )?
+        .first()
+        .map(|r| {
+            Ok(LastInvocation {
+                id: r.get(0)?,
+                comando: r.get(1)?,
+                tipos: r.get(2)?,
+                inicio: r.get(3)?,
+                fin: r.get(4)?,
+                duracion_segundos: r.get(5)?,
+                estado: r.get(6)?,
+            })
+        })
+        .transpose()
 }

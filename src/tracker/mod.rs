@@ -60,6 +60,16 @@ pub enum TrackerError {
     Server { target: String, detail: String },
     #[error("database error: {0}")]
     Postgres(String),
+    /// `[database] max_runners` runners already work on the server.
+    #[error(
+        "{max} klk-etl runners already work on {target} (database.max_runners = {max}): {holders}; waited {waited_secs:.0}s, skipping this run"
+    )]
+    RunnersBusy {
+        target: String,
+        max: u32,
+        holders: String,
+        waited_secs: f64,
+    },
     /// A row that does not have the shape the query promised: a defect.
     #[error("database answered unexpectedly: {0}")]
     Unexpected(String),
@@ -114,6 +124,21 @@ impl Database {
                 target, config, now_utc,
             )?))),
             None => Ok(Database::DuckDb(Db::open(config, access, now_utc)?)),
+        }
+    }
+
+    /// Connects for a short write to a database the caller has already opened (migrated)
+    /// once: a DuckDB file waits for its lock as [`Db::connect`] does.
+    pub fn connect(config: &Config) -> Result<Database, TrackerError> {
+        match &config.postgres {
+            Some(target) => Ok(Database::Postgres(Box::new(postgres::PgDb::connect(
+                target,
+            )?))),
+            None => Ok(Database::DuckDb(Db::connect(
+                &config.database,
+                Access::Write,
+                config.tracking.lock_timeout,
+            )?)),
         }
     }
 

@@ -27,6 +27,33 @@ pub fn process_identity(pid: u32) -> Option<String> {
     Some(format!("{}:{}", boot_id.trim(), start_ticks))
 }
 
+/// The PostgreSQL session an execution was started on: its backend's pid and start (as
+/// microseconds since 1970, UTC). Recorded as `proceso_id` = `pg:<pid>:<start>`, so that a
+/// runner on any host can tell whether the session, and so the runner, is still there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionIdentity {
+    pub pid: i64,
+    pub started_us: i64,
+}
+
+impl SessionIdentity {
+    const PREFIX: &str = "pg:";
+
+    pub fn parse(text: &str) -> Option<SessionIdentity> {
+        let (pid, started) = text.strip_prefix(Self::PREFIX)?.split_once(':')?;
+        Some(SessionIdentity {
+            pid: pid.parse().ok()?,
+            started_us: started.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for SessionIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}:{}", Self::PREFIX, self.pid, self.started_us)
+    }
+}
+
 pub fn current_pid() -> u32 {
     std::process::id()
 }
@@ -75,6 +102,18 @@ pub fn liveness(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_identity_reads_back_and_a_process_identity_is_not_one() {
+        let id = SessionIdentity {
+            pid: 4242,
+            started_us: 1_764_000_000_123_456,
+        };
+        assert_eq!(id.to_string(), "pg:4242:1764000000123456");
+        assert_eq!(SessionIdentity::parse(&id.to_string()), Some(id));
+        assert_eq!(SessionIdentity::parse("0b1c-boot-id:123456"), None);
+        assert_eq!(SessionIdentity::parse("pg:x:1"), None);
+    }
 
     #[test]
     fn this_process_is_alive_and_a_reused_pid_is_dead() {

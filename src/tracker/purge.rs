@@ -8,11 +8,10 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use duckdb::Connection;
 use serde::Serialize;
 
 use super::TrackerError;
-use super::sql::timestamp;
+use super::engine::{Dialect, Session, Value};
 
 #[derive(Debug, Clone)]
 pub struct PurgeOptions {
@@ -40,7 +39,7 @@ pub struct PurgePlan {
 /// inventory success) are found through the summary (`klk_resumen`): only the few rows they
 /// name are read, not the whole table; the rest of the work is the old rows themselves.
 const CANDIDATES: &str = r#"
-WITH p AS (SELECT CAST(? AS TIMESTAMP) AS cutoff, CAST(? AS TIMESTAMP) AS horizon_ts),
+WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS cutoff, CAST($2 AS TIMESTAMP) AS horizon_ts),
 resumen AS (SELECT * FROM klk_resumen()),
 primera AS (
     SELECT etl_tipo, ubicacion_id, min(primera_ventana) AS w_start
@@ -51,14 +50,14 @@ ultimo_ok AS (
     FROM resumen WHERE estado = 'exitoso' GROUP BY etl_tipo, ubicacion_id
 ),
 anchors AS (
-    SELECT arg_min(e.id, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00')) AS id
+    SELECT {first_id} AS id
     FROM etl_ejecuciones e
     JOIN primera f ON e.etl_tipo = f.etl_tipo AND e.ubicacion_id = f.ubicacion_id
      AND e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') = f.w_start
     WHERE e.fecha_desde <= (SELECT max(CAST(w_start AS DATE)) FROM primera)
     GROUP BY e.etl_tipo, e.ubicacion_id
     UNION
-    SELECT arg_max(e.id, e.fecha_inicio)
+    SELECT {last_id}
     FROM etl_ejecuciones e
     JOIN ultimo_ok u ON e.etl_tipo = u.etl_tipo AND e.ubicacion_id = u.ubicacion_id
      AND e.fecha_inicio = u.fecha_inicio
@@ -80,64 +79,91 @@ old AS (
 )
 "#;
 
+/// [`CANDIDATES`] in the session's dialect. In each anchor's group every row has the same
+/// window start (or start), so any one of them anchors: DuckDB takes whichever `arg_min`
+/// meets first, PostgreSQL the lowest id.
+fn candidates(dialect: Dialect) -> String {
+    let (first_id, last_id) = match dialect {
+        Dialect::DuckDb => (
+            "arg_min(e.id, e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00'))",
+            "arg_max(e.id, e.fecha_inicio)",
+        ),
+        Dialect::Postgres => ("min(e.id)", "max(e.id)"),
+    };
+    CANDIDATES
+        .replace("{first_id}", first_id)
+        .replace("{last_id}", last_id)
+}
+
 fn bounds(options: &PurgeOptions) -> (NaiveDateTime, NaiveDateTime) {
     let cutoff = options.now_local - chrono::Duration::seconds(options.older_than.as_secs() as i64);
     let horizon = options.now_local - chrono::Duration::seconds(options.horizon.as_secs() as i64);
     (cutoff, horizon)
 }
 
-pub fn plan(conn: &Connection, options: &PurgeOptions) -> Result<PurgePlan, TrackerError> {
+pub fn plan(session: &mut Session, options: &PurgeOptions) -> Result<PurgePlan, TrackerError> {
     let (cutoff, horizon) = bounds(options);
     let sql = format!(
-        "{CANDIDATES} SELECT \
+        "{} SELECT \
            count(*) FILTER (WHERE estado <> 'en_proceso' AND NOT needed_for_gaps), \
            min(fecha_inicio) FILTER (WHERE estado <> 'en_proceso' AND NOT needed_for_gaps), \
            max(fecha_inicio) FILTER (WHERE estado <> 'en_proceso' AND NOT needed_for_gaps), \
            count(*) FILTER (WHERE estado = 'en_proceso'), \
            count(*) FILTER (WHERE estado <> 'en_proceso' AND needed_for_gaps) \
-         FROM old"
+         FROM old",
+        candidates(session.dialect())
     );
-    let plan = conn.query_row(
-        &sql,
-        duckdb::params_from_iter([timestamp(cutoff), timestamp(horizon)]),
-        |r| {
-            Ok(PurgePlan {
-                cutoff,
-                to_delete: r.get(0)?,
-                oldest_deleted: r.get(1)?,
-                newest_deleted: r.get(2)?,
-                kept_in_progress: r.get(3)?,
-                kept_for_gaps: r.get(4)?,
-                deleted: 0,
-            })
-        },
-    )?;
-    Ok(plan)
+    let r = session.query_one(&sql, &[Value::Timestamp(cutoff), Value::Timestamp(horizon)])?;
+    Ok(PurgePlan {
+        cutoff,
+        to_delete: r.get(0)?,
+        oldest_deleted: r.get(1)?,
+        newest_deleted: r.get(2)?,
+        kept_in_progress: r.get(3)?,
+        kept_for_gaps: r.get(4)?,
+        deleted: 0,
+    })
 }
 
 /// Deletes what `plan` lists, in one transaction; returns the plan with `deleted` set.
-pub fn execute(conn: &mut Connection, options: &PurgeOptions) -> Result<PurgePlan, TrackerError> {
+pub fn execute(session: &mut Session, options: &PurgeOptions) -> Result<PurgePlan, TrackerError> {
     let (cutoff, horizon) = bounds(options);
-    let tx = conn.transaction()?;
-    let mut plan = plan(&tx, options)?;
-    // The old rows to keep are few: delete the others by a plain predicate (much cheaper
-    // than matching millions of ids).
-    tx.execute(
-        &format!(
-            "CREATE OR REPLACE TEMP TABLE klk_purga_conservar AS {CANDIDATES} \
-             SELECT id FROM old WHERE needed_for_gaps"
-        ),
-        duckdb::params_from_iter([timestamp(cutoff), timestamp(horizon)]),
-    )?;
-    let deleted = tx.execute(
-        "DELETE FROM etl_ejecuciones WHERE fecha_inicio < CAST(? AS TIMESTAMP) \
-         AND estado <> 'en_proceso' AND id NOT IN (SELECT id FROM klk_purga_conservar)",
-        duckdb::params_from_iter([timestamp(cutoff)]),
-    )?;
-    tx.execute_batch("DROP TABLE klk_purga_conservar")?;
-    // Rows went away: the executions summary is rebuilt (one pass) in the same transaction.
-    super::schema::rebuild_summary(&tx)?;
-    tx.commit()?;
-    plan.deleted = deleted as i64;
+    let dialect = session.dialect();
+    let plan = session.transaction(|tx| {
+        let mut plan = plan(tx, options)?;
+        // The old rows to keep are few: delete the others by a plain predicate (much cheaper
+        // than matching millions of ids).
+        let keep = match dialect {
+            Dialect::DuckDb => "CREATE OR REPLACE TEMP TABLE klk_purga_conservar AS",
+            Dialect::Postgres => "CREATE TEMP TABLE klk_purga_conservar ON COMMIT DROP AS",
+        };
+        tx.execute(
+            &format!(
+                "{keep} {} SELECT id FROM old WHERE needed_for_gaps",
+                candidates(dialect)
+            ),
+            &[Value::Timestamp(cutoff), Value::Timestamp(horizon)],
+        )?;
+        let deleted = tx.execute(
+            "DELETE FROM etl_ejecuciones WHERE fecha_inicio < CAST($1 AS TIMESTAMP) \
+             AND estado <> 'en_proceso' AND id NOT IN (SELECT id FROM klk_purga_conservar)",
+            &[Value::Timestamp(cutoff)],
+        )?;
+        // Rows went away: the executions summary is rebuilt in the same transaction.
+        match tx {
+            Session::DuckDb(conn) => {
+                conn.execute_batch("DROP TABLE klk_purga_conservar")?;
+                super::schema::rebuild_summary(conn)?;
+            }
+            // Forgotten, so that readers add up the whole table until it is rebuilt below;
+            // rebuilding here could be refused while another runner writes.
+            Session::Postgres(_) => tx.batch("DELETE FROM etl_resumen_estado")?,
+        }
+        plan.deleted = deleted as i64;
+        Ok(plan)
+    })?;
+    if dialect == Dialect::Postgres {
+        let _ = session.query("SELECT klk_refrescar_resumen(true)", &[]);
+    }
     Ok(plan)
 }

@@ -92,13 +92,6 @@ impl Filter {
             .map(super::engine::from_duckdb)
             .collect()
     }
-
-    /// `leading` parameters first (those of the query's own placeholders), then the filter's.
-    pub(crate) fn values_after(&self, leading: Vec<Value>) -> Vec<Value> {
-        let mut all = leading;
-        all.extend(self.values.iter().cloned());
-        all
-    }
 }
 
 #[cfg(test)]

@@ -3,13 +3,12 @@
 //! API no longer returns.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use duckdb::types::Value;
-use duckdb::{Connection, params};
 use serde::Serialize;
 
 use super::TrackerError;
+use super::engine::{Session, Value as EngineValue};
 use super::gaps::verification_minutes;
-use super::sql::{Filter, timestamp};
+use super::sql::Filter;
 use crate::config::TrackingSettings;
 
 /// A closed store-day not verified yet.
@@ -31,7 +30,7 @@ pub struct PendingDay {
 /// Closed days of `stores` (all when empty) inside the horizon that no whole-day re-pull has
 /// verified and none is re-pulling now, oldest first. Empty when verification is off.
 pub fn pending(
-    conn: &Connection,
+    session: &mut Session,
     now_local: NaiveDateTime,
     tracking: &TrackingSettings,
     stores: &[String],
@@ -43,32 +42,35 @@ pub fn pending(
     filter.one_of("ubicacion_id", stores);
     let sql = format!(
         "SELECT ubicacion_id, ubicacion_nombre, fecha, cierre, plazo, intentos, ultimo_intento, vencido \
-         FROM klk_verificaciones(CAST(? AS TIMESTAMP), ?, ?, ?, ?) \
+         FROM klk_verificaciones(CAST($1 AS TIMESTAMP), $2, $3, $4, $5) \
          WHERE verificado_en IS NULL AND NOT en_curso AND {} \
          ORDER BY fecha, ubicacion_id",
-        filter.sql()
+        filter.numbered_sql(6)
     );
-    let params = filter.values_after(vec![
-        timestamp(now_local),
-        Value::BigInt((tracking.horizon.as_secs() / 60) as i64),
-        Value::BigInt(verification_minutes(tracking, |v| v.closes_after)),
-        Value::BigInt(verification_minutes(tracking, |v| v.deadline)),
-        Value::BigInt((tracking.stuck_after.as_secs() / 60) as i64),
-    ]);
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-        Ok(PendingDay {
-            ubicacion_id: r.get(0)?,
-            ubicacion_nombre: r.get(1)?,
-            fecha: r.get(2)?,
-            cierre: r.get(3)?,
-            plazo: r.get(4)?,
-            intentos: r.get(5)?,
-            ultimo_intento: r.get(6)?,
-            vencido: r.get(7)?,
+    let mut params = vec![
+        EngineValue::Timestamp(now_local),
+        EngineValue::Int((tracking.horizon.as_secs() / 60) as i64),
+        verification_minutes(tracking, |v| v.closes_after).into(),
+        verification_minutes(tracking, |v| v.deadline).into(),
+        EngineValue::Int((tracking.stuck_after.as_secs() / 60) as i64),
+    ];
+    params.extend(filter.engine_values());
+    session
+        .query(&sql, &params)?
+        .iter()
+        .map(|r| {
+            Ok(PendingDay {
+                ubicacion_id: r.get(0)?,
+                ubicacion_nombre: r.get(1)?,
+                fecha: r.get(2)?,
+                cierre: r.get(3)?,
+                plazo: r.get(4)?,
+                intentos: r.get(5)?,
+                ultimo_intento: r.get(6)?,
+                vencido: r.get(7)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// What a whole-day re-pull of a closed day found, against what the table held before it.
@@ -85,13 +87,18 @@ pub struct VerificationDiff {
 
 /// Records on the execution what its re-pull found (inside the load's transaction).
 pub fn record_diff(
-    conn: &Connection,
+    session: &mut Session,
     id: i64,
     diff: &VerificationDiff,
 ) -> Result<(), TrackerError> {
-    conn.execute(
-        "UPDATE etl_ejecuciones SET lineas_tardias = ?, lineas_cambiadas = ?, lineas_desaparecidas = ? WHERE id = ?",
-        params![diff.tardias, diff.cambiadas, diff.desaparecidas, id],
+    session.execute(
+        "UPDATE etl_ejecuciones SET lineas_tardias = $1, lineas_cambiadas = $2, lineas_desaparecidas = $3 WHERE id = $4",
+        &[
+            EngineValue::Int(diff.tardias),
+            EngineValue::Int(diff.cambiadas),
+            EngineValue::Int(diff.desaparecidas),
+            EngineValue::Int(id),
+        ],
     )?;
     Ok(())
 }
@@ -124,7 +131,7 @@ pub struct VanishedQuery {
 }
 
 pub fn vanished(
-    conn: &Connection,
+    session: &mut Session,
     query: &VanishedQuery,
 ) -> Result<Vec<VanishedLine>, TrackerError> {
     let mut filter = Filter::default();
@@ -138,12 +145,12 @@ pub fn vanished(
         "SELECT ubicacion_id, numero_factura, linea, fecha, hora, venta_total_usd, cargada_por, \
          detectada_por, detectada_en, eliminada_en FROM etl_lineas_desaparecidas WHERE {} \
          ORDER BY fecha, ubicacion_id, numero_factura, linea",
-        filter.sql()
+        filter.numbered_sql(1)
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        duckdb::params_from_iter(filter.values_after(Vec::new())),
-        |r| {
+    session
+        .query(&sql, &filter.engine_values())?
+        .iter()
+        .map(|r| {
             Ok(VanishedLine {
                 ubicacion_id: r.get(0)?,
                 numero_factura: r.get(1)?,
@@ -156,34 +163,41 @@ pub fn vanished(
                 detectada_en: r.get(8)?,
                 eliminada_en: r.get(9)?,
             })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .collect()
 }
 
-/// Deletes `lines` from `ventas` and marks them deleted, in one transaction (the caller's).
-/// Returns the sales rows deleted.
+/// Deletes `lines` from `ventas` and marks them deleted, in one transaction. Returns the
+/// sales rows deleted.
 pub fn delete_vanished(
-    conn: &Connection,
+    session: &mut Session,
     lines: &[VanishedLine],
     now_local: NaiveDateTime,
 ) -> Result<usize, TrackerError> {
-    let mut deleted = 0;
-    for line in lines {
-        deleted += conn.execute(
-            "DELETE FROM ventas WHERE ubicacion_id = ? AND numero_factura = ? AND linea = ? AND ejecucion_id = ?",
-            params![line.ubicacion_id, line.numero_factura, line.linea, line.cargada_por],
-        )?;
-        conn.execute(
-            "UPDATE etl_lineas_desaparecidas SET eliminada_en = ? \
-             WHERE ubicacion_id = ? AND numero_factura = ? AND linea = ?",
-            params![
-                now_local,
-                line.ubicacion_id,
-                line.numero_factura,
-                line.linea
-            ],
-        )?;
-    }
-    Ok(deleted)
+    session.transaction(|tx| {
+        let mut deleted = 0;
+        for line in lines {
+            deleted += tx.execute(
+                "DELETE FROM ventas WHERE ubicacion_id = $1 AND numero_factura = $2 AND linea = $3 \
+                 AND ejecucion_id = $4",
+                &[
+                    line.ubicacion_id.as_str().into(),
+                    line.numero_factura.as_str().into(),
+                    line.linea.into(),
+                    EngineValue::Int(line.cargada_por),
+                ],
+            )? as usize;
+            tx.execute(
+                "UPDATE etl_lineas_desaparecidas SET eliminada_en = $1 \
+                 WHERE ubicacion_id = $2 AND numero_factura = $3 AND linea = $4",
+                &[
+                    EngineValue::Timestamp(now_local),
+                    line.ubicacion_id.as_str().into(),
+                    line.numero_factura.as_str().into(),
+                    line.linea.into(),
+                ],
+            )?;
+        }
+        Ok(deleted)
+    })
 }

@@ -16,6 +16,8 @@ mod klk_parse;
 mod metrics;
 mod monitoring;
 mod postgres;
+mod postgres_crash;
+mod postgres_runner;
 mod purge_unstick;
 mod reliability_bad_input;
 mod reliability_crash;

@@ -6,6 +6,7 @@ use std::process::Output;
 
 use crate::common::TestEnv;
 use crate::common::pg::{self, TestDatabase};
+use klk_etl::tracker::schema::LATEST_VERSION as LATEST;
 
 /// A directory whose config has no database (the URL comes from the command line).
 fn env() -> TestEnv {
@@ -67,18 +68,18 @@ fn db_migrate_creates_the_schema_once_and_db_info_names_the_engine() {
     );
     assert_eq!(
         stdout(&first).trim(),
-        format!("{shown}: migrated schema from version 0 to 11")
+        format!("{shown}: migrated schema from version 0 to {LATEST}")
     );
     let again = run(&env, &["db", "migrate", "--database", &db.url], &[]);
     assert_eq!(
         stdout(&again).trim(),
-        format!("{shown}: schema is up to date (version 11)")
+        format!("{shown}: schema is up to date (version {LATEST})")
     );
 
     let on_postgres = info(&env, &db.url, &[]);
     assert_eq!(on_postgres["engine"], "postgresql");
     assert_eq!(on_postgres["path"], shown.as_str());
-    assert_eq!(on_postgres["schema_version"], 11);
+    assert_eq!(on_postgres["schema_version"], LATEST);
     assert!(on_postgres["duckdb_version"].is_null());
     assert!(
         on_postgres["engine_version"]
@@ -152,7 +153,7 @@ fn runners_started_at_the_same_second_migrate_once() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(json["to_version"], 11);
+        assert_eq!(json["to_version"], LATEST);
         if json["from_version"] == 0 {
             from_zero += 1;
         }
@@ -163,7 +164,7 @@ fn runners_started_at_the_same_second_migrate_once() {
         .query_one("SELECT count(*) FROM etl_schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(rows, 11);
+    assert_eq!(rows, i64::from(LATEST));
 }
 
 #[test]
@@ -177,7 +178,7 @@ fn the_password_comes_from_the_url_pgpassword_a_password_file_or_pgpass_and_is_n
     // PGPASSWORD.
     assert_eq!(
         source(&info(&env, &bare, &[("PGPASSWORD", &secret)])),
-        Some(11)
+        Some(i64::from(LATEST))
     );
 
     // [database] password_file (the URL in the file, the password beside it).
@@ -203,7 +204,10 @@ fn the_password_comes_from_the_url_pgpassword_a_password_file_or_pgpass_and_is_n
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     let home_var = home.path().to_str().unwrap();
-    assert_eq!(source(&info(&env, &bare, &[("HOME", home_var)])), Some(11));
+    assert_eq!(
+        source(&info(&env, &bare, &[("HOME", home_var)])),
+        Some(i64::from(LATEST))
+    );
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let ignored = run(
         &env,
@@ -263,13 +267,13 @@ fn tls_to_the_server_as_sslmode_asks() {
     let base = url.split('?').next().unwrap();
 
     // require: encrypted, not verified (libpq's meaning).
-    assert_eq!(info(&env, url, &[])["schema_version"], 11);
+    assert_eq!(info(&env, url, &[])["schema_version"], LATEST);
     // verify-full with the server's CA.
     let full = format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display());
-    assert_eq!(info(&env, &full, &[])["schema_version"], 11);
+    assert_eq!(info(&env, &full, &[])["schema_version"], LATEST);
     // verify-ca with the CA, and the CA given as [database] ca_file.
     let chain = format!("{base}?sslmode=verify-ca&sslrootcert={}", ca.display());
-    assert_eq!(info(&env, &chain, &[])["schema_version"], 11);
+    assert_eq!(info(&env, &chain, &[])["schema_version"], LATEST);
     std::fs::write(
         env.path().join("klk-etl.toml"),
         format!(
@@ -356,7 +360,7 @@ fn a_database_migrated_by_a_newer_klk_etl_is_refused() {
 fn commands_not_ported_yet_say_so_instead_of_using_a_duckdb_file() {
     let db = TestDatabase::new();
     let env = env();
-    for command in ["run", "recover", "purge"] {
+    for command in ["serve", "demo"] {
         let out = run(&env, &[command, "--database", &db.url], &[]);
         assert_fails(
             &out,

@@ -676,7 +676,7 @@ fn a_postgresql_password_never_shows_and_is_never_stored() {
         ),
         (vec!["db", "info", "--config", "file.toml"], vec![], 3),
         (vec!["db", "info", "--database", &bad_url], vec![], 2),
-        (vec!["run", "--database", &with_wrong], vec![], 2),
+        (vec!["run", "--database", &with_wrong], vec![], 3),
     ];
     for (args, vars, code) in cases {
         let mut cmd = env.process();
@@ -698,7 +698,14 @@ fn a_postgresql_password_never_shows_and_is_never_stored() {
     // It works, and the real password shows nowhere either.
     let real = pg::password(&db.url);
     for format in ["table", "json", "csv"] {
-        for command in [&["db", "info"][..], &["db", "migrate"][..], &["gaps"][..]] {
+        for command in [
+            &["db", "info"][..],
+            &["db", "migrate"][..],
+            &["gaps"][..],
+            &["run"][..],
+            &["alerts"][..],
+            &["unstick", "--dry-run"][..],
+        ] {
             let out = env
                 .process()
                 .args(command)

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use klk_etl::sim::{FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth};
 
 /// Stores of the example configuration: (id, name, sucursal, warehouse).
-const STORES: &[(&str, &str, &str, &str)] = &[
+pub(crate) const STORES: &[(&str, &str, &str, &str)] = &[
     ("tienda_01", "PERIFERICO", "SUC001", "APP-TPF"),
     ("tienda_08", "BOSQUE", "SUC002", "APP-TBQ"),
     ("tienda_17", "ARTIGAS", "SUC003", "TANT"),
@@ -23,7 +23,7 @@ const STORES: &[(&str, &str, &str, &str)] = &[
     ("tienda_19", "GUIGUE", "SUC011", "TGGE"),
 ];
 
-fn sim(faults: &[&str], lines_per_hour: u32) -> SimHandle {
+pub(crate) fn sim(faults: &[&str], lines_per_hour: u32) -> SimHandle {
     Simulator::start(SimOptions {
         port: 0,
         data: SimData {
@@ -45,8 +45,24 @@ fn env_for(sim: &SimHandle, stores: usize) -> TestEnv {
 }
 
 fn env_with_read_timeout(sim: &SimHandle, stores: usize, read_timeout: &str) -> TestEnv {
+    TestEnv::with_config(&config_for(
+        sim,
+        stores,
+        read_timeout,
+        r#"database = "data/klk-etl.duckdb""#,
+    ))
+}
+
+/// The configuration of `stores` of [`STORES`] on `sim`, with `database` (a TOML line or
+/// table) first.
+pub(crate) fn config_for(
+    sim: &SimHandle,
+    stores: usize,
+    read_timeout: &str,
+    database: &str,
+) -> String {
     let mut config = format!(
-        r#"database = "data/klk-etl.duckdb"
+        r#"{database}
 [api]
 base_url = "{}"
 connect_timeout = "1s"
@@ -61,11 +77,11 @@ retry_max_elapsed = "3s"
             "[[stores]]\nid = \"{id}\"\nname = \"{name}\"\nsucursal = \"{sucursal}\"\nwarehouses = [\"{warehouse}\"]\n"
         ));
     }
-    TestEnv::with_config(&config)
+    config
 }
 
 /// `2025-11-24 HH:MM` Caracas as the UTC instant the binary takes in `--now`.
-fn caracas(day: u32, hh: u32, mm: u32) -> String {
+pub(crate) fn caracas(day: u32, hh: u32, mm: u32) -> String {
     let local = chrono::NaiveDate::from_ymd_opt(2025, 11, day)
         .unwrap()
         .and_hms_opt(hh, mm, 0)
@@ -75,7 +91,7 @@ fn caracas(day: u32, hh: u32, mm: u32) -> String {
         .to_string()
 }
 
-fn local(text: &str) -> NaiveDateTime {
+pub(crate) fn local(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
 }
 
@@ -99,7 +115,7 @@ fn loaded(env: &TestEnv, store: &str, from: NaiveDateTime, to: NaiveDateTime) ->
     .unwrap()
 }
 
-fn expected(
+pub(crate) fn expected(
     sim: &SimHandle,
     sucursal: &str,
     from: NaiveDateTime,
@@ -109,7 +125,7 @@ fn expected(
     (totals.lines, totals.venta_total_usd)
 }
 
-fn assert_same(actual: (usize, f64), expected: (usize, f64), what: &str) {
+pub(crate) fn assert_same(actual: (usize, f64), expected: (usize, f64), what: &str) {
     assert_eq!(actual.0, expected.0, "{what}: line count");
     assert!(
         (actual.1 - expected.1).abs() < 0.005,

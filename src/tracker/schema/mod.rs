@@ -109,6 +109,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "who asked for an invocation from the web (etl_invocaciones.solicitado_por: the serve token's name)",
         apply: requested_by,
     },
+    Migration {
+        version: 12,
+        description: "an index on ventas (ubicacion_id, fecha) for the day a verification re-reads (PostgreSQL; DuckDB's zone maps serve it already)",
+        apply: nothing_on_duckdb,
+    },
 ];
 
 /// The schema version of the last migration: a new migration cannot be forgotten here.
@@ -117,6 +122,11 @@ pub const LATEST_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 const VERIFICATION_TABLES: &str = include_str!("duckdb/v9_verification.sql");
 
 const INTEGRATION_TABLES: &str = include_str!("duckdb/v10_integrations.sql");
+
+/// A migration that only PostgreSQL needs: DuckDB records its version and changes nothing.
+fn nothing_on_duckdb(_conn: &Connection) -> Result<(), MigrationError> {
+    Ok(())
+}
 
 fn requested_by(conn: &Connection) -> Result<(), MigrationError> {
     Ok(conn.execute_batch(include_str!("duckdb/v11_requested_by.sql"))?)

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (9, include_str!("postgres/009_verification.sql")),
     (10, include_str!("postgres/010_integrations.sql")),
     (11, include_str!("postgres/011_requested_by.sql")),
+    (12, include_str!("postgres/012_ventas_by_day.sql")),
 ];
 
 /// True when the file holds a statement (not only comments).
