@@ -398,6 +398,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the schema (also done on first use by every command)')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Schema version, migrations applied, row counts')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -433,9 +434,29 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'klk-etl;db;copy' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The database to copy from (a DuckDB file or a postgres:// URL); it is only read')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The database to copy into (created and migrated when needed)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'DuckDB file or postgres:// URL, overriding the configuration''s `database` (env also KLK_ETL_DATABASE)')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'DuckDB file or postgres:// URL, overriding the configuration''s `database` (env also KLK_ETL_DATABASE)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format for data on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the history the destination already holds (otherwise it must be empty)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'klk-etl;db;help' {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the schema (also done on first use by every command)')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Schema version, migrations applied, row counts')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -443,6 +464,9 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;db;help;info' {
+            break
+        }
+        'klk-etl;db;help;copy' {
             break
         }
         'klk-etl;db;help;help' {
@@ -599,12 +623,16 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
         'klk-etl;help;db' {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Create or upgrade the schema (also done on first use by every command)')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Schema version, migrations applied, row counts')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction')
             break
         }
         'klk-etl;help;db;migrate' {
             break
         }
         'klk-etl;help;db;info' {
+            break
+        }
+        'klk-etl;help;db;copy' {
             break
         }
         'klk-etl;help;demo' {

@@ -91,6 +91,9 @@ _klk__etl() {
             klk__etl__subcmd__alerts__subcmd__help,test)
                 cmd="klk__etl__subcmd__alerts__subcmd__help__subcmd__test"
                 ;;
+            klk__etl__subcmd__db,copy)
+                cmd="klk__etl__subcmd__db__subcmd__copy"
+                ;;
             klk__etl__subcmd__db,help)
                 cmd="klk__etl__subcmd__db__subcmd__help"
                 ;;
@@ -99,6 +102,9 @@ _klk__etl() {
                 ;;
             klk__etl__subcmd__db,migrate)
                 cmd="klk__etl__subcmd__db__subcmd__migrate"
+                ;;
+            klk__etl__subcmd__db__subcmd__help,copy)
+                cmd="klk__etl__subcmd__db__subcmd__help__subcmd__copy"
                 ;;
             klk__etl__subcmd__db__subcmd__help,help)
                 cmd="klk__etl__subcmd__db__subcmd__help__subcmd__help"
@@ -171,6 +177,9 @@ _klk__etl() {
                 ;;
             klk__etl__subcmd__help__subcmd__alerts,test)
                 cmd="klk__etl__subcmd__help__subcmd__alerts__subcmd__test"
+                ;;
+            klk__etl__subcmd__help__subcmd__db,copy)
+                cmd="klk__etl__subcmd__help__subcmd__db__subcmd__copy"
                 ;;
             klk__etl__subcmd__help__subcmd__db,info)
                 cmd="klk__etl__subcmd__help__subcmd__db__subcmd__info"
@@ -463,7 +472,7 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__db)
-            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version migrate info help"
+            opts="-q -h -V --config --database --db --format --color --quiet --lock-timeout --now --help --version migrate info copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,9 +513,73 @@ _klk__etl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        klk__subcmd__etl__subcmd__db__subcmd__help)
-            opts="migrate info help"
+        klk__subcmd__etl__subcmd__db__subcmd__copy)
+            opts="-q -h -V --from --to --replace --config --database --db --format --color --quiet --lock-timeout --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__db__subcmd__help)
+            opts="migrate info copy help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__db__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -923,8 +996,22 @@ _klk__etl() {
             return 0
             ;;
         klk__subcmd__etl__subcmd__help__subcmd__db)
-            opts="migrate info"
+            opts="migrate info copy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        klk__subcmd__etl__subcmd__help__subcmd__db__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

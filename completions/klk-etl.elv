@@ -375,6 +375,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --version 'Print version'
             cand migrate 'Create or upgrade the schema (also done on first use by every command)'
             cand info 'Schema version, migrations applied, row counts'
+            cand copy 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;db;migrate'= {
@@ -407,14 +408,35 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'klk-etl;db;copy'= {
+            cand --from 'The database to copy from (a DuckDB file or a postgres:// URL); it is only read'
+            cand --to 'The database to copy into (created and migrated when needed)'
+            cand --config 'Configuration file [default: ./klk-etl.toml if present]'
+            cand --db 'DuckDB file or postgres:// URL, overriding the configuration''s `database` (env also KLK_ETL_DATABASE)'
+            cand --database 'DuckDB file or postgres:// URL, overriding the configuration''s `database` (env also KLK_ETL_DATABASE)'
+            cand --format 'Output format for data on stdout'
+            cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
+            cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
+            cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
+            cand --replace 'Replace the history the destination already holds (otherwise it must be empty)'
+            cand -q 'Print only data and errors (no notes on stderr)'
+            cand --quiet 'Print only data and errors (no notes on stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'klk-etl;db;help'= {
             cand migrate 'Create or upgrade the schema (also done on first use by every command)'
             cand info 'Schema version, migrations applied, row counts'
+            cand copy 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'klk-etl;db;help;migrate'= {
         }
         &'klk-etl;db;help;info'= {
+        }
+        &'klk-etl;db;help;copy'= {
         }
         &'klk-etl;db;help;help'= {
         }
@@ -549,10 +571,13 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;help;db'= {
             cand migrate 'Create or upgrade the schema (also done on first use by every command)'
             cand info 'Schema version, migrations applied, row counts'
+            cand copy 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
         }
         &'klk-etl;help;db;migrate'= {
         }
         &'klk-etl;help;db;info'= {
+        }
+        &'klk-etl;help;db;copy'= {
         }
         &'klk-etl;help;demo'= {
         }

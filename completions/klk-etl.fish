@@ -347,23 +347,24 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -l now -d 'Pin "
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand stores" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
 json\t''
 csv\t''
 prometheus\t'Prometheus text exposition (`metrics` only)'"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -s V -l version -d 'Print version'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "info" -d 'Schema version, migrations applied, row counts'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -f -a "copy" -d 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and not __fish_seen_subcommand_from migrate info copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
@@ -392,8 +393,26 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from info" -s V -l version -d 'Print version'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l from -d 'The database to copy from (a DuckDB file or a postgres:// URL); it is only read' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l to -d 'The database to copy into (created and migrated when needed)' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l db -l database -d 'DuckDB file or postgres:// URL, overriding the configuration\'s `database` (env also KLK_ETL_DATABASE)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l format -d 'Output format for data on stdout' -r -f -a "table\t''
+json\t''
+csv\t''
+prometheus\t'Prometheus text exposition (`metrics` only)'"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l color -d 'When to colour tables (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -l replace -d 'Replace the history the destination already holds (otherwise it must be empty)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated: an existing file is replaced only if an earlier demo made it)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
@@ -494,3 +513,4 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_su
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "test" -d 'Send a test message on every configured channel now (or only --channel), and say which ones work: nothing is recorded (exit 5 when one fails)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Create or upgrade the schema (also done on first use by every command)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "info" -d 'Schema version, migrations applied, row counts'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "copy" -d 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'

@@ -18,6 +18,22 @@ pub enum DbCommand {
     Migrate,
     /// Schema version, migrations applied, row counts
     Info,
+    /// Copy the whole history from one database to another (DuckDB file or postgres:// URL,
+    /// either direction), verified, in one transaction
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// The database to copy from (a DuckDB file or a postgres:// URL); it is only read
+    #[arg(long, value_name = "FILE|URL")]
+    pub from: String,
+    /// The database to copy into (created and migrated when needed)
+    #[arg(long, value_name = "FILE|URL")]
+    pub to: String,
+    /// Replace the history the destination already holds (otherwise it must be empty)
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +68,7 @@ impl DbArgs {
         match self.command {
             DbCommand::Migrate => migrate(ctx),
             DbCommand::Info => info(ctx),
+            DbCommand::Copy(args) => copy(ctx, &args),
         }
     }
 }
@@ -71,6 +88,101 @@ fn migrate(ctx: &Ctx) -> anyhow::Result<Exit> {
     let db = ctx.open_db(Access::Write)?;
     let after = db.schema_version()?;
     print_migrated(ctx, &path.display().to_string(), before, after)
+}
+
+fn copy(ctx: &Ctx, args: &CopyArgs) -> anyhow::Result<Exit> {
+    let pg_env = crate::config::database::PgEnv::from_env();
+    let located = |location: &str| -> anyhow::Result<crate::config::Config> {
+        let mut config = ctx.config.clone();
+        config
+            .set_database(std::path::Path::new(location), &pg_env)
+            .map_err(crate::exit::UsageError)?;
+        Ok(config)
+    };
+    let (source, destination) = (located(&args.from)?, located(&args.to)?);
+    if source.database_display() == destination.database_display() {
+        return Err(crate::exit::UsageError(format!(
+            "--from and --to are the same database ({})",
+            source.database_display()
+        ))
+        .into());
+    }
+    let mut from = open_source(&source)?;
+    let mut to = crate::tracker::Database::open(&destination, Access::Write, ctx.now_utc())?;
+    let names = (source.database_display(), destination.database_display());
+    let report = match crate::tracker::copy::copy(
+        &mut from.session(),
+        &mut to.session(),
+        names,
+        args.replace,
+    ) {
+        Ok(report) => report,
+        Err(crate::tracker::copy::CopyError::NotEmpty { to, what }) => {
+            return Err(crate::exit::UsageError(format!(
+                "{to} already holds history ({what}); nothing copied. Copy into an empty database, or pass --replace to replace it"
+            ))
+            .into());
+        }
+        Err(crate::tracker::copy::CopyError::Tracker(err)) => return Err(err.into()),
+    };
+    if ctx.out.format == Format::Json {
+        output::emit_json(&report)?;
+        return Ok(Exit::Ok);
+    }
+    let mut text = format!(
+        "copied {} to {}{} in {:.1} s, counts and sums verified:\n",
+        report.from,
+        report.to,
+        if report.replaced {
+            " (its history replaced)"
+        } else {
+            ""
+        },
+        report.seconds
+    );
+    for table in &report.tables {
+        text.push_str(&format!("  {:<26}{:>12} rows", table.table, table.rows));
+        for (column, sum) in &table.sums {
+            text.push_str(&format!("  sum({column}) {sum:.2}"));
+        }
+        text.push('\n');
+    }
+    output::emit_text(&text)?;
+    Ok(Exit::Ok)
+}
+
+/// The database copied from, opened without writing anything: it must already be at this
+/// klk-etl's schema version.
+fn open_source(config: &crate::config::Config) -> anyhow::Result<crate::tracker::Database> {
+    let (db, version) = match &config.postgres {
+        Some(target) => {
+            let mut db = PgDb::connect(target)?;
+            let version = db.schema_version()?;
+            (crate::tracker::Database::Postgres(Box::new(db)), version)
+        }
+        None => {
+            if !config.database.exists() {
+                return Err(crate::exit::UsageError(format!(
+                    "--from {}: no such file",
+                    config.database.display()
+                ))
+                .into());
+            }
+            let db = Db::connect(&config.database, Access::Read, config.tracking.lock_timeout)?;
+            let version = db.schema_version()?;
+            (crate::tracker::Database::DuckDb(db), version)
+        }
+    };
+    if version != schema::LATEST_VERSION {
+        return Err(crate::exit::UsageError(format!(
+            "--from {} is at schema version {version}, this klk-etl's is {}: run `klk-etl db migrate --database {}` first (a newer one needs a newer klk-etl)",
+            config.database_display(),
+            schema::LATEST_VERSION,
+            config.database_display()
+        ))
+        .into());
+    }
+    Ok(db)
 }
 
 fn print_migrated(ctx: &Ctx, location: &str, before: i32, after: i32) -> anyhow::Result<Exit> {

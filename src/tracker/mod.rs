@@ -1,6 +1,7 @@
 //! The tracking core: the database file, its schema, executions, coverage and gaps,
 //! metrics, purge and unstick. No clap and no printing here: plain options in, data out.
 
+pub mod copy;
 pub mod coverage;
 pub mod engine;
 pub mod executions;

@@ -270,7 +270,8 @@ pub fn describe(err: &postgres::Error) -> String {
 }
 
 pub(crate) fn sql_error(err: postgres::Error) -> TrackerError {
-    if err.is_closed() || err.as_db_error().is_none() {
+    let io = std::error::Error::source(&err).is_some_and(|cause| cause.is::<std::io::Error>());
+    if err.is_closed() || io {
         return TrackerError::Postgres(format!("the server connection failed: {}", describe(&err)));
     }
     TrackerError::Postgres(describe(&err))

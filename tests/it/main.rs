@@ -6,6 +6,7 @@ mod common;
 
 mod cli_basics;
 mod completeness;
+mod db_copy;
 mod demo;
 mod gaps_semantics;
 mod hooks;
