@@ -184,8 +184,14 @@ pub fn run(ctx: &HookContext, reports: &[TaskReport]) -> Vec<HookRun> {
         ctx,
         started: Instant::now(),
         db: None,
-        database: std::path::absolute(&ctx.config.database)
-            .unwrap_or_else(|_| ctx.config.database.clone()),
+        // PostgreSQL: the URL without its password (the hook gets PGPASSWORD, or its own).
+        database: match &ctx.config.postgres {
+            Some(target) => target.display(),
+            None => std::path::absolute(&ctx.config.database)
+                .unwrap_or_else(|_| ctx.config.database.clone())
+                .display()
+                .to_string(),
+        },
     };
     let mut runs = Vec::new();
     for hook in &hooks.after_window {
@@ -240,7 +246,7 @@ struct Runner<'a> {
     /// A write connection kept across consecutive SQL hooks; closed before a command runs,
     /// so that the command can open the file.
     db: Option<Db>,
-    database: std::path::PathBuf,
+    database: String,
 }
 
 impl Runner<'_> {
@@ -308,10 +314,7 @@ impl Runner<'_> {
             .collect();
         env.push(("KLK_ETL_EVENT".to_string(), event.to_string()));
         env.push(("KLK_ETL_HOOK".to_string(), hook.name.clone()));
-        env.push((
-            "KLK_ETL_DATABASE".to_string(),
-            self.database.display().to_string(),
-        ));
+        env.push(("KLK_ETL_DATABASE".to_string(), self.database.clone()));
         if let Some(id) = self.ctx.invocation {
             env.push(("KLK_ETL_INVOCATION_ID".to_string(), id.to_string()));
         }
@@ -326,6 +329,13 @@ impl Runner<'_> {
     }
 
     fn sql(&mut self, sql: &str, hook: &Hook, event: &str, values: &Values) -> Result<(), String> {
+        if let Some(target) = &self.ctx.config.postgres {
+            // Its variables are DuckDB's (`getvariable`); never a DuckDB file instead.
+            return Err(format!(
+                "SQL hooks do not run on PostgreSQL yet ({}): use a command hook",
+                target.display()
+            ));
+        }
         let db = match self.db.take() {
             Some(db) => db,
             None => Db::connect(

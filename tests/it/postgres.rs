@@ -549,6 +549,28 @@ fn one_history_gives_the_same_gaps_metrics_executions_and_status_on_both_engines
             "status --format {format}"
         );
     }
+    // The monitoring reads: health (its exit code too), Prometheus, the alerts a check
+    // would raise, what unstick would close.
+    let with_code = |args: &[&str], database: Option<&str>| {
+        let mut cmd = env.at_now();
+        cmd.args(args).args(["--color", "never"]);
+        if let Some(url) = database {
+            cmd.args(["--database", url]);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    for args in [
+        &["health", "--format", "json"][..],
+        &["health"][..],
+        &["metrics", "--format", "prometheus"][..],
+        &["alerts", "check", "--dry-run", "--format", "json"][..],
+        &["unstick", "--dry-run", "--format", "json"][..],
+    ] {
+        let on_duckdb = with_code(args, None);
+        assert!(on_duckdb.1.contains("tienda_"), "{args:?}: {on_duckdb:?}");
+        assert_eq!(with_code(args, Some(&db.url)), on_duckdb, "{args:?}");
+    }
     // stores reads the configuration only.
     assert_eq!(
         output_at_now(&env, &["stores"], "json", Some(&db.url)),

@@ -552,3 +552,35 @@ fn executions_of_a_live_session_elsewhere_are_left_alone_and_of_a_gone_one_unstu
     // (The live session stays open until here.)
     live.batch_execute("SELECT 1").unwrap();
 }
+
+#[test]
+fn an_sql_hook_on_postgresql_fails_as_a_hook_and_never_opens_a_duckdb_file() {
+    let sim = sim(&[], 60);
+    let db = TestDatabase::new();
+    let mut config = config_for(&sim, 1, "5s", &format!("database = \"{}\"", db.url));
+    config.push_str(
+        "[[hooks.after_run]]\nname = \"resumen\"\nsql = \"CREATE TABLE IF NOT EXISTS x AS SELECT 1\"\n\
+         [[hooks.after_run]]\nname = \"eco\"\ncommand = \"true\"\n",
+    );
+    let env = TestEnv::with_config(&config);
+    let out = run(
+        &env,
+        &caracas(24, 10, 5),
+        &["--tipo", "ventas", "--format", "json"],
+    );
+    assert_ok(&out, "run");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hooks = json["hooks"].as_array().unwrap();
+    let sql = hooks.iter().find(|h| h["nombre"] == "resumen").unwrap();
+    assert!(
+        sql["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("SQL hooks do not run on PostgreSQL yet")),
+        "{sql}"
+    );
+    let command = hooks.iter().find(|h| h["nombre"] == "eco").unwrap();
+    assert!(command["error"].is_null(), "{command}");
+    assert!(!env.path().join("data").exists(), "a DuckDB file was made");
+    // Both recorded in the server's database.
+    assert_eq!(scalar(&db, "SELECT count(*) FROM etl_hooks"), 2);
+}
