@@ -311,6 +311,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 | Command::Alerts(_)
                 | Command::Purge(_)
                 | Command::Vanished(_)
+                | Command::Serve(_)
                 | Command::Gaps(_)
                 | Command::Metrics(_)
                 | Command::Executions(_)
@@ -320,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )
     {
         return Err(UsageError(format!(
-            "`klk-etl {}` does not run on PostgreSQL yet ({}): this klk-etl runs `run`, `recover`, `verify`, `unstick`, `purge`, `vanished`, `health`, `alerts`, `gaps`, `metrics`, `executions`, `status`, `stores`, `db migrate` and `db info` there; use a DuckDB file for the rest",
+            "`klk-etl {}` does not run on PostgreSQL yet ({}): every command but `demo` runs there",
             command_name(&command),
             target.display()
         ))

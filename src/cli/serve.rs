@@ -28,7 +28,7 @@ impl ServeArgs {
             .map_err(|e| UsageError(format!("--listen: {e}")))?;
         // Fail now, with the usual exit code, on a database that cannot be used (and
         // migrate a new or older file once, before the first request).
-        drop(ctx.open_db(Access::Read)?);
+        drop(ctx.open_database(Access::Read)?);
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| UsageError(format!("cannot listen on {addr}: {e}")))?;
         let bound = listener.local_addr()?;

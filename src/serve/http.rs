@@ -15,7 +15,8 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::Shared;
-use crate::tracker::{Access, Db, TrackerError};
+use crate::tracker::engine::Session;
+use crate::tracker::{Access, Database, TrackerError};
 
 /// An error answer: `{"error": "..."}` (plus `detail`, FastAPI's key, on the previous
 /// panels' API) with a status, and extra fields where they help (`holder` on a 409).
@@ -123,7 +124,7 @@ pub fn with_db<T, F>(
 ) -> impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static
 where
     T: Send + 'static,
-    F: FnOnce(&Db, NaiveDateTime) -> Result<T, TrackerError> + Send + 'static,
+    F: FnOnce(&mut Session, NaiveDateTime) -> Result<T, TrackerError> + Send + 'static,
 {
     let state = state.clone();
     async move {
@@ -136,8 +137,8 @@ where
         let result = tokio::task::spawn_blocking(move || {
             let now_utc = worker.clock.now_utc();
             let now_local = worker.clock.now_local();
-            let db = Db::open(&worker.read_config, Access::Read, now_utc)?;
-            work(&db, now_local)
+            let mut db = Database::open(&worker.read_config, Access::Read, now_utc)?;
+            work(&mut db.session(), now_local)
         })
         .await
         .map_err(|err| {

@@ -18,7 +18,6 @@ use super::Shared;
 use super::auth::{Identity, check_csrf};
 use super::http::{self, ApiError, LoggedAs, json, query_pairs, with_db};
 use super::recover::{self, RecoverAsk};
-use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::invocations;
@@ -111,7 +110,7 @@ pub async fn ejecuciones(
         let rows = state
             .cache
             .get(key, || {
-                with_db(&state, move |db, _| executions::list(db.conn(), &filter))
+                with_db(&state, move |db, _| executions::list_in(db, &filter))
             })
             .await?;
         let body: Vec<Ejecucion> = rows
@@ -181,8 +180,8 @@ pub async fn gaps(
             .cache
             .get(key, || {
                 with_db(&state, move |db, now_local| {
-                    gaps::list(
-                        db.conn(),
+                    gaps::list_in(
+                        db,
                         &GapQuery {
                             now_local,
                             tracking,
@@ -322,9 +321,9 @@ pub async fn cron_status(
             .cache
             .get("legacy-cron".to_string(), || {
                 with_db(&state, move |db, now_local| {
-                    let last = invocations::last(&mut Session::DuckDb(db.conn()), "run")?;
-                    let today = metrics::report(
-                        db.conn(),
+                    let last = invocations::last(db, "run")?;
+                    let today = metrics::report_in(
+                        db,
                         &MetricsQuery {
                             now_local,
                             days: 1,

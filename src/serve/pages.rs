@@ -28,7 +28,7 @@ use crate::tracker::gaps::{self, Gap, GapQuery};
 use crate::tracker::invocations::{self, Invocation};
 use crate::tracker::metrics::{self, DayMetrics, MetricsQuery, MetricsReport};
 use crate::tracker::vocab::{Estado, EtlTipo, Modo};
-use crate::tracker::{Db, TrackerError, coverage};
+use crate::tracker::{TrackerError, coverage};
 
 /// Days of the half-hour map, today included.
 const MAP_DAYS: i64 = 7;
@@ -252,17 +252,17 @@ struct LiveData {
     rows: Vec<ExecutionRow>,
 }
 
-fn live_rows(db: &Db) -> Result<LiveData, TrackerError> {
-    let mut running = executions::list(
-        db.conn(),
+fn live_rows(db: &mut Session) -> Result<LiveData, TrackerError> {
+    let mut running = executions::list_in(
+        db,
         &ExecutionFilter {
             estado: Some(Estado::EnProceso),
             limit: 200,
             ..ExecutionFilter::default()
         },
     )?;
-    let latest = executions::list(
-        db.conn(),
+    let latest = executions::list_in(
+        db,
         &ExecutionFilter {
             limit: LIVE_ROWS,
             ..ExecutionFilter::default()
@@ -338,15 +338,15 @@ fn map_inputs<'a>(
 
 fn dashboard_data(
     state: &Shared,
-    db: &Db,
+    db: &mut Session,
     now: NaiveDateTime,
 ) -> Result<DashboardData, TrackerError> {
     let config = &state.config;
-    let snap = snapshot(&mut Session::DuckDb(db.conn()), config, now)?;
+    let snap = snapshot(db, config, now)?;
     let health = health::evaluate(&snap, &config.monitoring);
     let live = live_rows(db)?;
-    let metrics = metrics::report(
-        db.conn(),
+    let metrics = metrics::report_in(
+        db,
         &MetricsQuery {
             now_local: now,
             days: CHART_DAYS,
@@ -361,8 +361,8 @@ fn dashboard_data(
         if config.tracking.horizon >= std::time::Duration::from_secs(MAP_DAYS as u64 * 86400) {
             &snap.gaps
         } else {
-            map_gaps = gaps::list(
-                db.conn(),
+            map_gaps = gaps::list_in(
+                db,
                 &GapQuery {
                     now_local: now,
                     tracking: config.tracking,
@@ -373,15 +373,12 @@ fn dashboard_data(
             )?;
             &map_gaps
         };
-    let marks = coverage::sales_watermarks(
-        &mut Session::DuckDb(db.conn()),
-        map_from - Duration::days(1),
-    )?;
-    let expected = coverage::expected_sales_start(&mut Session::DuckDb(db.conn()))?;
+    let marks = coverage::sales_watermarks(db, map_from - Duration::days(1))?;
+    let expected = coverage::expected_sales_start(db)?;
     let stores = map_stores(state, &snap.stores, &expected);
     let map = map_inputs(state, now, stores, gaps_for_map, &live.rows, &marks)
         .slot_rows(map_from, map_to);
-    let web = invocations::recent_requested(db.conn(), 5)?;
+    let web = invocations::recent_requested(db, 5)?;
     Ok(DashboardData {
         now,
         health,
@@ -792,8 +789,8 @@ pub async fn days(
                 .get("days".to_string(), || {
                     with_db(&shared, move |db, now| {
                         let config = &worker.config;
-                        let found = gaps::list(
-                            db.conn(),
+                        let found = gaps::list_in(
+                            db,
                             &GapQuery {
                                 now_local: now,
                                 tracking: config.tracking,
@@ -804,8 +801,8 @@ pub async fn days(
                                 stores: Vec::new(),
                             },
                         )?;
-                        let running = executions::list(
-                            db.conn(),
+                        let running = executions::list_in(
+                            db,
                             &ExecutionFilter {
                                 estado: Some(Estado::EnProceso),
                                 limit: 200,
@@ -813,12 +810,8 @@ pub async fn days(
                             },
                         )?;
                         let first = now.date() - Duration::days(DAY_MAP_DAYS - 1);
-                        let marks = coverage::sales_watermarks(
-                            &mut Session::DuckDb(db.conn()),
-                            first.and_time(NaiveTime::MIN),
-                        )?;
-                        let expected =
-                            coverage::expected_sales_start(&mut Session::DuckDb(db.conn()))?;
+                        let marks = coverage::sales_watermarks(db, first.and_time(NaiveTime::MIN))?;
+                        let expected = coverage::expected_sales_start(db)?;
                         let stores: Vec<StoreState> = expected
                             .keys()
                             .map(|id| StoreState {
@@ -893,8 +886,8 @@ pub async fn gaps_page(
         .cache
         .get("gaps-page".to_string(), || {
             with_db(&state, move |db, now| {
-                gaps::list(
-                    db.conn(),
+                gaps::list_in(
+                    db,
                     &GapQuery {
                         now_local: now,
                         tracking,
@@ -997,7 +990,7 @@ pub async fn executions_page(
         .cache
         .get(key, || {
             with_db(&state, move |db, now| {
-                Ok((executions::list(db.conn(), &filter)?, now))
+                Ok((executions::list_in(db, &filter)?, now))
             })
         })
         .await;

@@ -13,7 +13,6 @@ use super::Shared;
 use super::http::{self, ApiError, json, query_pairs, with_db};
 use crate::monitor::health::{self, Health, Status};
 use crate::monitor::{snapshot, views};
-use crate::tracker::engine::Session;
 use crate::tracker::executions::{self, ExecutionFilter};
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::metrics::{self, MetricsQuery};
@@ -38,7 +37,7 @@ pub async fn evaluate(state: &Shared) -> Health {
         .cache
         .get("health".to_string(), || {
             with_db(state, move |db, now_local| {
-                let snap = snapshot(&mut Session::DuckDb(db.conn()), &config, now_local)?;
+                let snap = snapshot(db, &config, now_local)?;
                 Ok(health::evaluate(&snap, &monitoring))
             })
         })
@@ -138,8 +137,8 @@ pub async fn gaps(
             .cache
             .get(key, || {
                 with_db(&state, move |db, now_local| {
-                    gaps::list(
-                        db.conn(),
+                    gaps::list_in(
+                        db,
                         &GapQuery {
                             now_local,
                             tracking,
@@ -165,8 +164,8 @@ pub(super) fn read_metrics(
     stores: Vec<String>,
 ) -> impl std::future::Future<Output = Result<metrics::MetricsReport, ApiError>> + Send + 'static {
     with_db(state, move |db, now_local| {
-        metrics::report(
-            db.conn(),
+        metrics::report_in(
+            db,
             &MetricsQuery {
                 now_local,
                 days,
@@ -226,7 +225,7 @@ pub async fn executions(
         let rows = state
             .cache
             .get(key, || {
-                with_db(&state, move |db, _| executions::list(db.conn(), &filter))
+                with_db(&state, move |db, _| executions::list_in(db, &filter))
             })
             .await?;
         Ok::<_, ApiError>(json(rows.as_ref()))
@@ -246,11 +245,12 @@ pub async fn status(
         let pairs = query_pairs(raw.as_deref(), &["limit"], false)?;
         let limit = http::number(&pairs, "limit", 10, 1, 1000)? as usize;
         let config = state.config.clone();
+        let shown = state.read_config.database_display();
         let report = state
             .cache
             .get(format!("v1-status?{limit}"), || {
                 with_db(&state, move |db, now_local| {
-                    views::status(db.conn(), &config, db.path(), now_local, limit)
+                    views::status_in(db, &config, &shown, now_local, limit)
                 })
             })
             .await?;

@@ -2,7 +2,6 @@
 //! cron that stopped calling is visible (`health`, alerts).
 
 use chrono::NaiveDateTime;
-use duckdb::Connection;
 use serde::Serialize;
 
 use super::TrackerError;
@@ -100,29 +99,35 @@ pub struct Invocation {
 }
 
 /// The latest invocations asked for from the web (`solicitado_por` set), newest first.
-pub fn recent_requested(conn: &Connection, limit: usize) -> Result<Vec<Invocation>, TrackerError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, comando, tipos, inicio, fin, duracion_segundos, estado, ventanas, \
-         ventanas_fallidas, lineas, host, solicitado_por FROM etl_invocaciones \
-         WHERE solicitado_por IS NOT NULL ORDER BY inicio DESC, id DESC LIMIT ?",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(Invocation {
-            id: r.get(0)?,
-            comando: r.get(1)?,
-            tipos: r.get(2)?,
-            inicio: r.get(3)?,
-            fin: r.get(4)?,
-            duracion_segundos: r.get(5)?,
-            estado: r.get(6)?,
-            ventanas: r.get(7)?,
-            ventanas_fallidas: r.get(8)?,
-            lineas: r.get(9)?,
-            host: r.get(10)?,
-            solicitado_por: r.get(11)?,
+pub fn recent_requested(
+    session: &mut Session,
+    limit: usize,
+) -> Result<Vec<Invocation>, TrackerError> {
+    session
+        .query(
+            "SELECT id, comando, tipos, inicio, fin, duracion_segundos, estado, ventanas, \
+             ventanas_fallidas, lineas, host, solicitado_por FROM etl_invocaciones \
+             WHERE solicitado_por IS NOT NULL ORDER BY inicio DESC, id DESC LIMIT $1",
+            &[Value::Int(limit as i64)],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Invocation {
+                id: r.get(0)?,
+                comando: r.get(1)?,
+                tipos: r.get(2)?,
+                inicio: r.get(3)?,
+                fin: r.get(4)?,
+                duracion_segundos: r.get(5)?,
+                estado: r.get(6)?,
+                ventanas: r.get(7)?,
+                ventanas_fallidas: r.get(8)?,
+                lineas: r.get(9)?,
+                host: r.get(10)?,
+                solicitado_por: r.get(11)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// The latest invocation of `comando` (e.g. `run`).

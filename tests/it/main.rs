@@ -19,6 +19,7 @@ mod monitoring;
 mod postgres;
 mod postgres_crash;
 mod postgres_runner;
+mod postgres_serve;
 mod purge_unstick;
 mod reliability_bad_input;
 mod reliability_crash;

@@ -360,7 +360,7 @@ fn a_database_migrated_by_a_newer_klk_etl_is_refused() {
 fn commands_not_ported_yet_say_so_instead_of_using_a_duckdb_file() {
     let db = TestDatabase::new();
     let env = env();
-    for command in ["serve", "demo"] {
+    for command in ["demo"] {
         let out = run(&env, &[command, "--database", &db.url], &[]);
         assert_fails(
             &out,
