@@ -357,21 +357,30 @@ fn a_database_migrated_by_a_newer_klk_etl_is_refused() {
 }
 
 #[test]
-fn commands_not_ported_yet_say_so_instead_of_using_a_duckdb_file() {
+fn demo_on_a_server_says_it_does_not_run_there_instead_of_making_a_file() {
     let db = TestDatabase::new();
     let env = env();
-    for command in ["demo"] {
-        let out = run(&env, &[command, "--database", &db.url], &[]);
+    // demo's own --database (the demo's file) given a URL, and the global one.
+    for args in [
+        &["demo", "--database", &db.url][..],
+        &["--database", &db.url, "demo"][..],
+    ] {
+        let out = run(&env, args, &[]);
         assert_fails(
             &out,
             2,
-            &format!("`klk-etl {command}` does not run on PostgreSQL yet"),
+            "`klk-etl demo` does not run on PostgreSQL yet",
             &pg::password(&db.url),
         );
     }
-    assert!(
-        !env.path().join("data").exists(),
-        "no DuckDB file made instead"
+    let files: Vec<_> = std::fs::read_dir(env.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        files,
+        vec![std::ffi::OsString::from("klk-etl.toml")],
+        "nothing made"
     );
 }
 
