@@ -151,12 +151,11 @@ pub fn report_in(
         .collect::<Result<Vec<_>, TrackerError>>()?;
 
     // Same rows as the per-day macro, aggregated over the whole period (a p95 cannot be
-    // derived from daily p95s, so this reads the executions again).
-    // The verification figures add up the per-day rows of the same macro.
+    // derived from daily p95s, so this reads the executions again). The verification
+    // figures add up the per-day rows just read (the macro is not run twice).
     let [latest_name, rate, mean, p95] = summary_aggregates(session.dialect());
     let summary_sql = format!(
-        "WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS now_ts, CAST($2 AS BIGINT) AS days), \
-         s AS ( \
+        "WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS now_ts, CAST($2 AS BIGINT) AS days) \
          SELECT etl_tipo, ubicacion_id, {latest_name} AS ubicacion_nombre, \
            count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
            count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
@@ -165,26 +164,15 @@ pub fn report_in(
          FROM etl_ejecuciones, p \
          WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
            AND fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP) AND {} \
-         GROUP BY etl_tipo, ubicacion_id), \
-         v AS ( \
-         SELECT etl_tipo, ubicacion_id, count(verificado_en) AS dias_verificados, \
-           CAST(coalesce(sum(lineas_tardias), 0) AS BIGINT) AS tardias, \
-           count(*) FILTER (WHERE lineas_tardias > 0) AS dias_con_tardias, \
-           CAST(coalesce(sum(lineas_cambiadas), 0) AS BIGINT) AS cambiadas, \
-           CAST(coalesce(sum(lineas_desaparecidas), 0) AS BIGINT) AS desaparecidas \
-         FROM klk_metricas(CAST($1 AS TIMESTAMP), $2) GROUP BY etl_tipo, ubicacion_id) \
-         SELECT s.etl_tipo, s.ubicacion_id, s.ubicacion_nombre, s.dias, s.total, s.ok, s.fallidas, \
-           s.tasa, s.media, s.p95, s.cargados, coalesce(v.dias_verificados, 0), coalesce(v.tardias, 0), \
-           coalesce(v.dias_con_tardias, 0), coalesce(v.cambiadas, 0), coalesce(v.desaparecidas, 0) \
-         FROM s LEFT JOIN v USING (etl_tipo, ubicacion_id) \
-         ORDER BY s.tasa, s.etl_tipo, s.ubicacion_id",
+         GROUP BY etl_tipo, ubicacion_id \
+         ORDER BY tasa, etl_tipo, ubicacion_id",
         filter.numbered_sql(3)
     );
     let por_tienda = session
         .query(&summary_sql, &params)?
         .iter()
         .map(|r| {
-            Ok(StoreSummary {
+            let mut summary = StoreSummary {
                 etl_tipo: r.get(0)?,
                 ubicacion_id: r.get(1)?,
                 ubicacion_nombre: r.get(2)?,
@@ -196,12 +184,22 @@ pub fn report_in(
                 duracion_promedio_seg: r.get(8)?,
                 duracion_p95_seg: r.get(9)?,
                 total_registros_cargados: r.get(10)?,
-                dias_verificados: r.get(11)?,
-                lineas_tardias: r.get(12)?,
-                dias_con_tardias: r.get(13)?,
-                lineas_cambiadas: r.get(14)?,
-                lineas_desaparecidas: r.get(15)?,
-            })
+                dias_verificados: 0,
+                lineas_tardias: 0,
+                dias_con_tardias: 0,
+                lineas_cambiadas: 0,
+                lineas_desaparecidas: 0,
+            };
+            for day in por_dia.iter().filter(|d| {
+                d.etl_tipo == summary.etl_tipo && d.ubicacion_id == summary.ubicacion_id
+            }) {
+                summary.dias_verificados += i64::from(day.verificado_en.is_some());
+                summary.lineas_tardias += day.lineas_tardias.unwrap_or(0);
+                summary.dias_con_tardias += i64::from(day.lineas_tardias.is_some_and(|n| n > 0));
+                summary.lineas_cambiadas += day.lineas_cambiadas.unwrap_or(0);
+                summary.lineas_desaparecidas += day.lineas_desaparecidas.unwrap_or(0);
+            }
+            Ok(summary)
         })
         .collect::<Result<Vec<_>, TrackerError>>()?;
 
