@@ -111,7 +111,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 12,
-        description: "an index on ventas (ubicacion_id, fecha) for the day a verification re-reads (PostgreSQL; DuckDB's zone maps serve it already)",
+        description: "indexes on ventas (ubicacion_id, fecha), for the day a verification re-reads, and on the executions in progress (PostgreSQL; DuckDB does without)",
         apply: nothing_on_duckdb,
     },
 ];
