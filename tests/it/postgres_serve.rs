@@ -100,3 +100,59 @@ fn serve_on_postgresql_answers_what_it_answers_on_the_same_history_in_a_file() {
     assert_eq!(on_server.stop(Duration::from_secs(10)), Some(0));
     assert_eq!(on_file.stop(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn a_recovery_asked_from_the_web_runs_on_postgresql_and_is_recorded_there() {
+    const TOKEN: &str = "ops-token-0123456789abcdef";
+    let sim = sim(&[], 120);
+    let db = TestDatabase::new();
+    let mut config = config_for(&sim, 2, "5s", &format!("database = \"{}\"", db.url));
+    config.push_str(&format!(
+        "[serve]\ntoken = \"{TOKEN}\"\ntoken_name = \"operaciones\"\n"
+    ));
+    let env = TestEnv::with_config(&config);
+    let mut server = Server::start(&env, &["--now", &caracas(24, 16, 0)]);
+    let answer = crate::common::server::post_json(
+        &server.url("/api/etl/tracking/recuperar-gap"),
+        Some(TOKEN),
+        &serde_json::json!({"etl_tipo": "ventas", "ubicacion_id": "tienda_01",
+            "fecha_desde": "2025-11-24", "fecha_hasta": "2025-11-24",
+            "hora_desde": "10:00", "hora_hasta": "10:30"}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let mut client = db.client();
+    let asked: Vec<(String, Option<String>, String)> = client
+        .query(
+            "SELECT comando, solicitado_por, estado FROM etl_invocaciones",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        asked,
+        vec![(
+            "recover".to_string(),
+            Some("operaciones".to_string()),
+            "exitoso".to_string()
+        )]
+    );
+    let (from, to) = (
+        crate::runner::local("2025-11-24 10:00"),
+        crate::runner::local("2025-11-24 10:30"),
+    );
+    let loaded: i64 = client
+        .query_one(
+            "SELECT count(*) FROM ventas WHERE ubicacion_id = 'tienda_01' \
+             AND fecha_hora >= $1 AND fecha_hora < $2",
+            &[&from, &to],
+        )
+        .unwrap()
+        .get(0);
+    let expected = crate::runner::expected(&sim, "SUC001", from, to).0 as i64;
+    assert!(expected > 0);
+    assert_eq!(loaded, expected);
+    assert!(!env.path().join("data").exists(), "no DuckDB file made");
+    assert_eq!(server.stop(Duration::from_secs(10)), Some(0));
+}
