@@ -473,7 +473,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             break
         }
         'klk-etl;demo' {
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The demo''s database (recreated: an existing file is replaced only if an earlier demo made it)')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'The demo''s database, a DuckDB file or a postgres:// URL (recreated: an existing file, or klk-etl''s tables on the server, are replaced only if an earlier demo made them)')
             [CompletionResult]::new('--day', '--day', [CompletionResultType]::ParameterName, 'The simulated day')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated sales')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./klk-etl.toml if present]')
@@ -483,7 +483,7 @@ Register-ArgumentCompleter -Native -CommandName 'klk-etl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another process holding the database [default: config, 30s]')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace --database even if it is not an earlier demo''s')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace --database (or empty klk-etl''s tables there) even if it is not an earlier demo''s')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only data and errors (no notes on stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -441,7 +441,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
         &'klk-etl;db;help;help'= {
         }
         &'klk-etl;demo'= {
-            cand --database 'The demo''s database (recreated: an existing file is replaced only if an earlier demo made it)'
+            cand --database 'The demo''s database, a DuckDB file or a postgres:// URL (recreated: an existing file, or klk-etl''s tables on the server, are replaced only if an earlier demo made them)'
             cand --day 'The simulated day'
             cand --seed 'Seed of the simulated sales'
             cand --config 'Configuration file [default: ./klk-etl.toml if present]'
@@ -451,7 +451,7 @@ set edit:completion:arg-completer[klk-etl] = {|@words|
             cand --color 'When to colour tables (NO_COLOR is honoured by `auto`)'
             cand --lock-timeout 'How long to wait for another process holding the database [default: config, 30s]'
             cand --now 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports'
-            cand --force 'Replace --database even if it is not an earlier demo''s'
+            cand --force 'Replace --database (or empty klk-etl''s tables there) even if it is not an earlier demo''s'
             cand -q 'Print only data and errors (no notes on stderr)'
             cand --quiet 'Print only data and errors (no notes on stderr)'
             cand -h 'Print help (see more with ''--help'')'

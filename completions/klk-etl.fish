@@ -414,7 +414,7 @@ complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subc
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "info" -d 'Schema version, migrations applied, row counts'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the whole history from one database to another (DuckDB file or postgres:// URL, either direction), verified, in one transaction'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database (recreated: an existing file is replaced only if an earlier demo made it)' -r -F
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l database -d 'The demo\'s database, a DuckDB file or a postgres:// URL (recreated: an existing file, or klk-etl\'s tables on the server, are replaced only if an earlier demo made them)' -r -F
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l day -d 'The simulated day' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l seed -d 'Seed of the simulated sales' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l config -d 'Configuration file [default: ./klk-etl.toml if present]' -r -F
@@ -428,7 +428,7 @@ always\t''
 never\t''"
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l lock-timeout -d 'How long to wait for another process holding the database [default: config, 30s]' -r
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l now -d 'Pin "now" (RFC 3339, e.g. 2025-11-24T16:00:00Z): for tests and reproducible reports' -r
-complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l force -d 'Replace --database even if it is not an earlier demo\'s'
+complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -l force -d 'Replace --database (or empty klk-etl\'s tables there) even if it is not an earlier demo\'s'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s q -l quiet -d 'Print only data and errors (no notes on stderr)'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c klk-etl -n "__fish_klk_etl_using_subcommand demo" -s V -l version -d 'Print version'

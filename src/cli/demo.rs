@@ -20,17 +20,19 @@ use crate::output::{self, fmt};
 use crate::sim::{
     BoundSemantics, FaultRule, SimData, SimOptions, SimQuirks, SimStore, Simulator, truth,
 };
+use crate::tracker::engine::Dialect;
 use crate::tracker::gaps::{self, GapQuery};
 use crate::tracker::metrics::{self, MetricsQuery};
 use crate::tracker::vocab::{Estado, EtlTipo, Modo};
-use crate::tracker::{Access, Db};
+use crate::tracker::{Access, Database};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// The demo's database (recreated: an existing file is replaced only if an earlier demo made it)
-    #[arg(long, default_value = "klk-etl-demo.duckdb", value_name = "FILE")]
+    /// The demo's database, a DuckDB file or a postgres:// URL (recreated: an existing file, or
+    /// klk-etl's tables on the server, are replaced only if an earlier demo made them)
+    #[arg(long, default_value = "klk-etl-demo.duckdb", value_name = "FILE|URL")]
     pub database: PathBuf,
-    /// Replace --database even if it is not an earlier demo's
+    /// Replace --database (or empty klk-etl's tables there) even if it is not an earlier demo's
     #[arg(long)]
     pub force: bool,
     /// The simulated day
@@ -89,13 +91,6 @@ const NEXT_DAY_RUNS: u32 = 8;
 
 impl DemoArgs {
     pub fn exec(self, ctx: &Ctx) -> anyhow::Result<Exit> {
-        if crate::config::database::is_server_url(&self.database.to_string_lossy()) {
-            return Err(crate::exit::UsageError(
-                "`klk-etl demo` does not run on PostgreSQL yet: its --database is a DuckDB file"
-                    .to_string(),
-            )
-            .into());
-        }
         let started = Instant::now();
         let example = Config::parse(
             include_str!("../../klk-etl.example.toml"),
@@ -136,36 +131,27 @@ impl DemoArgs {
             quirks,
         )?;
 
-        if self.database.exists() && !self.force && !made_by_a_demo(&self.database) {
-            return Err(UsageError(format!(
-                "refusing to replace {}: it is not a database an earlier `klk-etl demo` made (--force replaces it anyway)",
-                self.database.display()
-            ))
-            .into());
-        }
-        for suffix in ["", ".wal"] {
-            let mut path = self.database.as_os_str().to_owned();
-            path.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(path));
-        }
-        let mut config = example_config(ctx, &self.database, sim.base_url());
+        let mut config = example_config(ctx, &self.database, sim.base_url())?;
         config.stores = stores;
         let tz = config.timezone;
-        // Created as of the demo's first run (the file's settings and verification start
+        // Created as of the demo's first run (the database's settings and verification start
         // follow the simulated clock, not the real one).
         let demo_start = tz
             .from_local_datetime(&self.day.and_time(NaiveTime::MIN))
             .single()
             .map(|t| t.with_timezone(&chrono::Utc))
             .ok_or_else(|| UsageError(format!("{} has no midnight in {tz}", self.day)))?;
-        mark_as_demo(&config, demo_start)?;
+        match &config.postgres {
+            Some(target) => start_on_server(&config, target, self.force, demo_start)?,
+            None => start_in_file(&config, &self.database, self.force, demo_start)?,
+        }
 
         let say = |line: String| output::emit_text(&line);
         say(format!(
             "klk-etl demo: {} stores, simulated KLK API at {}, database {}",
             config.stores.len(),
             sim.base_url(),
-            self.database.display()
+            config.database_display()
         ))?;
         for (_, what) in FAULTS {
             say(format!("  scripted: {what}"))?;
@@ -245,9 +231,9 @@ impl DemoArgs {
                 .iter()
                 .filter(|r| r.modo == Modo::Verificacion)
                 .collect();
-            let db = Db::open(&config, Access::Read, clock.now_utc())?;
-            let open = gaps::list(
-                db.conn(),
+            let mut db = Database::open(&config, Access::Read, clock.now_utc())?;
+            let open = gaps::list_in(
+                &mut db.session(),
                 &GapQuery {
                     now_local: clock.now_local(),
                     tracking: config.tracking,
@@ -321,7 +307,8 @@ impl DemoArgs {
              was an open gap (sin_verificar) until the next run verified the day."
                 .to_string(),
         )?;
-        let db = Db::open(&config, Access::Read, ctx.now_utc())?;
+        let mut db = Database::open(&config, Access::Read, ctx.now_utc())?;
+        let mut session = db.session();
         say("\nventas in the database versus the simulator's own lines:".to_string())?;
         let day_end = (self.day + chrono::Days::new(1)).and_time(NaiveTime::MIN);
         let mut all_equal = true;
@@ -336,11 +323,12 @@ impl DemoArgs {
                 from,
                 to,
             ));
-            let (lines, usd): (i64, f64) = db.conn().query_row(
-                "SELECT count(*), coalesce(sum(venta_total_usd), 0) FROM ventas WHERE ubicacion_id = ? AND fecha = ?",
-                duckdb::params![store.id, day],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            let row = session.query_one(
+                "SELECT count(*), CAST(coalesce(sum(venta_total_usd), 0) AS DOUBLE PRECISION) \
+                 FROM ventas WHERE ubicacion_id = $1 AND fecha = $2",
+                &[(&store.id).into(), day.into()],
             )?;
+            let (lines, usd): (i64, f64) = (row.get(0)?, row.get(1)?);
             let equal =
                 lines as usize == expected.lines && (usd - expected.venta_total_usd).abs() < 0.005;
             all_equal &= equal;
@@ -355,8 +343,8 @@ impl DemoArgs {
                 if equal { "equal" } else { "DIFFERENT" }
             ))?;
         }
-        let report = metrics::report(
-            db.conn(),
+        let report = metrics::report_in(
+            &mut session,
             &MetricsQuery {
                 now_local: day_end + chrono::Duration::hours(4),
                 days: 2,
@@ -376,7 +364,7 @@ impl DemoArgs {
                 "MISMATCH: see above"
             },
             started.elapsed().as_secs_f64(),
-            self.database.display()
+            config.database_display()
         ))?;
         sim.stop();
         Ok(if all_equal {
@@ -390,11 +378,72 @@ impl DemoArgs {
 /// The table that says a database is a demo's (and may be replaced by the next demo).
 const DEMO_MARKER: &str = "klk_demo";
 
+/// Makes the demo's file afresh: an existing one is deleted, if an earlier demo made it
+/// (or `force`).
+fn start_in_file(
+    config: &Config,
+    path: &std::path::Path,
+    force: bool,
+    now_utc: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    if path.exists() && !force && !made_by_a_demo(path) {
+        return Err(UsageError(format!(
+            "refusing to replace {}: it is not a database an earlier `klk-etl demo` made (--force replaces it anyway)",
+            path.display()
+        ))
+        .into());
+    }
+    for suffix in ["", ".wal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(file));
+    }
+    mark_as_demo(config, now_utc)
+}
+
+/// Empties the demo's PostgreSQL database of klk-etl's data: one that holds klk-etl's tables
+/// is emptied only if an earlier demo made it (or `force`); nothing else in it is touched.
+fn start_on_server(
+    config: &Config,
+    target: &crate::config::database::PgTarget,
+    force: bool,
+    now_utc: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let mut server = crate::tracker::postgres::PgDb::connect(target)?;
+    let found = server.session().query_one(
+        &format!(
+            "SELECT to_regclass('etl_ejecuciones') IS NOT NULL, to_regclass('{DEMO_MARKER}') IS NOT NULL"
+        ),
+        &[],
+    )?;
+    let (holds_klk_etl, made_by_demo): (bool, bool) = (found.get(0)?, found.get(1)?);
+    drop(server);
+    if holds_klk_etl && !made_by_demo && !force {
+        return Err(UsageError(format!(
+            "refusing to empty {}: it holds klk-etl's tables and an earlier `klk-etl demo` did not make them (--force empties them anyway)",
+            target.display()
+        ))
+        .into());
+    }
+    if holds_klk_etl {
+        let mut db = Database::open(config, Access::Write, now_utc)?;
+        let mut session = db.session();
+        crate::tracker::copy::empty(&mut session)?;
+        session.execute(&format!("DROP TABLE IF EXISTS {DEMO_MARKER}"), &[])?;
+    }
+    mark_as_demo(config, now_utc)
+}
+
+/// Opens (and so creates and migrates) the demo's database, and marks it as a demo's.
 fn mark_as_demo(config: &Config, now_utc: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
-    let db = Db::open(config, Access::Write, now_utc)?;
-    db.conn().execute_batch(&format!(
-        "CREATE TABLE {DEMO_MARKER} AS SELECT 'klk-etl demo' AS creado_por, \
-         make_timestamp(epoch_us(now())) AS creado"
+    let mut db = Database::open(config, Access::Write, now_utc)?;
+    let mut session = db.session();
+    let now = match session.dialect() {
+        Dialect::DuckDb => "make_timestamp(epoch_us(now()))",
+        Dialect::Postgres => "now() AT TIME ZONE 'UTC'",
+    };
+    session.batch(&format!(
+        "CREATE TABLE {DEMO_MARKER} AS SELECT CAST('klk-etl demo' AS VARCHAR) AS creado_por, {now} AS creado"
     ))?;
     Ok(())
 }
@@ -416,10 +465,16 @@ fn made_by_a_demo(path: &std::path::Path) -> bool {
     .unwrap_or(false)
 }
 
-fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Config {
+fn example_config(
+    ctx: &Ctx,
+    database: &std::path::Path,
+    base_url: String,
+) -> anyhow::Result<Config> {
     let mut config = ctx.config.clone();
     config.source = Some(PathBuf::from("<demo>"));
-    config.database = database.to_path_buf();
+    config
+        .set_database(database, &crate::config::database::PgEnv::from_env())
+        .map_err(UsageError)?;
     config.api.base_url = base_url;
     config.api.connect_timeout = Duration::from_secs(1);
     config.api.read_timeout = Duration::from_secs(2);
@@ -435,7 +490,7 @@ fn example_config(ctx: &Ctx, database: &std::path::Path, base_url: String) -> Co
     config.hooks = crate::config::HookSettings::default();
     config.alerts = crate::config::AlertSettings::default();
     config.checkins.clear();
-    config
+    Ok(config)
 }
 
 fn demo_request() -> RunRequest {

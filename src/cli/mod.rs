@@ -193,12 +193,6 @@ impl Ctx {
     }
 }
 
-/// The subcommand's name as typed (for messages): every variant is its command, one word.
-fn command_name(command: &Command) -> String {
-    let debug = format!("{command:?}");
-    debug.split('(').next().unwrap_or_default().to_lowercase()
-}
-
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     crate::duration::parse_duration(text)
 }
@@ -299,30 +293,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         reason = "the one place that reads the clock"
     )]
     let now_utc = g.now.unwrap_or_else(Utc::now);
-    if let Some(target) = &config.postgres
-        && !matches!(
-            command,
-            Command::Db(_)
-                | Command::Run(_)
-                | Command::Recover(_)
-                | Command::Verify(_)
-                | Command::Unstick(_)
-                | Command::Health(_)
-                | Command::Alerts(_)
-                | Command::Purge(_)
-                | Command::Vanished(_)
-                | Command::Serve(_)
-                | Command::Gaps(_)
-                | Command::Metrics(_)
-                | Command::Executions(_)
-                | Command::Status(_)
-                | Command::Stores(_)
-                | Command::Sim(_)
-        )
-    {
+    if let (Some(target), Command::Demo(_)) = (&config.postgres, &command) {
         return Err(UsageError(format!(
-            "`klk-etl {}` does not run on PostgreSQL yet ({}): every command but `demo` runs there",
-            command_name(&command),
+            "`klk-etl demo` runs on its own --database, not on the configured {}: pass `klk-etl demo --database URL` to run it on PostgreSQL",
             target.display()
         ))
         .into());

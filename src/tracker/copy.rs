@@ -154,10 +154,7 @@ pub fn copy(
         });
     }
     let tables = to.transaction(|to| {
-        for table in TABLES.iter().rev() {
-            to.execute(&format!("DELETE FROM {}", table.name), &[])?;
-        }
-        forget_summary(to)?;
+        delete_all(to)?;
         let mut reports = Vec::new();
         for table in TABLES {
             let columns = shared_columns(from, to, table.name)?;
@@ -191,6 +188,19 @@ fn in_table(table: &str, err: TrackerError) -> TrackerError {
         }
         other => TrackerError::Unexpected(format!("copying {table}: {other}")),
     }
+}
+
+/// Empties every table that holds data (history and settings; the settings are written again
+/// by the next open), in one transaction.
+pub fn empty(session: &mut Session) -> Result<(), TrackerError> {
+    session.transaction(delete_all)
+}
+
+fn delete_all(session: &mut Session) -> Result<(), TrackerError> {
+    for table in TABLES.iter().rev() {
+        session.execute(&format!("DELETE FROM {}", table.name), &[])?;
+    }
+    forget_summary(session)
 }
 
 /// The history tables of `session` that hold rows, with how many.

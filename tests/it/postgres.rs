@@ -356,32 +356,135 @@ fn a_database_migrated_by_a_newer_klk_etl_is_refused() {
     );
 }
 
-#[test]
-fn demo_on_a_server_says_it_does_not_run_there_instead_of_making_a_file() {
-    let db = TestDatabase::new();
-    let env = env();
-    // demo's own --database (the demo's file) given a URL, and the global one.
-    for args in [
-        &["demo", "--database", &db.url][..],
-        &["--database", &db.url, "demo"][..],
-    ] {
-        let out = run(&env, args, &[]);
-        assert_fails(
-            &out,
-            2,
-            "`klk-etl demo` does not run on PostgreSQL yet",
-            &pg::password(&db.url),
-        );
-    }
-    let files: Vec<_> = std::fs::read_dir(env.path())
+/// The demo's screen up to its reliability table (whose durations are measured), without
+/// what names the database and the simulator's port.
+fn demo_story(screen: &str) -> String {
+    screen
+        .lines()
+        .take_while(|line| !line.starts_with("reliability per store"))
+        .filter(|line| !line.starts_with("klk-etl demo: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn files_in(env: &TestEnv) -> Vec<std::ffi::OsString> {
+    let mut files: Vec<_> = std::fs::read_dir(env.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn demo_runs_on_a_server_tells_the_same_story_as_on_a_file_and_replaces_only_its_own_data() {
+    let db = TestDatabase::new();
+    let env = env();
+    let secret = pg::password(&db.url);
+
+    let file = run(&env, &["demo", "--database", "demo.duckdb"], &[]);
+    assert!(file.status.success(), "{}", stderr(&file));
+    for file in files_in(&env) {
+        if file.to_string_lossy().starts_with("demo.duckdb") {
+            std::fs::remove_file(env.path().join(file)).unwrap();
+        }
+    }
+
+    let server = run(&env, &["demo", "--database", &db.url], &[]);
+    let screen = stdout(&server);
+    assert!(server.status.success(), "{screen}\n{}", stderr(&server));
+    assert!(!screen.contains(&secret) && !stderr(&server).contains(&secret));
+    assert!(
+        screen.contains(&format!("database {}", pg::without_password(&db.url))),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("every sale loaded exactly once"),
+        "{screen}"
+    );
+    // Every cron run's row, every verification and the final check, as on a file.
+    assert_eq!(demo_story(&screen), demo_story(&stdout(&file)));
     assert_eq!(
-        files,
+        files_in(&env),
+        vec![std::ffi::OsString::from("klk-etl.toml")],
+        "no file made"
+    );
+
+    let count = |client: &mut postgres::Client, sql: &str| -> i64 {
+        client.query_one(sql, &[]).unwrap().get(0)
+    };
+    let mut client = db.client();
+    let executions = count(&mut client, "SELECT count(*) FROM etl_ejecuciones");
+    let lines = count(&mut client, "SELECT count(*) FROM ventas");
+    assert!(
+        executions > 400 && lines > 10_000,
+        "{executions} executions, {lines} lines"
+    );
+
+    // Its own data again: emptied and made afresh, nothing counted twice.
+    let again = run(&env, &["demo", "--database", &db.url], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(demo_story(&stdout(&again)), demo_story(&screen));
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM etl_ejecuciones"),
+        executions
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM ventas"), lines);
+}
+
+#[test]
+fn demo_refuses_a_server_whose_klk_etl_tables_it_did_not_make_unless_forced() {
+    let db = TestDatabase::new();
+    let env = env();
+    let secret = pg::password(&db.url);
+    let migrated = run(&env, &["db", "migrate", "--database", &db.url], &[]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "INSERT INTO etl_ejecuciones (etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, fecha_desde, fecha_hasta, estado) \
+             VALUES ('ventas', 'S1', 'Uno', TIMESTAMP '2025-01-01 10:00', DATE '2025-01-01', DATE '2025-01-01', 'exitoso'); \
+             CREATE TABLE la_tabla_del_usuario (x integer); INSERT INTO la_tabla_del_usuario VALUES (1)",
+        )
+        .unwrap();
+
+    let refused = run(&env, &["demo", "--database", &db.url], &[]);
+    assert_fails(&refused, 2, "refusing to empty postgres://", &secret);
+    let held: i64 = client
+        .query_one("SELECT count(*) FROM etl_ejecuciones", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 1, "the user's history untouched");
+
+    // The configured database is not the demo's: the demo says how to choose a server.
+    let global = run(&env, &["--database", &db.url, "demo"], &[]);
+    assert_fails(
+        &global,
+        2,
+        "pass `klk-etl demo --database URL` to run it on PostgreSQL",
+        &secret,
+    );
+    assert_eq!(
+        files_in(&env),
         vec![std::ffi::OsString::from("klk-etl.toml")],
         "nothing made"
     );
+
+    let forced = run(&env, &["demo", "--database", &db.url, "--force"], &[]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let user: i64 = client
+        .query_one(
+            "SELECT count(*) FROM etl_ejecuciones WHERE ubicacion_id = 'S1'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(user, 0, "klk-etl's tables emptied");
+    let theirs: i64 = client
+        .query_one("SELECT count(*) FROM la_tabla_del_usuario", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(theirs, 1, "nothing else in the database touched");
 }
 
 /// `klk-etl ARGS --format FORMAT` at the pinned now, on the config's DuckDB file or on
