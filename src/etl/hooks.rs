@@ -5,7 +5,6 @@
 //! its timeout and the hooks together by a budget; a failure is recorded and alerted, and
 //! never undoes or blocks a load.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,9 +15,10 @@ use super::plan::LAST_SECOND;
 use crate::clock::Clock;
 use crate::command::{self, Bounded, Failure};
 use crate::config::{Config, Hook, HookAction};
+use crate::tracker::Database;
 use crate::tracker::integrations::HookRun;
+use crate::tracker::postgres::PgDb;
 use crate::tracker::vocab::{Estado, EtlTipo};
-use crate::tracker::{Access, Db};
 
 pub const AFTER_WINDOW: &str = "after_window";
 pub const AFTER_RUN: &str = "after_run";
@@ -76,8 +76,8 @@ pub struct HookContext<'a> {
     pub interrupt: &'a AtomicBool,
 }
 
-/// A value handed to a hook: an environment variable for a command, a DuckDB variable
-/// (`getvariable('klk_...')`) for SQL.
+/// A value handed to a hook: an environment variable for a command, a variable for SQL
+/// (`getvariable('klk_...')`: typed on DuckDB, text on PostgreSQL).
 enum Value {
     Text(String),
     Int(i64),
@@ -104,6 +104,18 @@ impl Value {
             Value::Date(d) => format!("DATE '{d}'"),
             Value::Time(None) => "NULL::TIME".to_string(),
             Value::Time(Some(t)) => format!("TIME '{}'", t.format("%H:%M:%S")),
+        }
+    }
+
+    /// As PostgreSQL's `getvariable` returns it: text that casts to the DuckDB variable's
+    /// type (`''`, read as NULL, for no time).
+    fn setting(&self) -> String {
+        match self {
+            Value::Text(text) => text.clone(),
+            Value::Int(n) => n.to_string(),
+            Value::Date(d) => d.to_string(),
+            Value::Time(None) => String::new(),
+            Value::Time(Some(t)) => t.format("%H:%M:%S").to_string(),
         }
     }
 }
@@ -245,7 +257,7 @@ struct Runner<'a> {
     started: Instant,
     /// A write connection kept across consecutive SQL hooks; closed before a command runs,
     /// so that the command can open the file.
-    db: Option<Db>,
+    db: Option<Database>,
     database: String,
 }
 
@@ -329,38 +341,123 @@ impl Runner<'_> {
     }
 
     fn sql(&mut self, sql: &str, hook: &Hook, event: &str, values: &Values) -> Result<(), String> {
-        if let Some(target) = &self.ctx.config.postgres {
-            // Its variables are DuckDB's (`getvariable`); never a DuckDB file instead.
-            return Err(format!(
-                "SQL hooks do not run on PostgreSQL yet ({}): use a command hook",
-                target.display()
-            ));
-        }
-        let db = match self.db.take() {
+        let mut db = match self.db.take() {
             Some(db) => db,
-            None => Db::connect(
-                &self.ctx.config.database,
-                Access::Write,
-                self.ctx.config.tracking.lock_timeout,
-            )
-            .map_err(|e| crate::tracker::one_line(&e.to_string()))?,
+            None => Database::connect(self.ctx.config)
+                .map_err(|e| crate::tracker::one_line(&e.to_string()))?,
         };
-        let mut variables: Vec<(String, String)> = values
+        let mut variables: Vec<(String, &Value)> = values
             .iter()
-            .map(|(name, value)| (format!("klk_{name}"), value.sql()))
+            .map(|(name, value)| (format!("klk_{name}"), value))
             .collect();
-        variables.push((
-            "klk_event".to_string(),
-            Value::Text(event.to_string()).sql(),
-        ));
-        variables.push(("klk_hook".to_string(), Value::Text(hook.name.clone()).sql()));
-        if let Some(id) = self.ctx.invocation {
-            variables.push(("klk_invocation_id".to_string(), id.to_string()));
+        let event = Value::Text(event.to_string());
+        let name = Value::Text(hook.name.clone());
+        let invocation = self.ctx.invocation.map(Value::Int);
+        variables.push(("klk_event".to_string(), &event));
+        variables.push(("klk_hook".to_string(), &name));
+        if let Some(id) = &invocation {
+            variables.push(("klk_invocation_id".to_string(), id));
         }
-        let result = run_sql(db.conn(), sql, &variables, hook.timeout, self.ctx.interrupt);
+        let result = match &mut db {
+            Database::DuckDb(file) => {
+                let literals: Vec<(String, String)> = variables
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.sql()))
+                    .collect();
+                run_sql(
+                    file.conn(),
+                    sql,
+                    &literals,
+                    hook.timeout,
+                    self.ctx.interrupt,
+                )
+            }
+            Database::Postgres(server) => {
+                let settings: Vec<(String, String)> = variables
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.setting()))
+                    .collect();
+                run_sql_on_server(server, sql, &settings, hook.timeout, self.ctx.interrupt)
+            }
+        };
         self.db = Some(db);
         result
     }
+}
+
+/// Watches `work` on another thread: after `timeout`, or once the run is interrupted,
+/// calls `stop` again and again until `work` returns; tells whether it had to.
+fn bounded<T>(
+    timeout: Duration,
+    interrupt: &AtomicBool,
+    stop: impl Fn() + Sync,
+    work: impl FnOnce() -> T,
+) -> (T, bool) {
+    let done = AtomicBool::new(false);
+    let stopped = AtomicBool::new(false);
+    let started = Instant::now();
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                if started.elapsed() >= timeout || interrupt.load(Ordering::SeqCst) {
+                    stopped.store(true, Ordering::SeqCst);
+                    // Again and again: an interrupt only stops the statement running.
+                    stop();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::SeqCst);
+        result
+    });
+    (result, stopped.load(Ordering::SeqCst))
+}
+
+/// Why a hook's SQL failed: stopped by its timeout or the run's interruption, or its error.
+fn sql_failure(stopped: bool, timeout: Duration, interrupt: &AtomicBool, error: String) -> String {
+    if !stopped {
+        format!("SQL failed: {error}")
+    } else if interrupt.load(Ordering::SeqCst) {
+        Failure::Interrupted.to_string()
+    } else {
+        Failure::TimedOut(timeout).to_string()
+    }
+}
+
+/// [`run_sql`] on PostgreSQL: the values are transaction-local settings (`klk.store`...) that
+/// `getvariable('klk_store')` reads; a statement running past `timeout` is cancelled.
+fn run_sql_on_server(
+    server: &mut PgDb,
+    sql: &str,
+    settings: &[(String, String)],
+    timeout: Duration,
+    interrupt: &AtomicBool,
+) -> Result<(), String> {
+    let canceller = server.canceller();
+    let client = server.client();
+    let (result, stopped) = bounded(
+        timeout,
+        interrupt,
+        || canceller.cancel(),
+        || {
+            let mut tx = client.transaction()?;
+            for (name, value) in settings {
+                let setting = format!("klk.{}", name.trim_start_matches("klk_"));
+                tx.execute("SELECT set_config($1, $2, true)", &[&setting, value])?;
+            }
+            tx.batch_execute(sql)?;
+            tx.commit()
+        },
+    );
+    result.map_err(|err| {
+        sql_failure(
+            stopped,
+            timeout,
+            interrupt,
+            crate::tracker::postgres::describe(&err),
+        )
+    })
 }
 
 /// Runs `sql` in one transaction on `conn`, interrupted (and rolled back) after `timeout`.
@@ -377,46 +474,18 @@ fn run_sql(
             .map_err(one_line)?;
     }
     let handle = conn.interrupt_handle();
-    let done = Arc::new(AtomicBool::new(false));
-    let stopped = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let result = std::thread::scope(|scope| {
-        let watchdog = {
-            let done = Arc::clone(&done);
-            let stopped = Arc::clone(&stopped);
-            let handle = Arc::clone(&handle);
-            scope.spawn(move || {
-                while !done.load(Ordering::SeqCst) {
-                    if started.elapsed() >= timeout || interrupt.load(Ordering::SeqCst) {
-                        stopped.store(true, Ordering::SeqCst);
-                        // Again and again: an interrupt only stops the statement running.
-                        handle.interrupt();
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            })
-        };
-        let result = conn
-            .execute_batch("BEGIN TRANSACTION")
-            .and_then(|()| conn.execute_batch(sql))
-            .and_then(|()| conn.execute_batch("COMMIT"));
-        done.store(true, Ordering::SeqCst);
-        let _ = watchdog.join();
-        result
-    });
-    match result {
-        Ok(()) => Ok(()),
-        Err(err) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            if stopped.load(Ordering::SeqCst) {
-                if interrupt.load(Ordering::SeqCst) {
-                    Err(Failure::Interrupted.to_string())
-                } else {
-                    Err(Failure::TimedOut(timeout).to_string())
-                }
-            } else {
-                Err(format!("SQL failed: {}", one_line(err)))
-            }
-        }
-    }
+    let (result, stopped) = bounded(
+        timeout,
+        interrupt,
+        || handle.interrupt(),
+        || {
+            conn.execute_batch("BEGIN TRANSACTION")
+                .and_then(|()| conn.execute_batch(sql))
+                .and_then(|()| conn.execute_batch("COMMIT"))
+        },
+    );
+    result.map_err(|err| {
+        let _ = conn.execute_batch("ROLLBACK");
+        sql_failure(stopped, timeout, interrupt, one_line(err))
+    })
 }

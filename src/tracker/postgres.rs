@@ -137,6 +137,14 @@ impl PgDb {
         &mut self.client
     }
 
+    /// What cancels, from another thread, the statement this connection is running.
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            token: self.client.cancel_token(),
+            target: self.target.clone(),
+        }
+    }
+
     /// The schema version recorded, 0 for a database klk-etl never touched.
     pub fn schema_version(&mut self) -> Result<i32, TrackerError> {
         let exists: bool = self
@@ -224,6 +232,26 @@ impl PgDb {
         }
         tx.commit().map_err(sql_error)?;
         Ok((current, applied))
+    }
+}
+
+/// Cancels the statement a connection is running (a new connection to the server asks it to,
+/// over TLS as the connection's `sslmode` says).
+pub struct Canceller {
+    token: postgres::CancelToken,
+    target: PgTarget,
+}
+
+impl Canceller {
+    /// Best effort: a statement that ends meanwhile, or a server out of reach, is not an error.
+    pub fn cancel(&self) {
+        let _ = match self.target.sslmode {
+            SslMode::Disable => self.token.cancel_query(NoTls),
+            _ => match tls_config(&self.target) {
+                Ok(tls) => self.token.cancel_query(MakeRustlsConnect::new(tls)),
+                Err(_) => return,
+            },
+        };
     }
 }
 

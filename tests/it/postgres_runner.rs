@@ -553,34 +553,176 @@ fn executions_of_a_live_session_elsewhere_are_left_alone_and_of_a_gone_one_unstu
     live.batch_execute("SELECT 1").unwrap();
 }
 
+/// SQL hooks written once for both engines: `getvariable('klk_...')`, cast to its type.
+const PORTABLE_HOOKS: &str = r#"
+[[hooks.after_window]]
+name = "resumen"
+tipo = "ventas"
+sql = """
+CREATE TABLE IF NOT EXISTS resumen_ventas (ubicacion_id VARCHAR, fecha DATE, desde TIME, hasta TIME,
+    lineas BIGINT, declaradas BIGINT, evento VARCHAR, modo VARCHAR);
+INSERT INTO resumen_ventas
+SELECT getvariable('klk_store'), CAST(getvariable('klk_date') AS DATE),
+       CAST(getvariable('klk_window_from') AS TIME), CAST(getvariable('klk_window_to') AS TIME),
+       count(*), CAST(getvariable('klk_lines') AS BIGINT), getvariable('klk_event'), getvariable('klk_mode')
+FROM ventas WHERE ejecucion_id = CAST(getvariable('klk_execution_id') AS BIGINT);
+"""
+[[hooks.after_run]]
+name = "eco"
+command = "true"
+"#;
+
 #[test]
-fn an_sql_hook_on_postgresql_fails_as_a_hook_and_never_opens_a_duckdb_file() {
+fn sql_hooks_run_on_postgresql_with_the_window_s_values_as_on_duckdb() {
+    let sim = sim(&[], 60);
+    let db = TestDatabase::new();
+    let mut resumen: Vec<Vec<Vec<String>>> = Vec::new();
+    for database in [
+        format!("database = \"{}\"", db.url),
+        r#"database = "data/klk-etl.duckdb""#.to_string(),
+    ] {
+        let mut config = config_for(&sim, 2, "5s", &database);
+        config.push_str(PORTABLE_HOOKS);
+        let env = TestEnv::with_config(&config);
+        for now in [caracas(24, 10, 5), caracas(24, 10, 35)] {
+            let out = run(&env, &now, &["--tipo", "ventas", "--format", "json"]);
+            assert_ok(&out, "run");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            for hook in json["hooks"].as_array().unwrap() {
+                assert!(hook["error"].is_null(), "{hook}");
+            }
+        }
+        let out = env
+            .cmd()
+            .args([
+                "--now",
+                &caracas(24, 10, 36),
+                "executions",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert_ok(&out, "executions");
+        let executions: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let loaded: Vec<Vec<String>> = executions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["estado"] == "exitoso")
+            .map(|e| {
+                [
+                    &e["ubicacion_id"],
+                    &e["fecha_desde"],
+                    &e["registros_cargados"],
+                ]
+                .iter()
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .collect()
+            })
+            .collect();
+        assert!(loaded.len() >= 4, "{executions}");
+        let rows = if database.contains("duckdb") {
+            assert!(env.path().join("data/klk-etl.duckdb").exists());
+            let conn = env.connect();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT ubicacion_id, CAST(fecha AS VARCHAR), CAST(desde AS VARCHAR), CAST(hasta AS VARCHAR), \
+                     CAST(lineas AS VARCHAR), CAST(declaradas AS VARCHAR), evento, modo FROM resumen_ventas ORDER BY ALL",
+                )
+                .unwrap();
+            stmt.query_map([], |r| (0..8).map(|i| r.get::<_, String>(i)).collect())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<Vec<String>>>()
+        } else {
+            assert!(!env.path().join("data").exists(), "a DuckDB file was made");
+            db.client()
+                .query(
+                    "SELECT ubicacion_id, fecha::text, desde::text, hasta::text, lineas::text, declaradas::text, \
+                     evento, modo FROM resumen_ventas ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (0..8).map(|i| r.get::<_, String>(i)).collect())
+                .collect()
+        };
+        // One row per sales window loaded, its lines counted by the hook as klk-etl declared.
+        assert_eq!(rows.len(), loaded.len(), "{rows:?}");
+        for row in &rows {
+            assert_eq!(row[4], row[5], "{row:?}");
+            assert_eq!(row[6], "after_window");
+            assert!(
+                loaded
+                    .iter()
+                    .any(|l| l[0] == row[0] && l[1] == row[1] && l[2] == row[4]),
+                "{row:?} not in {loaded:?}"
+            );
+        }
+        resumen.push(rows);
+    }
+    assert_eq!(resumen[0], resumen[1], "the same rows on both engines");
+}
+
+#[test]
+fn an_sql_hook_on_postgresql_past_its_timeout_is_cancelled_and_rolled_back() {
     let sim = sim(&[], 60);
     let db = TestDatabase::new();
     let mut config = config_for(&sim, 1, "5s", &format!("database = \"{}\"", db.url));
     config.push_str(
-        "[[hooks.after_run]]\nname = \"resumen\"\nsql = \"CREATE TABLE IF NOT EXISTS x AS SELECT 1\"\n\
-         [[hooks.after_run]]\nname = \"eco\"\ncommand = \"true\"\n",
+        "[[hooks.after_run]]\nname = \"lento\"\ntimeout = \"1s\"\n\
+         sql = \"CREATE TABLE lento AS SELECT 1 AS x; SELECT pg_sleep(60)\"\n\
+         [[hooks.after_run]]\nname = \"roto\"\nsql = \"SELECT * FROM no_existe\"\n",
     );
     let env = TestEnv::with_config(&config);
+    let started = Instant::now();
     let out = run(
         &env,
         &caracas(24, 10, 5),
         &["--tipo", "ventas", "--format", "json"],
     );
+    let took = started.elapsed();
     assert_ok(&out, "run");
+    assert!(took < Duration::from_secs(15), "{took:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let hooks = json["hooks"].as_array().unwrap();
-    let sql = hooks.iter().find(|h| h["nombre"] == "resumen").unwrap();
-    assert!(
-        sql["error"]
+    let error = |name: &str| {
+        hooks.iter().find(|h| h["nombre"] == name).unwrap()["error"]
             .as_str()
-            .is_some_and(|e| e.contains("SQL hooks do not run on PostgreSQL yet")),
-        "{sql}"
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        error("lento").contains("timed out after 1s (stopped)"),
+        "{hooks:?}"
     );
-    let command = hooks.iter().find(|h| h["nombre"] == "eco").unwrap();
-    assert!(command["error"].is_null(), "{command}");
-    assert!(!env.path().join("data").exists(), "a DuckDB file was made");
-    // Both recorded in the server's database.
-    assert_eq!(scalar(&db, "SELECT count(*) FROM etl_hooks"), 2);
+    assert!(
+        error("roto").contains("SQL failed:") && error("roto").contains("no_existe"),
+        "{hooks:?}"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'lento'"
+        ),
+        0,
+        "rolled back"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
+        ),
+        0,
+        "the statement was cancelled on the server"
+    );
+    // Recorded in the server's database; the loads untouched.
+    assert_eq!(scalar(&db, "SELECT sum(fallos) FROM etl_hooks"), 2);
+    assert!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM etl_ejecuciones WHERE estado = 'exitoso'"
+        ) > 0
+    );
 }

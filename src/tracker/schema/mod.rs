@@ -114,6 +114,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "indexes on ventas (ubicacion_id, fecha), for the day a verification re-reads, and on the executions in progress (PostgreSQL; DuckDB does without)",
         apply: nothing_on_duckdb,
     },
+    Migration {
+        version: 13,
+        description: "getvariable('klk_...') for SQL hooks on PostgreSQL (DuckDB has it built in)",
+        apply: nothing_on_duckdb,
+    },
 ];
 
 /// The schema version of the last migration: a new migration cannot be forgotten here.

@@ -84,6 +84,20 @@ AS $$
     FROM (SELECT (cardinality(sorted) - 1)::double precision * q AS rn) r
 $$;
 
+-- SQL hooks ---------------------------------------------------------------------------------------
+
+-- DuckDB's getvariable for the values klk-etl hands an SQL hook: getvariable('klk_store') reads
+-- the transaction-local setting klk.store that klk-etl sets before the hook's statements. Text
+-- here (cast it: CAST(getvariable('klk_date') AS DATE) works on both engines); NULL for a name
+-- not set, or set empty (no window time).
+CREATE OR REPLACE FUNCTION getvariable(name text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN name LIKE 'klk\_%'
+        THEN nullif(current_setting('klk.' || substr(name, 5), true), '')
+    END
+$$;
+
 -- "Now" -----------------------------------------------------------------------------------------
 
 -- "Now" as store-local wall time: UTC plus the stored offset, whatever the session's TimeZone.

@@ -1,0 +1,4 @@
+-- Version 13: getvariable(name) on PostgreSQL, so that an SQL hook's statements read the
+-- window's values as they do on DuckDB (getvariable('klk_store')). The function is in
+-- logic.sql, installed after this migration; DuckDB has getvariable built in and records the
+-- version only.
