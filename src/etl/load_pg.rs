@@ -9,6 +9,7 @@
 //! only the ones already there go through a temp table and `INSERT ... ON CONFLICT DO
 //! UPDATE`. A re-pull of a window already loaded is one upsert of its lines.
 
+use crate::tracker::postgres::storable_text;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -84,7 +85,7 @@ pub fn load_sales(
             let live = chunk.is_live(row);
             let there = live && !existing.is_empty() && {
                 let (factura, linea) = chunk.key(row);
-                existing.contains(&(factura.to_owned(), linea))
+                existing.contains(&(storable_text(factura).into_owned(), linea))
             };
             insert.push(live && !there);
             if there {
@@ -223,7 +224,8 @@ pub fn load_sales_verifying(
     Ok((report, diff))
 }
 
-/// The keys among `lines` already in `ventas` for this store.
+/// The keys among `lines` already in `ventas` for this store (as stored: see
+/// [`storable_text`]).
 fn existing_keys(
     client: &mut Client,
     ubicacion_id: &str,
@@ -240,7 +242,7 @@ fn existing_keys(
             return Err(failure("unexpected key columns".to_string()));
         };
         for row in 0..batch.num_rows() {
-            facturas.push(factura.value(row).to_owned());
+            facturas.push(storable_text(factura.value(row)).into_owned());
             lineas.push(linea.value(row));
         }
     }
@@ -419,7 +421,7 @@ impl<'a> RowEncoder<'a> {
 
     fn text(&mut self, value: Option<&str>) {
         match value {
-            Some(text) => self.field(text.as_bytes()),
+            Some(text) => self.field(storable_text(text).as_bytes()),
             None => self.null(),
         }
     }

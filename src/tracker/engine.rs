@@ -369,7 +369,7 @@ impl ToSql for Value {
                 } else if *ty == Type::DATE {
                     NaiveDate::parse_from_str(v, "%Y-%m-%d")?.to_sql(ty, out)
                 } else {
-                    v.as_str().to_sql(ty, out)
+                    super::postgres::storable_text(v).as_ref().to_sql(ty, out)
                 }
             }
             Value::Date(v) => v.to_sql(ty, out),

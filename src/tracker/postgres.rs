@@ -65,10 +65,10 @@ impl PgDb {
             target: target.display(),
             detail,
         };
-        let connected = match target.sslmode {
+        let tls = match target.sslmode {
             SslMode::Disable => {
                 config.ssl_mode(postgres::config::SslMode::Disable);
-                config.connect(NoTls)
+                None
             }
             mode => {
                 config.ssl_mode(if mode == SslMode::Prefer {
@@ -76,10 +76,34 @@ impl PgDb {
                 } else {
                     postgres::config::SslMode::Require
                 });
-                let tls_config = tls_config(target).map_err(unusable)?;
-                config.connect(MakeRustlsConnect::new(tls_config))
+                Some(MakeRustlsConnect::new(
+                    tls_config(target).map_err(unusable)?,
+                ))
             }
         };
+        // The client's connect_timeout bounds reaching the socket only: a listener that
+        // accepts and never answers (a black-holing proxy, a hung server) would hold the
+        // handshake forever. The whole connection gets the deadline here; a handshake still
+        // stuck past it is left to its thread, which the process outlives or abandons.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("klk-etl pg connect".to_string())
+            .spawn(move || {
+                let _ = sender.send(match tls {
+                    None => config.connect(NoTls),
+                    Some(tls) => config.connect(tls),
+                });
+            });
+        if let Err(e) = spawned {
+            return Err(unusable(format!("cannot start connecting: {e}")));
+        }
+        let deadline = target.connect_timeout + Duration::from_millis(500);
+        let connected = receiver.recv_timeout(deadline).map_err(|_| {
+            unusable(format!(
+                "timed out: the server accepted the connection but did not answer within {} s",
+                target.connect_timeout.as_secs()
+            ))
+        })?;
         let client = connected.map_err(|e| unusable(describe(&e)))?;
         Ok(PgDb {
             client,
@@ -232,6 +256,17 @@ impl PgDb {
         }
         tx.commit().map_err(sql_error)?;
         Ok((current, applied))
+    }
+}
+
+/// `text` as PostgreSQL can store it: its text types cannot hold NUL, so each NUL becomes
+/// U+FFFD (the replacement character). DuckDB keeps the NUL; nothing else differs. A line
+/// whose invoice number holds one is so kept, not refused, and stays one distinct key.
+pub fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 

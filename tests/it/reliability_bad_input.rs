@@ -14,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::pg::TestDatabase;
 use crate::common::{NOW, TWO_STORES, TestEnv};
 use klk_etl::config::Config;
 use klk_etl::etl::load;
@@ -325,53 +326,118 @@ fn negative_durations_are_rejected_naming_the_option() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Runs each case without and with a database; returns what went wrong.
+/// Where the configured database is while a bad command line runs.
+enum Target<'a> {
+    /// The configured file does not exist.
+    NoFile,
+    /// A migrated file with one execution.
+    File,
+    /// A migrated PostgreSQL database with one execution.
+    Server(&'a TestDatabase),
+}
+
+/// What a PostgreSQL database holds, in short: equal before and after means nothing written.
+fn server_fingerprint(db: &TestDatabase) -> String {
+    db.client()
+        .query_one(
+            "SELECT concat_ws(' ', (SELECT count(*) FROM etl_ejecuciones), \
+             (SELECT max(id) FROM etl_ejecuciones), (SELECT count(*) FROM etl_invocaciones), \
+             (SELECT count(*) FROM ventas), (SELECT count(*) FROM inventario), \
+             (SELECT count(*) FROM etl_alertas), (SELECT count(*) FROM etl_hooks), \
+             (SELECT max(version) FROM etl_schema_version), \
+             (SELECT actualizado::text FROM etl_configuracion), \
+             (SELECT string_agg(ubicacion_id || ':' || activa::text, ',' ORDER BY ubicacion_id) FROM etl_tiendas), \
+             (SELECT count(*) FROM pg_tables WHERE schemaname = 'public'))",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Runs each case without and with a database file; returns what went wrong.
 fn check_command_lines(cases: &[(i32, String, Vec<String>)]) -> Vec<String> {
+    let mut failures = check_command_lines_on(cases, Target::NoFile);
+    failures.extend(check_command_lines_on(cases, Target::File));
+    failures
+}
+
+/// Runs each case against `target`; returns what went wrong.
+fn check_command_lines_on(cases: &[(i32, String, Vec<String>)], target: Target) -> Vec<String> {
     let sim = Simulator::start(SimOptions {
         port: 0,
         data: SimData::default(),
         faults: Vec::new(),
     })
     .unwrap();
+    let database = match &target {
+        Target::Server(db) => format!("database = \"{}\"\n", db.url),
+        _ => "database = \"data/klk-etl.duckdb\"\n".to_string(),
+    };
     let config = TWO_STORES.replace(
         "database = \"data/klk-etl.duckdb\"\n",
-        &format!(
-            "database = \"data/klk-etl.duckdb\"\n[api]\nbase_url = \"{}\"\n",
-            sim.base_url()
-        ),
+        &format!("{database}[api]\nbase_url = \"{}\"\n", sim.base_url()),
     );
     let scratch = tempfile::tempdir().unwrap();
-    let template = migrated_db(scratch.path());
-    let mut failures = Vec::new();
-    for with_db in [false, true] {
-        let env = TestEnv::with_config(&config);
-        if with_db {
+    let env = TestEnv::with_config(&config);
+    match &target {
+        Target::NoFile => {}
+        Target::File => {
+            let template = migrated_db(scratch.path());
             std::fs::create_dir_all(env.path().join("data")).unwrap();
             std::fs::copy(&template, env.db_path()).unwrap();
         }
-        for (code, needle, args) in cases {
-            let before = snapshot(env.path());
-            let mut cmd = bin();
-            cmd.current_dir(env.path());
-            if !args.iter().any(|a| a == "--now") {
-                cmd.args(["--now", NOW]);
-            }
-            cmd.args(args);
-            match output(cmd, Duration::from_secs(30)) {
-                Err(hung) => failures.push(format!("{args:?}: {hung}")),
-                Ok(out) => {
-                    if let Some(wrong) = judge(&out, *code, needle) {
-                        failures.push(format!("{args:?}: {wrong}"));
-                    }
+        Target::Server(db) => {
+            let out = env.at_now().args(["db", "migrate"]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            db.client()
+                .batch_execute(
+                    "INSERT INTO etl_ejecuciones (etl_tipo, ubicacion_id, ubicacion_nombre, fecha_inicio, \
+                     fecha_desde, fecha_hasta, estado) VALUES ('ventas', 'tienda_01', 'PERIFERICO', \
+                     TIMESTAMP '2025-11-24 08:05', DATE '2025-11-24', DATE '2025-11-24', 'exitoso')",
+                )
+                .unwrap();
+        }
+    }
+    let server_state = || match &target {
+        Target::Server(db) => server_fingerprint(db),
+        _ => String::new(),
+    };
+    let mut failures = Vec::new();
+    for (code, needle, args) in cases {
+        let before = snapshot(env.path());
+        let held = server_state();
+        let mut cmd = bin();
+        cmd.current_dir(env.path());
+        if !args.iter().any(|a| a == "--now") {
+            cmd.args(["--now", NOW]);
+        }
+        cmd.args(args);
+        match output(cmd, Duration::from_secs(30)) {
+            Err(hung) => failures.push(format!("{args:?}: {hung}")),
+            Ok(out) => {
+                if let Some(wrong) = judge(&out, *code, needle) {
+                    failures.push(format!("{args:?}: {wrong}"));
                 }
             }
-            let changed = changes(&before, &snapshot(env.path()));
-            if !changed.is_empty() {
-                failures.push(format!(
-                    "{args:?} ({} database): {changed:?}",
-                    if with_db { "existing" } else { "no" }
-                ));
-            }
+        }
+        let changed = changes(&before, &snapshot(env.path()));
+        let where_ = match &target {
+            Target::NoFile => "no database",
+            Target::File => "existing database",
+            Target::Server(_) => "PostgreSQL database",
+        };
+        if !changed.is_empty() {
+            failures.push(format!("{args:?} ({where_}): {changed:?}"));
+        }
+        let now_held = server_state();
+        if now_held != held {
+            failures.push(format!(
+                "{args:?} ({where_}): the server's database changed: {held} -> {now_held}"
+            ));
         }
     }
     assert!(
@@ -379,6 +445,20 @@ fn check_command_lines(cases: &[(i32, String, Vec<String>)]) -> Vec<String> {
         "a rejected command sent a request"
     );
     failures
+}
+
+#[test]
+fn every_bad_command_line_on_a_postgresql_database_is_rejected_before_touching_it() {
+    let db = TestDatabase::new();
+    let mut cases = args_cases("args.txt");
+    cases.extend(args_cases("negative_durations.txt"));
+    let failures = check_command_lines_on(&cases, Target::Server(&db));
+    println!(
+        "bad input: {} command lines on a PostgreSQL database, {} failures",
+        cases.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1050,6 +1130,60 @@ fn serve(body: Arc<Mutex<Vec<u8>>>) -> String {
 
 #[test]
 fn hostile_bodies_through_the_real_binary_are_recorded_never_crash() {
+    hostile_bodies_into(false);
+}
+
+#[test]
+fn hostile_bodies_through_the_real_binary_into_postgresql_are_recorded_never_crash() {
+    hostile_bodies_into(true);
+}
+
+/// What the one execution of a run recorded, and the sales lines stored.
+struct Recorded {
+    estado: String,
+    error_tipo: Option<String>,
+    message: Option<String>,
+    loaded: i64,
+    rows: i64,
+}
+
+fn recorded(env: &TestEnv, server: Option<&TestDatabase>) -> Recorded {
+    const EXECUTION: &str =
+        "SELECT estado, error_tipo, error_mensaje, registros_cargados FROM etl_ejecuciones";
+    const ROWS: &str = "SELECT count(*) FROM ventas";
+    match server {
+        Some(db) => {
+            let mut client = db.client();
+            let row = client.query_one(EXECUTION, &[]).unwrap();
+            Recorded {
+                estado: row.get(0),
+                error_tipo: row.get(1),
+                message: row.get(2),
+                loaded: i64::from(row.get::<_, i32>(3)),
+                rows: client.query_one(ROWS, &[]).unwrap().get(0),
+            }
+        }
+        None => {
+            let conn = env.connect();
+            let mut recorded = conn
+                .query_row(EXECUTION, [], |r| {
+                    Ok(Recorded {
+                        estado: r.get(0)?,
+                        error_tipo: r.get(1)?,
+                        message: r.get(2)?,
+                        loaded: r.get(3)?,
+                        rows: 0,
+                    })
+                })
+                .unwrap();
+            recorded.rows = conn.query_row(ROWS, [], |r| r.get(0)).unwrap();
+            recorded
+        }
+    }
+}
+
+/// Each hostile body served to `run`, into a new DuckDB file or a new PostgreSQL database.
+fn hostile_bodies_into(on_server: bool) {
     let base: Value = serde_json::from_slice(&real_body()).unwrap();
     let line = base["ventas"][0].clone();
     let with_line = |edit: &dyn Fn(&mut Value)| {
@@ -1129,10 +1263,15 @@ fn hostile_bodies_through_the_real_binary_are_recorded_never_crash() {
     let mut failures = Vec::new();
     for (i, (what, bytes)) in cases.iter().enumerate() {
         *body.lock().unwrap() = bytes.clone();
+        let server = on_server.then(TestDatabase::new);
+        let database = match &server {
+            Some(db) => format!("database = \"{}\"", db.url),
+            None => "database = \"data/klk-etl.duckdb\"".to_string(),
+        };
         let env = TestEnv::with_config(&TWO_STORES.replace(
             "database = \"data/klk-etl.duckdb\"\n",
             &format!(
-                "database = \"data/klk-etl.duckdb\"\n[api]\nbase_url = \"{url}\"\nmax_attempts = 1\nread_timeout = \"5s\"\n"
+                "{database}\n[api]\nbase_url = \"{url}\"\nmax_attempts = 1\nread_timeout = \"5s\"\n"
             ),
         ));
         let mut cmd = bin();
@@ -1159,17 +1298,60 @@ fn hostile_bodies_through_the_real_binary_are_recorded_never_crash() {
             failures.push(format!("{what}: exit {:?}: {stderr}", out.status.code()));
             continue;
         }
-        let conn = env.connect();
-        let (estado, error_tipo, message, loaded): (String, Option<String>, Option<String>, i64) =
-            conn.query_row(
-                "SELECT estado, error_tipo, error_mensaje, registros_cargados FROM etl_ejecuciones",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap();
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM ventas", [], |r| r.get(0))
-            .unwrap();
+        let Recorded {
+            estado,
+            error_tipo,
+            message,
+            loaded,
+            rows,
+        } = recorded(&env, server.as_ref());
+        if let Some(db) = server.as_ref().filter(|_| what.starts_with("NUL")) {
+            // PostgreSQL cannot store a NUL: U+FFFD in its place, the line kept.
+            let kept: i64 = db
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM ventas WHERE numero_factura = 'C01' || chr(65533) || 'X'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if kept != 1 {
+                failures.push(format!("{what}: {kept} lines with U+FFFD in its place"));
+            }
+            // Fetched again, it is the same key: replaced, not added.
+            let mut again = bin();
+            again.current_dir(env.path()).args([
+                "--now",
+                "2025-11-24T16:35:00Z",
+                "recover",
+                "--tipo",
+                "ventas",
+                "--store",
+                "tienda_01",
+                "--date",
+                "2025-11-24",
+                "--from",
+                "12:00",
+                "--to",
+                "12:30",
+            ]);
+            let out = output(again, Duration::from_secs(60)).unwrap();
+            let after: i64 = db
+                .client()
+                .query_one("SELECT count(*) FROM ventas", &[])
+                .unwrap()
+                .get(0);
+            if !out.status.success() || after != rows {
+                failures.push(format!(
+                    "{what}: fetched again, exit {:?}, {after} lines (was {rows}): {}",
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        if server.is_some() && env.path().join("data").exists() {
+            failures.push(format!("{what}: a DuckDB file was made"));
+        }
         let expected_ok = matches!(out.status.code(), Some(0));
         if expected_ok != (estado == "exitoso") || (estado == "exitoso" && rows != loaded) {
             failures.push(format!(
@@ -1197,7 +1379,11 @@ fn hostile_bodies_through_the_real_binary_are_recorded_never_crash() {
                 .collect::<String>()
         ));
     }
-    println!("hostile bodies through `run`:\n{}", table.join("\n"));
+    println!(
+        "hostile bodies through `run` into {}:\n{}",
+        if on_server { "PostgreSQL" } else { "DuckDB" },
+        table.join("\n")
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -1239,4 +1425,175 @@ fn another_programs_duckdb_file_keeps_its_tables_and_rows() {
         )
         .unwrap();
     assert_eq!(columns, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL servers that cannot be used
+
+/// A listener on 127.0.0.1 that is not a PostgreSQL server: it answers every connection with
+/// `reply` (or, given none, accepts and says nothing).
+fn not_a_server(reply: Option<&'static [u8]>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            match reply {
+                Some(bytes) => {
+                    let _ = stream.write_all(bytes);
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn every_unusable_server_is_exit_3_on_one_line_and_left_as_it_was() {
+    let good = TestDatabase::new();
+    let secret = crate::common::pg::password(&good.url);
+    let url = url::Url::parse(&good.url).unwrap();
+    let at = |port: u16, query: &str| {
+        format!(
+            "postgres://{}:{secret}@127.0.0.1:{port}/{}{query}",
+            url.username(),
+            good.name
+        )
+    };
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = not_a_server(Some(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+    ));
+    let silent = not_a_server(None);
+    let port = url.port().unwrap();
+
+    // Another program's database: its own table named ventas, without klk-etl's columns.
+    let clashing = TestDatabase::new();
+    clashing
+        .client()
+        .batch_execute("CREATE TABLE ventas (id integer PRIMARY KEY, total numeric); INSERT INTO ventas VALUES (1, 9.5)")
+        .unwrap();
+    // An empty database whose sessions may not write (a standby, a read-only role).
+    let locked = TestDatabase::new();
+    locked
+        .client()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            locked.name
+        ))
+        .unwrap();
+    let locked_url = locked.url.clone();
+
+    let wrong_password = good.url.replace(&secret, "not-the-password");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "nothing listening",
+            at(closed, "?connect_timeout=3"),
+            "Connection refused",
+        ),
+        (
+            "a wrong password",
+            wrong_password,
+            "password authentication failed",
+        ),
+        (
+            "a database that does not exist",
+            format!(
+                "postgres://{}:{secret}@127.0.0.1:{port}/no_existe",
+                url.username()
+            ),
+            "does not exist",
+        ),
+        (
+            "an HTTP server on the port",
+            at(http, "?connect_timeout=3"),
+            "127.0.0.1",
+        ),
+        (
+            "a listener that never answers",
+            at(silent, "?connect_timeout=2"),
+            "timed out",
+        ),
+        (
+            "TLS required of a server without it",
+            at(port, "?sslmode=require&connect_timeout=3"),
+            "TLS",
+        ),
+        (
+            "another program's ventas table",
+            clashing.url.clone(),
+            "ventas",
+        ),
+        (
+            "an empty database that may not be written",
+            locked_url,
+            "read-only",
+        ),
+    ];
+    let commands: [&[&str]; 6] = [
+        &["db", "info"],
+        &["db", "migrate"],
+        &["gaps"],
+        &["status"],
+        &["run", "--dry-run"],
+        &["run", "--tipo", "ventas"],
+    ];
+    let env = TestEnv::with_config(TWO_STORES);
+    let files = snapshot(env.path());
+    let fingerprint = |db: &TestDatabase| -> String {
+        db.client()
+            .query_one(
+                "SELECT concat_ws(' ', (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables \
+                 WHERE schemaname = 'public'), (SELECT string_agg(id || '=' || total, ',') FROM ventas))",
+                &[],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| format!("({e})"))
+    };
+    let before = (fingerprint(&clashing), fingerprint(&locked));
+    let mut failures = Vec::new();
+    for (what, database, needle) in &cases {
+        for args in commands {
+            let mut cmd = bin();
+            cmd.current_dir(env.path())
+                .args(["--now", NOW, "--database", database])
+                .args(args);
+            let started = Instant::now();
+            match output(cmd, Duration::from_secs(20)) {
+                Err(hung) => failures.push(format!("{what}, {args:?}: {hung}")),
+                Ok(out) => {
+                    if let Some(wrong) = judge(&out, 3, needle) {
+                        failures.push(format!("{what}, {args:?}: {wrong}"));
+                    }
+                    if String::from_utf8_lossy(&out.stderr).contains(&secret) {
+                        failures.push(format!("{what}, {args:?}: the password was shown"));
+                    }
+                    if started.elapsed() > Duration::from_secs(10) {
+                        failures.push(format!("{what}, {args:?}: took {:?}", started.elapsed()));
+                    }
+                }
+            }
+        }
+    }
+    let changed = changes(&files, &snapshot(env.path()));
+    if !changed.is_empty() {
+        failures.push(format!("files made: {changed:?}"));
+    }
+    let after = (fingerprint(&clashing), fingerprint(&locked));
+    if after != before {
+        failures.push(format!("a database changed: {before:?} -> {after:?}"));
+    }
+    println!(
+        "bad input: {} unusable servers x {} commands, {} failures",
+        cases.len(),
+        commands.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
