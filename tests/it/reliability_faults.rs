@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use crate::common::TestEnv;
+use crate::common::pg::TestDatabase;
 use chrono::NaiveDateTime;
 use klk_etl::sim::{
     Endpoint, FaultRule, SimData, SimHandle, SimOptions, SimStore, Simulator, truth,
@@ -201,7 +202,7 @@ fn local(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
 }
 
-fn setup(cases: &[Case]) -> (SimHandle, TestEnv) {
+fn setup(cases: &[Case], server: Option<&TestDatabase>) -> (SimHandle, TestEnv) {
     let stores: Vec<SimStore> = cases
         .iter()
         .enumerate()
@@ -237,8 +238,12 @@ fn setup(cases: &[Case]) -> (SimHandle, TestEnv) {
         faults,
     })
     .unwrap();
+    let database = match server {
+        Some(db) => db.url.clone(),
+        None => "data/klk-etl.duckdb".to_string(),
+    };
     let mut config = format!(
-        "database = \"data/klk-etl.duckdb\"\n[api]\nbase_url = \"{}\"\nconnect_timeout = \"1s\"\nread_timeout = \"1s\"\nmax_attempts = {ATTEMPTS}\nretry_max_elapsed = \"30s\"\n",
+        "database = \"{database}\"\n[api]\nbase_url = \"{}\"\nconnect_timeout = \"1s\"\nread_timeout = \"1s\"\nmax_attempts = {ATTEMPTS}\nretry_max_elapsed = \"30s\"\n",
         sim.base_url()
     );
     for (i, store) in stores.iter().enumerate() {
@@ -295,10 +300,63 @@ fn gaps_of(env: &TestEnv, now: &str) -> HashMap<(String, String), usize> {
     by_store
 }
 
+/// Rows of `table` for `store` (and `fecha_hora` in `[from, to)` when given), in the
+/// configured database: the DuckDB file, or the server's.
+fn stored(
+    env: &TestEnv,
+    server: Option<&TestDatabase>,
+    table: &str,
+    store: &str,
+    between: Option<(NaiveDateTime, NaiveDateTime)>,
+) -> usize {
+    let (from, to) = between.unwrap_or((local("1970-01-01 00:00"), local("9999-12-31 00:00")));
+    let sql = format!(
+        "SELECT count(*) FROM {table} WHERE ubicacion_id = $1{}",
+        if between.is_some() {
+            " AND fecha_hora >= $2 AND fecha_hora < $3"
+        } else {
+            ""
+        }
+    );
+    let count: i64 = match server {
+        Some(db) => {
+            let mut client = db.client();
+            if between.is_some() {
+                client.query_one(&sql, &[&store, &from, &to])
+            } else {
+                client.query_one(&sql, &[&store])
+            }
+            .unwrap()
+            .get(0)
+        }
+        None => {
+            let conn = env.connect();
+            if between.is_some() {
+                conn.query_row(&sql, duckdb::params![store, from, to], |r| r.get(0))
+            } else {
+                conn.query_row(&sql, [store], |r| r.get(0))
+            }
+            .unwrap()
+        }
+    };
+    count as usize
+}
+
 #[test]
 fn every_fault_class_in_one_table() {
+    fault_table(None);
+}
+
+#[test]
+fn every_fault_class_in_one_table_on_postgresql() {
+    fault_table(Some(&TestDatabase::new()));
+}
+
+/// Every fault class against one store each, one run with the faults active and one after:
+/// what was recorded, the gap opened and closed, the data equal to the API's.
+fn fault_table(server: Option<&TestDatabase>) {
     let cases = cases();
-    let (sim, env) = setup(&cases);
+    let (sim, env) = setup(&cases, server);
     let jobs = cases.len().to_string();
 
     // First run: every fault active.
@@ -315,7 +373,6 @@ fn every_fault_class_in_one_table() {
     );
     assert_eq!(code, Some(0), "{second:#}");
     let gaps_after = gaps_of(&env, &now_arg(10, 36));
-    let conn = env.connect();
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
@@ -354,22 +411,10 @@ fn every_fault_class_in_one_table() {
         // The data once the fault stopped.
         let matches_truth = if tipo == "ventas" {
             let (from, to) = (local("2025-11-24 09:30"), local("2025-11-24 10:30"));
-            let lines: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM ventas WHERE ubicacion_id = ? AND fecha_hora >= ? AND fecha_hora < ?",
-                    duckdb::params![id, from, to],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            lines as usize == truth::sales_lines(sim.data(), &sucursal, from, to).len()
+            stored(&env, server, "ventas", &id, Some((from, to)))
+                == truth::sales_lines(sim.data(), &sucursal, from, to).len()
         } else {
-            let rows: i64 = conn
-                .query_row(
-                    "SELECT count(*) FROM inventario WHERE ubicacion_id = ?",
-                    [&id],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let rows = stored(&env, server, "inventario", &id, None);
             let expected: usize = sim
                 .data()
                 .store(&sucursal)
@@ -378,7 +423,7 @@ fn every_fault_class_in_one_table() {
                 .iter()
                 .map(|w| truth::stock_items(sim.data(), w).len())
                 .sum();
-            rows as usize == expected
+            rows == expected
         };
         let retry_spacing = if c.action.starts_with("429=1") {
             let times: Vec<std::time::Instant> = sim
@@ -448,6 +493,10 @@ fn every_fault_class_in_one_table() {
             },
             if matches_truth { "yes" } else { "no" },
         ));
+    }
+    if server.is_some() {
+        assert!(!env.path().join("data").exists(), "a DuckDB file was made");
+        println!("On PostgreSQL:");
     }
     println!(
         "| fault class | simulator rule | estado | error_tipo | HTTP attempts | rows loaded | gap | gap closed after the fault stopped | data = API after |"
