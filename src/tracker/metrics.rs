@@ -79,24 +79,42 @@ pub fn report(conn: &Connection, query: &MetricsQuery) -> Result<MetricsReport, 
     report_in(&mut Session::DuckDb(conn), query)
 }
 
-/// What differs between the engines in the per-store summary: DuckDB's aggregates, and
-/// PostgreSQL's `klk_*` helpers that compute the same (see the header of its logic.sql).
-fn summary_aggregates(dialect: Dialect) -> [&'static str; 4] {
+/// The per-store summary's query: the same rows as the per-day figures, over the whole period
+/// (a p95 cannot be derived from daily p95s). DuckDB reads the executions again; PostgreSQL
+/// adds up the per-day figures `klk_metricas_estado` keeps (each day's durations included), so
+/// that a month is a few thousand rows there too. `$1` is now, `$2` the days, `filter` the rest.
+fn summary_sql(dialect: Dialect, filter: &str) -> String {
     match dialect {
-        Dialect::DuckDb => [
-            "arg_max(ubicacion_nombre, fecha_inicio)",
-            "round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2)",
-            "round(avg(duracion_segundos), 3)",
-            "round(quantile_cont(duracion_segundos, 0.95), 3)",
-        ],
-        Dialect::Postgres => [
-            "(array_agg(ubicacion_nombre ORDER BY fecha_inicio DESC, id DESC) \
-             FILTER (WHERE ubicacion_nombre IS NOT NULL))[1]",
-            "klk_round(100.0::double precision * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2)",
-            "klk_round(avg(duracion_segundos), 3)",
-            "klk_round(klk_quantile_cont(array_agg(duracion_segundos ORDER BY duracion_segundos) \
-             FILTER (WHERE duracion_segundos IS NOT NULL), 0.95), 3)",
-        ],
+        Dialect::DuckDb => format!(
+            "WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS now_ts, CAST($2 AS BIGINT) AS days) \
+             SELECT etl_tipo, ubicacion_id, arg_max(ubicacion_nombre, fecha_inicio) AS ubicacion_nombre, \
+               count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
+               count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
+               round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2) AS tasa, \
+               round(avg(duracion_segundos), 3) AS media, \
+               round(quantile_cont(duracion_segundos, 0.95), 3) AS p95, \
+               CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) AS cargados \
+             FROM etl_ejecuciones, p \
+             WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
+               AND fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP) AND {filter} \
+             GROUP BY etl_tipo, ubicacion_id \
+             ORDER BY tasa, etl_tipo, ubicacion_id"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT etl_tipo, ubicacion_id, \
+               (array_agg(ubicacion_nombre ORDER BY ultimo DESC) \
+                 FILTER (WHERE ubicacion_nombre IS NOT NULL AND ultimo IS NOT NULL))[1] AS ubicacion_nombre, \
+               count(*) AS dias, sum(total_ejecuciones)::bigint AS total, \
+               sum(ejecuciones_exitosas)::bigint AS ok, sum(ejecuciones_fallidas)::bigint AS fallidas, \
+               klk_round(100.0::double precision * sum(ejecuciones_exitosas) / sum(total_ejecuciones), 2) AS tasa, \
+               klk_round(sum(duracion_suma) / nullif(sum(coalesce(cardinality(duraciones), 0)), 0), 3) AS media, \
+               klk_round(klk_quantile_cont(klk_ordenado(klk_concat(duraciones)), 0.95), 3) AS p95, \
+               sum(total_registros_cargados)::bigint AS cargados \
+             FROM klk_metricas_estado(CAST($1 AS TIMESTAMP), $2) \
+             WHERE {filter} \
+             GROUP BY etl_tipo, ubicacion_id \
+             ORDER BY tasa, etl_tipo, ubicacion_id"
+        ),
     }
 }
 
@@ -150,24 +168,8 @@ pub fn report_in(
         })
         .collect::<Result<Vec<_>, TrackerError>>()?;
 
-    // Same rows as the per-day macro, aggregated over the whole period (a p95 cannot be
-    // derived from daily p95s, so this reads the executions again). The verification
-    // figures add up the per-day rows just read (the macro is not run twice).
-    let [latest_name, rate, mean, p95] = summary_aggregates(session.dialect());
-    let summary_sql = format!(
-        "WITH p AS (SELECT CAST($1 AS TIMESTAMP) AS now_ts, CAST($2 AS BIGINT) AS days) \
-         SELECT etl_tipo, ubicacion_id, {latest_name} AS ubicacion_nombre, \
-           count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
-           count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
-           {rate} AS tasa, {mean} AS media, {p95} AS p95, \
-           CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) AS cargados \
-         FROM etl_ejecuciones, p \
-         WHERE fecha_inicio >= CAST(CAST(p.now_ts AS DATE) - CAST(p.days - 1 AS INTEGER) AS TIMESTAMP) \
-           AND fecha_inicio < CAST(CAST(p.now_ts AS DATE) + 1 AS TIMESTAMP) AND {} \
-         GROUP BY etl_tipo, ubicacion_id \
-         ORDER BY tasa, etl_tipo, ubicacion_id",
-        filter.numbered_sql(3)
-    );
+    // The verification figures add up the per-day rows just read (not computed twice).
+    let summary_sql = summary_sql(session.dialect(), &filter.numbered_sql(3));
     let por_tienda = session
         .query(&summary_sql, &params)?
         .iter()

@@ -9,6 +9,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::pg::TestDatabase;
 use crate::common::server::Server;
 use crate::common::{Exec, NOW, TestEnv};
 use klk_etl::sim::{SimData, SimOptions, SimStore, Simulator};
@@ -244,6 +245,17 @@ mod base64_decode {
 
 #[test]
 fn in_chromium_the_gap_shows_on_the_heat_map_and_recover_closes_it() {
+    gap_shown_then_recovered_in_chromium(false);
+}
+
+/// The same page and recovery with the history on PostgreSQL (copied there from the file,
+/// which is then removed: every read and the recovery go to the server).
+#[test]
+fn in_chromium_on_postgresql_the_gap_shows_on_the_heat_map_and_recover_closes_it() {
+    gap_shown_then_recovered_in_chromium(true);
+}
+
+fn gap_shown_then_recovered_in_chromium(on_server: bool) {
     let sim = Simulator::start(SimOptions {
         port: 0,
         data: SimData {
@@ -307,7 +319,32 @@ warehouses = ["APP-TBQ"]
         )
         .store("tienda_08", "BOSQUE"),
     ]);
-    let server = Server::start(&env, &["--now", NOW]);
+    let db = on_server.then(TestDatabase::new);
+    if let Some(db) = &db {
+        let out = env
+            .cmd()
+            .args([
+                "db",
+                "copy",
+                "--from",
+                "data/klk-etl.duckdb",
+                "--to",
+                &db.url,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::remove_dir_all(env.path().join("data")).unwrap();
+    }
+    let mut args = vec!["--now", NOW];
+    if let Some(db) = &db {
+        args.extend(["--database", db.url.as_str()]);
+    }
+    let server = Server::start(&env, &args);
     let browser = Driver::start();
 
     browser.go(&server.url("/?lang=en"));
@@ -353,4 +390,17 @@ warehouses = ["APP-TBQ"]
     browser.screenshot("dashboard-recovered.png");
     assert!(server.log().contains("POST /recover 303"));
     assert!(server.log().contains("as supervisora"));
+    if let Some(db) = &db {
+        assert!(!env.path().join("data").exists(), "a DuckDB file was made");
+        let recovered: i64 = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM etl_ejecuciones WHERE modo = 'recuperacion' AND estado = 'exitoso'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(recovered, 1, "the recovery recorded on the server");
+        assert!(!server.log().contains(&crate::common::pg::password(&db.url)));
+    }
 }

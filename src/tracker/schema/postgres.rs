@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (11, include_str!("postgres/011_requested_by.sql")),
     (12, include_str!("postgres/012_ventas_by_day.sql")),
     (13, include_str!("postgres/013_hook_variables.sql")),
+    (14, include_str!("postgres/014_metrics_by_day.sql")),
 ];
 
 /// True when the file holds a statement (not only comments).

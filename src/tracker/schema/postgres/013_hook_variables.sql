@@ -2,3 +2,8 @@
 -- window's values as they do on DuckDB (getvariable('klk_store')). The function is in
 -- logic.sql, installed after this migration; DuckDB has getvariable built in and records the
 -- version only.
+--
+-- The logic reinstalled with it also makes klk_gaps cheaper on PostgreSQL: the uncovered slots
+-- are made from the gaps between the covered ranges (not every slot of the horizon, then
+-- anti-joined), and each store's inventory is read from its latest success on (index probes,
+-- not the horizon's every inventory run). The rows are the same (tests/pg/equality.py).

@@ -52,6 +52,12 @@ CREATE OR REPLACE FUNCTION klk_epoch_us(ts timestamp) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT (extract(epoch FROM ts) * 1000000)::bigint $$;
 
+-- Microseconds since midnight of a TIME (exact: a day's seconds fit a DOUBLE's fraction), for
+-- epoch arithmetic by parts, without making a TIMESTAMP per row.
+CREATE OR REPLACE FUNCTION klk_time_us(t time) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT round(date_part('epoch', t) * 1000000)::bigint $$;
+
 -- The TIMESTAMP that many microseconds after 1970-01-01 (DuckDB's make_timestamp).
 CREATE OR REPLACE FUNCTION klk_make_timestamp(us bigint) RETURNS timestamp
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -75,14 +81,32 @@ $$;
 CREATE OR REPLACE FUNCTION klk_quantile_cont(sorted double precision[], q double precision)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- One expression, no FROM: inlined into the calling query (a function with a FROM runs as a
+-- statement of its own per call: 6,000 of them for a month of metrics at 100 stores).
 AS $$
     SELECT CASE
-        WHEN floor(r.rn) = ceil(r.rn) THEN sorted[floor(r.rn)::int + 1]
-        ELSE sorted[floor(r.rn)::int + 1] * (1.0::double precision - (r.rn - floor(r.rn)))
-             + sorted[ceil(r.rn)::int + 1] * (r.rn - floor(r.rn))
+        WHEN floor((cardinality(sorted) - 1)::double precision * q)
+             = ceil((cardinality(sorted) - 1)::double precision * q)
+            THEN sorted[floor((cardinality(sorted) - 1)::double precision * q)::int + 1]
+        ELSE sorted[floor((cardinality(sorted) - 1)::double precision * q)::int + 1]
+                 * (1.0::double precision - ((cardinality(sorted) - 1)::double precision * q
+                                             - floor((cardinality(sorted) - 1)::double precision * q)))
+             + sorted[ceil((cardinality(sorted) - 1)::double precision * q)::int + 1]
+                 * ((cardinality(sorted) - 1)::double precision * q
+                    - floor((cardinality(sorted) - 1)::double precision * q))
     END
-    FROM (SELECT (cardinality(sorted) - 1)::double precision * q AS rn) r
 $$;
+
+-- The values of an array in order (NULLs last), and arrays appended into one (an aggregate a
+-- hash can group by, where an ordered array_agg needs a sort of every row first).
+CREATE OR REPLACE FUNCTION klk_ordenado(x double precision[]) RETURNS double precision[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT array_agg(v ORDER BY v) FROM unnest(x) AS v $$;
+
+CREATE OR REPLACE AGGREGATE klk_concat(double precision[]) (
+    SFUNC = array_cat,
+    STYPE = double precision[]
+);
 
 -- SQL hooks ---------------------------------------------------------------------------------------
 
@@ -224,6 +248,7 @@ BEGIN
         SELECT 1, corte.hasta_id, corte.filas, now() AT TIME ZONE 'UTC' FROM corte
     ON CONFLICT (id) DO UPDATE SET hasta_id = excluded.hasta_id, filas = excluded.filas,
         actualizado = excluded.actualizado;
+    PERFORM klk_llenar_metricas(3);
     RETURN true;
 END
 $$;
@@ -474,30 +499,20 @@ v_ex AS (
 v_inicio AS (
     SELECT t.* FROM tiendas t WHERE t.esperado_desde IS NOT NULL
 ),
-v_slots AS (
-    SELECT
-        s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start,
-        s.slot_start + make_interval(mins => p2.slot_min::int) AS slot_end,
-        s.slot_start::date AS fecha
-    FROM (
-        SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre, k.k,
-            klk_make_timestamp(k.k * p2.slot_us) AS slot_start
-        FROM v_inicio i
-        CROSS JOIN p2
-        CROSS JOIN LATERAL generate_series(
-            (klk_epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) / p2.slot_us,
-            p2.now_us / p2.slot_us - 1
-        ) AS k(k)
-    ) s
+-- The slots each store should have, by index k (slot_start = k * slot): from its first
+-- expected slot inside the horizon to the last one ended by now; and the store's number n,
+-- which places its slots in a range of their own (n * 2^40 + k: one integer to sort by).
+v_bounds AS (
+    SELECT i.ubicacion_id, i.ubicacion_nombre, i.hora_apertura, i.hora_cierre,
+        row_number() OVER (ORDER BY i.ubicacion_id) * 1099511627776 AS base,
+        (klk_epoch_us(greatest(i.esperado_desde, p2.horizon_ts)) + p2.slot_us - 1) / p2.slot_us AS first_k,
+        p2.now_us / p2.slot_us - 1 AS last_k
+    FROM v_inicio i
     CROSS JOIN p2
-    WHERE s.hora_apertura IS NULL
-       OR (s.slot_start::time >= s.hora_apertura
-           AND (s.hora_cierre IS NULL
-                OR s.slot_start + make_interval(mins => p2.slot_min::int) <= s.slot_start::date + s.hora_cierre))
 ),
--- The slots (by index k: slot_start = k * slot) each success (or live run) covers: on each day
--- d of its dates inside the horizon, those starting at or after d + hora_desde and ending at
--- most a second after d + hora_hasta (or midnight): k from lo to hi.
+-- The slots (by index k) each success (or live run) covers: on each day d of its dates inside
+-- the horizon, those starting at or after d + hora_desde and ending at most a second after
+-- d + hora_hasta (or midnight): k from lo to hi.
 v_cover_days AS (
     SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, x.fecha_desde AS d
     FROM v_ex x
@@ -513,36 +528,63 @@ v_cover_days AS (
     CROSS JOIN LATERAL generate_series(0, b.ultimo - b.primero) AS i
     WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde <> x.fecha_hasta
 ),
+-- (klk_epoch_us of d + the time, by parts: no timestamp made per row.)
 v_cover AS (
     SELECT c.ubicacion_id,
-        (klk_epoch_us(c.d + coalesce(c.hora_desde, TIME '00:00:00')) + p2.slot_us - 1) / p2.slot_us AS lo,
-        (klk_epoch_us(CASE WHEN c.hora_hasta IS NULL THEN (c.d + 1)::timestamp
-                           ELSE c.d + c.hora_hasta END) + 1000000 - p2.slot_us) / p2.slot_us AS hi
+        ((c.d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(c.hora_desde), 0)
+            + p2.slot_us - 1) / p2.slot_us AS lo,
+        ((c.d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(c.hora_hasta), 86400000000)
+            + 1000000 - p2.slot_us) / p2.slot_us AS hi
     FROM v_cover_days c
     CROSS JOIN p2
 ),
--- A slot k is covered when some range with lo <= k reaches hi >= k: the ranges and the slots of
--- each store in one sorted pass, carrying the furthest hi seen so far (DuckDB lists every
--- covered k and anti-joins; the rows are the same, and PostgreSQL's planner, which cannot
--- see how few k a range holds, gets no estimate to go wrong on).
+-- The covered ranges of the expected stores in order (by n * 2^40 + lo), each with the furthest
+-- slot the ranges before it reach: the slots between that reach and the range's start are
+-- covered by none (DuckDB lists every covered k and anti-joins; the uncovered slots are the
+-- same, and only they are made here, not every slot of the horizon). A reach below the
+-- store's own base is another store's: none.
 v_reach AS (
-    SELECT z.ubicacion_id, z.pos, z.tipo,
-        max(z.hi) OVER (PARTITION BY z.ubicacion_id ORDER BY z.pos, z.tipo
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS alcance
+    SELECT r.ubicacion_id, r.lo, r.hi,
+        CASE WHEN r.antes >= r.base THEN r.antes - r.base END AS antes
     FROM (
-        SELECT c.ubicacion_id, c.lo AS pos, 0 AS tipo, c.hi
+        SELECT b.ubicacion_id, b.base, c.lo, c.hi,
+            max(b.base + c.hi) OVER (ORDER BY b.base + c.lo
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS antes
         FROM v_cover c
-        WHERE c.lo <= c.hi
-        UNION ALL
-        SELECT s.ubicacion_id, s.k, 1, NULL::bigint
-        FROM v_slots s
-    ) z
+        JOIN v_bounds b USING (ubicacion_id)
+        -- inside the horizon (and so within a store's 2^40 slots)
+        WHERE c.lo <= c.hi AND c.hi >= b.first_k AND c.lo <= b.last_k
+    ) r
+),
+-- The runs of uncovered slots: before each range (after what the earlier ones reach, or from
+-- the first slot), and after the last one (or all of them, for a store with none).
+v_holes AS (
+    SELECT r.ubicacion_id, coalesce(r.antes + 1, -9223372036854775807) AS desde_k, r.lo - 1 AS hasta_k
+    FROM v_reach r
+    WHERE r.antes IS NULL OR r.antes < r.lo - 1
+    UNION ALL
+    SELECT b.ubicacion_id, coalesce(m.alcance + 1, b.first_k), b.last_k
+    FROM v_bounds b
+    LEFT JOIN (SELECT r.ubicacion_id, max(r.hi) AS alcance FROM v_reach r GROUP BY r.ubicacion_id) m
+      USING (ubicacion_id)
 ),
 v_uncovered AS (
-    SELECT s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start, s.slot_end, s.fecha
-    FROM v_reach r
-    JOIN v_slots s ON s.ubicacion_id = r.ubicacion_id AND s.k = r.pos
-    WHERE r.tipo = 1 AND (r.alcance IS NULL OR r.alcance < r.pos)
+    SELECT s.ubicacion_id, s.ubicacion_nombre, s.k, s.slot_start,
+        s.slot_start + make_interval(mins => p2.slot_min::int) AS slot_end,
+        s.slot_start::date AS fecha
+    FROM (
+        SELECT b.ubicacion_id, b.ubicacion_nombre, b.hora_apertura, b.hora_cierre, k.k,
+            klk_make_timestamp(k.k * p2.slot_us) AS slot_start
+        FROM v_holes h
+        JOIN v_bounds b USING (ubicacion_id)
+        CROSS JOIN p2
+        CROSS JOIN LATERAL generate_series(greatest(h.desde_k, b.first_k), least(h.hasta_k, b.last_k)) AS k(k)
+    ) s
+    CROSS JOIN p2
+    WHERE s.hora_apertura IS NULL
+       OR (s.slot_start::time >= s.hora_apertura
+           AND (s.hora_cierre IS NULL
+                OR s.slot_start + make_interval(mins => p2.slot_min::int) <= s.slot_start::date + s.hora_cierre))
 ),
 v_attempts AS (
     SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
@@ -637,51 +679,42 @@ ventas_gaps AS (
     LEFT JOIN v_gap_attempts a USING (ubicacion_id, fecha, island)
 ),
 -- inventario -----------------------------------------------------------------------------------
--- Rows started or finished since i_cut: they decide every store whose latest success ends after
--- i_cut (later failures and live runs started after it too).
--- (i_cut written out from the arguments: a constant of the plan, so an index range.)
-i_rec AS (
-    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
-    FROM etl_ejecuciones e
-    WHERE e.etl_tipo = 'inventario'
-      AND e.fecha_inicio >= least(p_now - make_interval(mins => p_horizon_min::int),
-                                  p_now - make_interval(mins => p_stuck_min::int))
-    UNION ALL
-    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
-    FROM etl_ejecuciones e
-    WHERE e.etl_tipo = 'inventario'
-      AND e.fecha_inicio < least(p_now - make_interval(mins => p_horizon_min::int),
-                                 p_now - make_interval(mins => p_stuck_min::int))
-      AND e.fecha_fin >= least(p_now - make_interval(mins => p_horizon_min::int),
-                               p_now - make_interval(mins => p_stuck_min::int))
+-- Per expected store, its latest success: the one started last (an index probe), or one that
+-- started no later and ended after it (the few rows ended since: another index range).
+i_ultimo AS (
+    SELECT t.ubicacion_id, t.con_inventario, s.fecha_inicio AS s_inicio, s.fin AS s_fin
+    FROM tiendas t
+    LEFT JOIN LATERAL (
+        SELECT e.fecha_inicio, coalesce(e.fecha_fin, e.fecha_inicio) AS fin
+        FROM etl_ejecuciones e
+        WHERE e.etl_tipo = 'inventario' AND e.ubicacion_id = t.ubicacion_id AND e.estado = 'exitoso'
+        ORDER BY e.fecha_inicio DESC
+        LIMIT 1
+    ) s ON true
 ),
-i_decididas AS (
-    SELECT DISTINCT r.ubicacion_id FROM i_rec r, p2
-    WHERE r.estado = 'exitoso' AND coalesce(r.fecha_fin, r.fecha_inicio) >= p2.i_cut
+i_ok AS (
+    SELECT u.ubicacion_id, u.con_inventario,
+        greatest(u.s_fin, (
+            SELECT max(e.fecha_fin) FROM etl_ejecuciones e
+            WHERE e.etl_tipo = 'inventario' AND e.fecha_fin > u.s_fin
+              AND e.ubicacion_id = u.ubicacion_id AND e.estado = 'exitoso'
+              AND e.fecha_inicio <= u.s_inicio
+        )) AS ultimo_ok
+    FROM i_ultimo u
 ),
--- The whole older history of the other expected stores that have any (usually none).
-i_old AS (
-    SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
-    FROM etl_ejecuciones e, p2
-    WHERE e.etl_tipo = 'inventario' AND e.fecha_inicio < p2.i_cut
-      AND (e.fecha_fin IS NULL OR e.fecha_fin < p2.i_cut)
-      AND e.ubicacion_id IN (
-          SELECT t.ubicacion_id FROM tiendas t
-          WHERE t.con_inventario
-            AND t.ubicacion_id NOT IN (SELECT d.ubicacion_id FROM i_decididas d)
-      )
-),
+-- The attempts started after that success (every one, for a store without any).
 i_ex AS (
     SELECT x.*, (x.estado = 'en_proceso' AND x.fecha_inicio >= p2.live_since) AS vivo
-    FROM (SELECT * FROM i_rec UNION ALL SELECT * FROM i_old) x, p2
-),
--- Per store: the latest success and the first attempt; then, over the attempts after that
--- success, the failed (or dead en_proceso) ones and whether one is live.
-i_ok AS (
-    SELECT x.ubicacion_id,
-        max(coalesce(x.fecha_fin, x.fecha_inicio)) FILTER (WHERE x.estado = 'exitoso') AS ultimo_ok,
-        min(x.fecha_inicio) AS primera
-    FROM i_ex x GROUP BY x.ubicacion_id
+    FROM i_ok o
+    CROSS JOIN p2
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio, e.fecha_fin
+        FROM etl_ejecuciones e
+        WHERE e.etl_tipo = 'inventario' AND e.ubicacion_id = o.ubicacion_id
+          AND e.fecha_inicio > coalesce(o.ultimo_ok, '-infinity'::timestamp)
+        -- a probe per store, not a join with every inventory row
+        OFFSET 0
+    ) x
 ),
 i_after AS (
     SELECT x.ubicacion_id,
@@ -698,8 +731,7 @@ i_after AS (
         bool_or(x.vivo) AS vivo
     FROM (
         SELECT x.*, (x.estado IN ('fallido', 'parcial') OR (x.estado = 'en_proceso' AND NOT x.vivo)) AS fallo
-        FROM i_ex x LEFT JOIN i_ok o USING (ubicacion_id)
-        WHERE o.ultimo_ok IS NULL OR x.fecha_inicio > o.ultimo_ok
+        FROM i_ex x
     ) x
     GROUP BY x.ubicacion_id
 ),
@@ -741,7 +773,7 @@ inventario_gaps AS (
       AND (
           f.intentos > 0
           OR o.ultimo_ok < p2.now_ts - make_interval(mins => p2.stale_min::int)
-          OR (o.ultimo_ok IS NULL AND o.primera IS NULL AND t.desde IS NOT NULL
+          OR (o.ultimo_ok IS NULL AND NOT t.con_inventario AND t.desde IS NOT NULL
               AND t.desde::timestamp <= p2.now_ts)
       )
 ),
@@ -841,6 +873,123 @@ $$;
 
 -- klk_metricas ----------------------------------------------------------------------------------
 
+-- What one day, tipo and store's executions add up to, for the executions started in
+-- [p_desde, p_hasta): the figures klk_metricas shows (rounded as DuckDB's round does) and what
+-- the per-store summary adds up over several days (duracion_suma, the sorted durations, and
+-- ultimo: {microseconds of fecha_inicio, id} of the latest execution with a name).
+CREATE OR REPLACE FUNCTION klk_metricas_estado_de(p_desde timestamp, p_hasta timestamp)
+RETURNS TABLE (
+    fecha date, etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, ultimo bigint[],
+    total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
+    ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
+    duracion_promedio_seg double precision, duracion_p95_seg double precision,
+    duracion_suma double precision, duraciones double precision[], total_registros_cargados bigint
+)
+LANGUAGE sql STABLE
+AS $$
+SELECT a.fecha, a.etl_tipo, a.ubicacion_id, a.ubicacion_nombre, a.ultimo, a.total_ejecuciones,
+    a.ejecuciones_exitosas, a.ejecuciones_fallidas, a.ejecuciones_parciales,
+    a.ejecuciones_en_proceso,
+    klk_round(a.media, 3),
+    klk_round(klk_quantile_cont(a.duraciones, 0.95), 3),
+    a.suma, a.duraciones, a.total_registros_cargados
+FROM (
+    SELECT
+        e.fecha_inicio::date AS fecha,
+        e.etl_tipo,
+        e.ubicacion_id,
+        (array_agg(e.ubicacion_nombre ORDER BY e.fecha_inicio DESC, e.id DESC)
+            FILTER (WHERE e.ubicacion_nombre IS NOT NULL))[1] AS ubicacion_nombre,
+        max(ARRAY[klk_epoch_us(e.fecha_inicio), e.id::bigint])
+            FILTER (WHERE e.ubicacion_nombre IS NOT NULL) AS ultimo,
+        count(*) AS total_ejecuciones,
+        count(*) FILTER (WHERE e.estado = 'exitoso') AS ejecuciones_exitosas,
+        count(*) FILTER (WHERE e.estado = 'fallido') AS ejecuciones_fallidas,
+        count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
+        count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
+        avg(e.duracion_segundos) AS media,
+        sum(e.duracion_segundos) AS suma,
+        array_agg(e.duracion_segundos ORDER BY e.duracion_segundos)
+            FILTER (WHERE e.duracion_segundos IS NOT NULL) AS duraciones,
+        coalesce(sum(e.registros_cargados), 0)::bigint AS total_registros_cargados
+    FROM etl_ejecuciones e
+    WHERE e.fecha_inicio >= p_desde AND e.fecha_inicio < p_hasta
+    GROUP BY e.fecha_inicio::date, e.etl_tipo, e.ubicacion_id
+) a
+$$;
+
+-- The same for every day of the last p_days days including p_now's: a day etl_metricas_dias
+-- lists is read from etl_metricas_dia, any other is added up live (an index range per day).
+CREATE OR REPLACE FUNCTION klk_metricas_estado(p_now timestamp, p_days bigint)
+RETURNS TABLE (
+    fecha date, etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, ultimo bigint[],
+    total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
+    ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
+    duracion_promedio_seg double precision, duracion_p95_seg double precision,
+    duracion_suma double precision, duraciones double precision[], total_registros_cargados bigint
+)
+LANGUAGE sql STABLE
+SET jit = off
+AS $$
+WITH
+hechos AS (
+    SELECT d.fecha FROM etl_metricas_dias d
+    WHERE d.fecha >= p_now::date - (p_days - 1)::int AND d.fecha <= p_now::date
+),
+dias AS (
+    SELECT (p_now::date - i::int) AS fecha
+    FROM generate_series(0, p_days - 1) AS i
+    WHERE (p_now::date - i::int) NOT IN (SELECT h.fecha FROM hechos h)
+)
+SELECT m.fecha, m.etl_tipo, m.ubicacion_id, m.ubicacion_nombre, m.ultimo, m.total_ejecuciones,
+    m.ejecuciones_exitosas, m.ejecuciones_fallidas, m.ejecuciones_parciales,
+    m.ejecuciones_en_proceso, m.duracion_promedio_seg, m.duracion_p95_seg, m.duracion_suma,
+    m.duraciones, m.total_registros_cargados
+FROM etl_metricas_dia m
+WHERE m.fecha >= p_now::date - (p_days - 1)::int AND m.fecha <= p_now::date
+  AND m.fecha IN (SELECT h.fecha FROM hechos h)
+UNION ALL
+SELECT s.*
+FROM dias d
+CROSS JOIN LATERAL klk_metricas_estado_de(d.fecha::timestamp, (d.fecha + 1)::timestamp) s
+$$;
+
+-- Keeps up to p_max past days in etl_metricas_dia: the days before the latest execution's, back
+-- 62 days from it, that etl_metricas_dias does not list, newest first. Call it only with no
+-- writer of etl_ejecuciones in flight (klk_refrescar_resumen does, holding its SHARE lock): a
+-- write committed after the figures were read would otherwise go unnoticed.
+CREATE OR REPLACE FUNCTION klk_llenar_metricas(p_max integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET jit = off
+AS $$
+DECLARE
+    v_ultimo date;
+    v_dias date[];
+BEGIN
+    SELECT max(e.fecha_inicio)::date INTO v_ultimo FROM etl_ejecuciones e;
+    IF v_ultimo IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce(array_agg(c.fecha), '{}') INTO v_dias FROM (
+        SELECT (v_ultimo - i) AS fecha
+        FROM generate_series(1, 62) AS i
+        WHERE (v_ultimo - i) NOT IN (SELECT d.fecha FROM etl_metricas_dias d)
+        ORDER BY 1 DESC
+        LIMIT p_max
+    ) c;
+    DELETE FROM etl_metricas_dia m WHERE m.fecha = ANY (v_dias);
+    INSERT INTO etl_metricas_dia (fecha, etl_tipo, ubicacion_id, ubicacion_nombre, ultimo,
+        total_ejecuciones, ejecuciones_exitosas, ejecuciones_fallidas, ejecuciones_parciales,
+        ejecuciones_en_proceso, duracion_promedio_seg, duracion_p95_seg, duracion_suma, duraciones,
+        total_registros_cargados)
+    SELECT s.* FROM unnest(v_dias) AS d(fecha)
+    CROSS JOIN LATERAL klk_metricas_estado_de(d.fecha::timestamp, (d.fecha + 1)::timestamp) s;
+    INSERT INTO etl_metricas_dias (fecha) SELECT unnest(v_dias);
+    RETURN cardinality(v_dias);
+END
+$$;
+
 -- Per store, tipo and day (store-local, by the day of fecha_inicio) over the last p_days days
 -- including today; for ventas, what verifying the day found (see METRICS_MACRO).
 CREATE OR REPLACE FUNCTION klk_metricas_q(p_now timestamp, p_days bigint)
@@ -855,9 +1004,7 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE
 AS $$
-WITH p AS (
-    SELECT p_now AS now_ts, p_days AS days
-),
+WITH
 verificado AS (
     SELECT e.ubicacion_id, e.fecha_desde AS fecha,
         (array_agg(e.ubicacion_nombre ORDER BY e.fecha_inicio DESC, e.id DESC)
@@ -872,36 +1019,21 @@ verificado AS (
     FROM etl_ejecuciones e
     WHERE e.etl_tipo = 'ventas' AND e.estado = 'exitoso' AND e.lineas_tardias IS NOT NULL
       AND e.fecha_desde = e.fecha_hasta
-      -- p's bounds, from the arguments (and on fecha_hasta, = fecha_desde: an index range)
+      -- the period's bounds, from the arguments: an index range (klk_ejecuciones_verificadas)
       AND e.fecha_desde >= p_now::date - (p_days - 1)::int
       AND e.fecha_desde <= p_now::date
-      AND e.fecha_hasta >= p_now::date - (p_days - 1)::int
     GROUP BY e.ubicacion_id, e.fecha_desde
 ),
 dia AS (
-    SELECT
-        e.etl_tipo,
-        e.ubicacion_id,
-        (array_agg(e.ubicacion_nombre ORDER BY e.fecha_inicio DESC, e.id DESC)
-            FILTER (WHERE e.ubicacion_nombre IS NOT NULL))[1] AS ubicacion_nombre,
-        e.fecha_inicio::date AS fecha,
-        count(*) AS total_ejecuciones,
-        count(*) FILTER (WHERE e.estado = 'exitoso') AS ejecuciones_exitosas,
-        count(*) FILTER (WHERE e.estado = 'fallido') AS ejecuciones_fallidas,
-        count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
-        count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
-        klk_round(100.0::double precision * count(*) FILTER (WHERE e.estado = 'exitoso') / count(*), 2)
+    SELECT s.etl_tipo, s.ubicacion_id, s.ubicacion_nombre, s.fecha, s.total_ejecuciones,
+        s.ejecuciones_exitosas, s.ejecuciones_fallidas, s.ejecuciones_parciales,
+        s.ejecuciones_en_proceso,
+        klk_round(100.0::double precision * s.ejecuciones_exitosas / s.total_ejecuciones, 2)
             AS tasa_exito_pct,
-        klk_round(avg(e.duracion_segundos), 3) AS duracion_promedio_seg,
-        klk_round(klk_quantile_cont(array_agg(e.duracion_segundos ORDER BY e.duracion_segundos)
-                                        FILTER (WHERE e.duracion_segundos IS NOT NULL), 0.95), 3)
-            AS duracion_p95_seg,
-        coalesce(sum(e.registros_cargados), 0)::bigint AS total_registros_cargados
-    FROM etl_ejecuciones e, p
-    -- p's bounds, from the arguments: constants of the plan (an index range, a right estimate)
-    WHERE e.fecha_inicio >= (p_now::date - (p_days - 1)::int)::timestamp
-      AND e.fecha_inicio < (p_now::date + 1)::timestamp
-    GROUP BY e.etl_tipo, e.ubicacion_id, e.fecha_inicio::date
+        s.duracion_promedio_seg,
+        s.duracion_p95_seg,
+        s.total_registros_cargados
+    FROM klk_metricas_estado(p_now, p_days) s
 )
 -- A day verified but without executions started on it (cron down all day) still shows.
 SELECT
