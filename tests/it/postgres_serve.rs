@@ -31,23 +31,7 @@ fn serve_on_postgresql_answers_what_it_answers_on_the_same_history_in_a_file() {
             .unwrap();
         assert!(out.status.code().is_some_and(|c| c <= 1));
     }
-    let out = env
-        .cmd()
-        .args([
-            "db",
-            "copy",
-            "--from",
-            "data/klk-etl.duckdb",
-            "--to",
-            &db.url,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::pg::copy_file_into(&env, &db);
 
     let now = caracas(24, 10, 40);
     let mut on_file = Server::start(&env, &["--now", &now]);

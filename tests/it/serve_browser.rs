@@ -321,23 +321,7 @@ warehouses = ["APP-TBQ"]
     ]);
     let db = on_server.then(TestDatabase::new);
     if let Some(db) = &db {
-        let out = env
-            .cmd()
-            .args([
-                "db",
-                "copy",
-                "--from",
-                "data/klk-etl.duckdb",
-                "--to",
-                &db.url,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::pg::copy_file_into(&env, db);
         std::fs::remove_dir_all(env.path().join("data")).unwrap();
     }
     let mut args = vec!["--now", NOW];

@@ -138,3 +138,25 @@ pub fn connect(url: &str) -> postgres::Client {
     postgres::Client::connect(&plain(url), postgres::NoTls)
         .unwrap_or_else(|e| panic!("connect to the test server: {e}"))
 }
+
+/// `klk-etl db copy` of `env`'s configured file (`data/klk-etl.duckdb`) into `db` (it must
+/// succeed).
+pub fn copy_file_into(env: &super::TestEnv, db: &TestDatabase) {
+    let out = env
+        .cmd()
+        .args([
+            "db",
+            "copy",
+            "--from",
+            "data/klk-etl.duckdb",
+            "--to",
+            &db.url,
+        ])
+        .output()
+        .expect("klk-etl db copy");
+    assert!(
+        out.status.success(),
+        "db copy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
