@@ -1,7 +1,79 @@
-//! Gap semantics on crafted histories, through the real binary and a real DuckDB file.
+//! Gap semantics on crafted histories, through the real binary, on both engines: each history
+//! is written into a real DuckDB file and copied (`db copy`) into a PostgreSQL database, and
+//! every question is asked of both, which must answer the same.
 //! "Now" is pinned to 2025-11-24 16:00 Caracas; tienda_01's history starts 2025-11-23.
 
+use crate::common::pg::{TestDatabase, copy_file_into};
 use crate::common::{Exec, TestEnv, text};
+
+/// One history in a DuckDB file and in a PostgreSQL database.
+struct Both {
+    env: TestEnv,
+    db: TestDatabase,
+}
+
+impl std::ops::Deref for Both {
+    type Target = TestEnv;
+    fn deref(&self) -> &TestEnv {
+        &self.env
+    }
+}
+
+impl Both {
+    /// `env`'s migrated file, copied into a new PostgreSQL database.
+    fn from(env: TestEnv) -> Both {
+        let db = TestDatabase::new();
+        copy_file_into(&env, &db);
+        Both { env, db }
+    }
+
+    /// The gaps of `tipo` and `store` (the file's), after checking the server's are the same.
+    fn gaps(&self, tipo: &str, store: &str) -> Vec<serde_json::Value> {
+        let on_file = self.env.gaps(tipo, store);
+        let out = self
+            .env
+            .at_now()
+            .args([
+                "--database",
+                &self.db.url,
+                "gaps",
+                "--tipo",
+                tipo,
+                "--store",
+                store,
+            ])
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let on_server: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            serde_json::Value::Array(on_file.clone()),
+            on_server,
+            "the same gaps on both engines"
+        );
+        on_file
+    }
+
+    /// `klk-etl ARGS` at the pinned now, on the file and then on the server: (stdout, exit
+    /// code) of each.
+    fn both(&self, args: &[&str], tz: &str) -> [(Vec<u8>, Option<i32>); 2] {
+        let run = |database: Option<&str>| {
+            let mut cmd = self.env.at_now();
+            cmd.env("TZ", tz);
+            if let Some(url) = database {
+                cmd.args(["--database", url]);
+            }
+            let out = cmd.args(args).output().unwrap();
+            (out.stdout, out.status.code())
+        };
+        [run(None), run(Some(&self.db.url))]
+    }
+}
 
 /// Covers tienda_01 from 2025-11-24 00:00 to now, so only 2025-11-23 is under test.
 fn today_covered() -> Exec {
@@ -13,11 +85,11 @@ fn today_covered() -> Exec {
     )
 }
 
-fn env_with(rows: &[Exec]) -> TestEnv {
+fn env_with(rows: &[Exec]) -> Both {
     let env = TestEnv::new();
     env.migrate();
     env.insert(rows);
-    env
+    Both::from(env)
 }
 
 fn window(gap: &serde_json::Value) -> (String, String, String) {
@@ -338,6 +410,7 @@ fn since_and_opening_hours_shape_what_is_expected() {
     );
     let env = TestEnv::with_config(&config);
     env.migrate();
+    let env = Both::from(env);
     // Nothing ever ran for tienda_08: 08:00-12:00 today is one gap of 8 slots.
     let gaps = env.gaps("ventas", "tienda_08");
     assert_eq!(gaps.len(), 1, "{gaps:#?}");
@@ -387,14 +460,12 @@ fn check_exits_5_when_gaps_exist_and_0_otherwise() {
         Some("10:30:00"),
         "2025-11-24 10:35:00",
     )]);
-    env.at_now()
-        .args(["gaps", "--check", "--tipo", "ventas"])
-        .assert()
-        .code(5);
-    env.at_now()
-        .args(["gaps", "--check", "--store", "tienda_08"])
-        .assert()
-        .code(0);
+    for (_, code) in env.both(&["gaps", "--check", "--tipo", "ventas"], "UTC") {
+        assert_eq!(code, Some(5));
+    }
+    for (_, code) in env.both(&["gaps", "--check", "--store", "tienda_08"], "UTC") {
+        assert_eq!(code, Some(0));
+    }
 }
 
 #[test]
@@ -413,16 +484,12 @@ fn the_host_time_zone_does_not_change_the_answer() {
             "2025-11-23 23:35:00",
         ),
     ]);
-    let run = |tz: &str| {
-        env.at_now()
-            .env("TZ", tz)
-            .args(["gaps", "--format", "json"])
-            .output()
-            .unwrap()
-            .stdout
-    };
-    let utc = run("UTC");
+    let [(utc, _), (utc_on_server, _)] = env.both(&["gaps", "--format", "json"], "UTC");
     assert!(!utc.is_empty());
-    assert_eq!(utc, run("America/Caracas"));
-    assert_eq!(utc, run("Asia/Tokyo"));
+    assert_eq!(utc, utc_on_server);
+    for tz in ["America/Caracas", "Asia/Tokyo"] {
+        for (out, _) in env.both(&["gaps", "--format", "json"], tz) {
+            assert_eq!(out, utc, "{tz}");
+        }
+    }
 }
