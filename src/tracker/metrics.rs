@@ -91,7 +91,8 @@ fn summary_sql(dialect: Dialect, filter: &str) -> String {
                count(DISTINCT CAST(fecha_inicio AS DATE)) AS dias, count(*) AS total, \
                count(*) FILTER (WHERE estado = 'exitoso') AS ok, count(*) FILTER (WHERE estado = 'fallido') AS fallidas, \
                round(100.0::DOUBLE * count(*) FILTER (WHERE estado = 'exitoso') / count(*), 2) AS tasa, \
-               round(avg(duracion_segundos), 3) AS media, \
+               round(CAST(sum(CAST(floor(duracion_segundos * 1000000 + 0.5) AS BIGINT)) AS DOUBLE) \
+                 / count(duracion_segundos) / 1000000, 3) AS media, \
                round(quantile_cont(duracion_segundos, 0.95), 3) AS p95, \
                CAST(coalesce(sum(registros_cargados), 0) AS BIGINT) AS cargados \
              FROM etl_ejecuciones, p \
@@ -107,7 +108,9 @@ fn summary_sql(dialect: Dialect, filter: &str) -> String {
                count(*) AS dias, sum(total_ejecuciones)::bigint AS total, \
                sum(ejecuciones_exitosas)::bigint AS ok, sum(ejecuciones_fallidas)::bigint AS fallidas, \
                klk_round(100.0::double precision * sum(ejecuciones_exitosas) / sum(total_ejecuciones), 2) AS tasa, \
-               klk_round(sum(duracion_suma) / nullif(sum(coalesce(cardinality(duraciones), 0)), 0), 3) AS media, \
+               klk_round(sum(duracion_suma_us)::double precision \
+                 / nullif(sum(coalesce(cardinality(duraciones), 0)), 0)::double precision \
+                 / 1000000::double precision, 3) AS media, \
                klk_round(klk_quantile_cont(klk_ordenado(klk_concat(duraciones)), 0.95), 3) AS p95, \
                sum(total_registros_cargados)::bigint AS cargados \
              FROM klk_metricas_estado(CAST($1 AS TIMESTAMP), $2) \

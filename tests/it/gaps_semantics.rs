@@ -27,36 +27,49 @@ impl Both {
         Both { env, db }
     }
 
-    /// The gaps of `tipo` and `store` (the file's), after checking the server's are the same.
+    /// The gaps of `tipo` and `store` (the file's), after checking the server's are the same:
+    /// with every day covered from the executions, and with the past days' sales coverage kept
+    /// (`klk_llenar_cobertura`, what a refresh does; migration 16).
     fn gaps(&self, tipo: &str, store: &str) -> Vec<serde_json::Value> {
-        let on_file = self.env.gaps(tipo, store);
-        let out = self
-            .env
-            .at_now()
-            .args([
-                "--database",
-                &self.db.url,
-                "gaps",
-                "--tipo",
-                tipo,
-                "--store",
-                store,
-            ])
-            .args(["--format", "json"])
-            .output()
+        let on_file = serde_json::Value::Array(self.env.gaps(tipo, store));
+        let on_server = || {
+            let out = self
+                .env
+                .at_now()
+                .args([
+                    "--database",
+                    &self.db.url,
+                    "gaps",
+                    "--tipo",
+                    tipo,
+                    "--store",
+                    store,
+                ])
+                .args(["--format", "json"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        let mut client = self.db.client();
+        client
+            .batch_execute("DELETE FROM etl_cobertura_dias")
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let on_server: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(on_file, on_server(), "the same gaps on both engines");
+        let kept: i32 = client
+            .query_one("SELECT klk_llenar_cobertura(62)", &[])
+            .unwrap()
+            .get(0);
         assert_eq!(
-            serde_json::Value::Array(on_file.clone()),
-            on_server,
-            "the same gaps on both engines"
+            on_file,
+            on_server(),
+            "the same gaps on both engines, with the coverage of {kept} past days kept"
         );
-        on_file
+        on_file.as_array().unwrap().clone()
     }
 
     /// `klk-etl ARGS` at the pinned now, on the file and then on the server: (stdout, exit

@@ -5,6 +5,7 @@
     reason = "these tests build data relative to the real clock, as the views read it"
 )]
 
+use crate::common::pg::{TestDatabase, copy_file_into};
 use crate::common::{Exec, TestEnv};
 use chrono::{Duration, Utc};
 
@@ -134,4 +135,76 @@ fn the_view_gives_the_same_numbers_as_the_command() {
         .collect();
     assert_eq!(view.len(), 2);
     assert_eq!(view, cli);
+}
+
+/// One store-day's durations (whole milliseconds) from the 100-store scale history, in the
+/// order they started. Their mean, 17.7325 s, lies on a half of the last digit kept: added up
+/// as DOUBLEs in this order they make 17.732499999999998, which rounded to 17.732 (DuckDB's
+/// avg did, and PostgreSQL's, in whatever order each read the rows: at 100 stores x 30 days,
+/// 35 days differed between the engines). Whole microseconds added up and divided by the
+/// count give 17.7325, rounded half away from zero: 17.733.
+const MEAN_ON_A_HALF: [f64; 26] = [
+    8.482, 16.291, 15.859, 23.057, 15.877, 26.719, 17.783, 25.114, 12.873, 21.842, 23.554, 9.137,
+    22.294, 14.096, 13.256, 24.823, 10.256, 14.22, 20.528, 11.614, 26.241, 9.281, 19.888, 8.712,
+    24.401, 24.847,
+];
+
+#[test]
+fn a_mean_on_a_half_is_exact_and_the_same_on_both_engines() {
+    let env = TestEnv::new();
+    env.migrate();
+    let mut rows = Vec::new();
+    for date in ["2025-11-23", "2025-11-24"] {
+        for (i, secs) in MEAN_ON_A_HALF.into_iter().enumerate() {
+            let started = format!("{date} {:02}:{:02}:00", i / 2, 5 + 30 * (i % 2));
+            rows.push(with_duration(Exec::ok(date, None, None, &started), secs));
+        }
+    }
+    env.insert(&rows);
+    let db = TestDatabase::new();
+    copy_file_into(&env, &db);
+
+    let means = |report: &serde_json::Value| {
+        let days: Vec<f64> = report["por_dia"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["duracion_promedio_seg"].as_f64().unwrap())
+            .collect();
+        let store = report["por_tienda"][0]["duracion_promedio_seg"]
+            .as_f64()
+            .unwrap();
+        (days, store)
+    };
+    let args = ["metrics", "--days", "2", "--tipo", "ventas"];
+    let on_file = env.json(&args);
+    let on_server_live = env.json(&[&["--database", db.url.as_str()][..], &args].concat());
+    // The server keeps the past day's figures once filled (then it adds them up, not the rows).
+    let mut client = db.client();
+    client
+        .execute("SELECT klk_llenar_metricas(3)", &[])
+        .unwrap();
+    let kept: i64 = client
+        .query_one(
+            "SELECT count(*) FROM etl_metricas_dias WHERE fecha = DATE '2025-11-23'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1, "the day before the latest execution's is kept");
+    let on_server_kept = env.json(&[&["--database", db.url.as_str()][..], &args].concat());
+
+    for (engine, report) in [
+        ("DuckDB", &on_file),
+        ("PostgreSQL, every day added up live", &on_server_live),
+        ("PostgreSQL, the past day kept", &on_server_kept),
+    ] {
+        assert_eq!(
+            means(report),
+            (vec![17.733, 17.733], 17.733),
+            "{engine}: {report}"
+        );
+    }
+    assert_eq!(on_file, on_server_live);
+    assert_eq!(on_file, on_server_kept);
 }

@@ -124,6 +124,16 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "PostgreSQL: the per-day metrics of past days kept (etl_metricas_dia, etl_metricas_dias), so that a month of metrics reads a few thousand rows; the verified days indexed (DuckDB does without)",
         apply: nothing_on_duckdb,
     },
+    Migration {
+        version: 15,
+        description: "the mean duration in metrics is a sum of whole microseconds over the count, so that it does not depend on the order rows are added in (the same last digit on both engines)",
+        apply: reinstall_logic,
+    },
+    Migration {
+        version: 16,
+        description: "PostgreSQL: the sales coverage of past days kept (etl_cobertura_dia, etl_cobertura_dias), so that gaps and every run's planning read about one range per store and day; the failed attempts and the successes indexed (DuckDB does without)",
+        apply: nothing_on_duckdb,
+    },
 ];
 
 /// The schema version of the last migration: a new migration cannot be forgotten here.

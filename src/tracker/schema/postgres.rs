@@ -27,6 +27,8 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (12, include_str!("postgres/012_ventas_by_day.sql")),
     (13, include_str!("postgres/013_hook_variables.sql")),
     (14, include_str!("postgres/014_metrics_by_day.sql")),
+    (15, include_str!("postgres/015_exact_mean_duration.sql")),
+    (16, include_str!("postgres/016_coverage_by_day.sql")),
 ];
 
 /// True when the file holds a statement (not only comments).

@@ -14,9 +14,9 @@
 -- * DuckDB's round(DOUBLE, n) (round half away from zero of x * 10^n, divided back) is
 --   klk_round, not PostgreSQL's round(numeric), which can differ in the last digit.
 -- * quantile_cont(x, 0.95) is klk_quantile_cont over the sorted values, DuckDB's formula (see
---   there). Sums of DOUBLEs (avg) depend on the order rows are added in, on both engines: a
---   mean can differ in its last bit, which shows only when it lies on a half of the last
---   digit kept (round(..., 3)); with real durations (microseconds) that does not happen.
+--   there). A mean duration is whole microseconds added up, divided by the count, on both
+--   engines: a sum of DOUBLEs (avg) depends on the order rows are added in, and a mean on a
+--   half of its last kept digit (round(..., 3)) then rounds either way.
 -- * range()/unnest() become generate_series over integers (dates as a base date plus a day
 --   count: a generate_series over dates would pick timestamptz and the session's zone).
 -- * Result columns are typed for the Rust client: counts and ids BIGINT, hours and
@@ -62,6 +62,23 @@ AS $$ SELECT round(date_part('epoch', t) * 1000000)::bigint $$;
 CREATE OR REPLACE FUNCTION klk_make_timestamp(us bigint) RETURNS timestamp
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT TIMESTAMP '1970-01-01 00:00:00' + us * INTERVAL '1 microsecond' $$;
+
+-- The first and last slot (by index k: slot_start = k * slot_us) that a sales window of day d
+-- from hora_desde to hora_hasta (NULL: the whole day) covers: those starting at or after
+-- d + hora_desde and ending at most a second after d + hora_hasta (klk_epoch_us of d + the
+-- time, by parts: no timestamp made per row). Shared by klk_gaps and the kept coverage.
+CREATE OR REPLACE FUNCTION klk_cubre_desde(d date, hora_desde time, slot_us bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ((d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(hora_desde), 0)
+        + slot_us - 1) / slot_us
+$$;
+CREATE OR REPLACE FUNCTION klk_cubre_hasta(d date, hora_hasta time, slot_us bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ((d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(hora_hasta), 86400000000)
+        + 1000000 - slot_us) / slot_us
+$$;
 
 -- DuckDB's round(DOUBLE, n): std::round(x * 10^n) / 10^n, halves away from zero.
 CREATE OR REPLACE FUNCTION klk_round(x double precision, n integer) RETURNS double precision
@@ -249,6 +266,7 @@ BEGIN
     ON CONFLICT (id) DO UPDATE SET hasta_id = excluded.hasta_id, filas = excluded.filas,
         actualizado = excluded.actualizado;
     PERFORM klk_llenar_metricas(3);
+    PERFORM klk_llenar_cobertura(8);
     RETURN true;
 END
 $$;
@@ -450,7 +468,8 @@ CREATE OR REPLACE FUNCTION klk_gaps_q(
     p_stale_min bigint,
     p_close_min bigint,
     p_deadline_min bigint,
-    p_desde date
+    p_desde date,
+    p_vivo_desde date
 )
 RETURNS TABLE (
     etl_tipo varchar, ubicacion_id varchar, ubicacion_nombre varchar, fecha_desde date,
@@ -482,19 +501,39 @@ tiendas AS (
     SELECT * FROM klk_tiendas()
 ),
 -- ventas ---------------------------------------------------------------------------------------
+-- The days of the horizon whose coverage is kept (016_coverage_by_day.sql); p_vivo_desde is
+-- the first one that is not (klk_gaps works it out): the executions reaching it or later
+-- cover the days not kept, live.
+v_guardados AS (
+    SELECT d.fecha FROM etl_cobertura_dias d
+    WHERE d.slot_minutos = p_slot_min
+      AND d.fecha >= (p_now - make_interval(mins => p_horizon_min::int))::date
+      AND d.fecha <= p_now::date
+),
 v_ex AS (
+    SELECT e.ubicacion_id, e.fecha_desde, e.fecha_hasta, e.hora_desde, e.hora_hasta
+    FROM etl_ejecuciones e
+    -- from the arguments: constants of the plan (an index range)
+    WHERE e.etl_tipo = 'ventas'
+      AND e.fecha_hasta >= p_vivo_desde
+      AND e.fecha_desde <= p_now::date
+      AND (e.estado = 'exitoso'
+           OR (e.estado = 'en_proceso' AND e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int)))
+),
+-- The attempts that did not succeed, of the whole horizon (a partial index: a few percent of
+-- the executions).
+v_fallos AS (
     SELECT
         e.id, e.ubicacion_id, e.estado, e.error_tipo, e.error_mensaje, e.fecha_inicio,
-        e.fecha_desde, e.fecha_hasta, e.hora_desde, e.hora_hasta,
         e.fecha_desde + coalesce(e.hora_desde, TIME '00:00:00') AS w_start,
         CASE WHEN e.hora_hasta IS NULL THEN (e.fecha_hasta + 1)::timestamp
-             ELSE e.fecha_hasta + e.hora_hasta END AS w_end,
-        (e.estado = 'en_proceso' AND e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int)) AS vivo
+             ELSE e.fecha_hasta + e.hora_hasta END AS w_end
     FROM etl_ejecuciones e
-    -- p2's horizon_ts and now_ts, from the arguments: constants of the plan (an index range)
-    WHERE e.etl_tipo = 'ventas'
+    WHERE e.etl_tipo = 'ventas' AND e.estado <> 'exitoso'
       AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
       AND e.fecha_desde <= p_now::date
+      AND e.estado IN ('fallido', 'parcial', 'en_proceso')
+      AND NOT (e.estado = 'en_proceso' AND e.fecha_inicio >= p_now - make_interval(mins => p_stuck_min::int))
 ),
 v_inicio AS (
     SELECT t.* FROM tiendas t WHERE t.esperado_desde IS NOT NULL
@@ -511,12 +550,13 @@ v_bounds AS (
     CROSS JOIN p2
 ),
 -- The slots (by index k) each success (or live run) covers: on each day d of its dates inside
--- the horizon, those starting at or after d + hora_desde and ending at most a second after
--- d + hora_hasta (or midnight): k from lo to hi.
+-- the horizon (and not kept), those starting at or after d + hora_desde and ending at most a
+-- second after d + hora_hasta (or midnight): k from lo to hi (klk_cubre_desde/_hasta).
 v_cover_days AS (
     SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, x.fecha_desde AS d
     FROM v_ex x
-    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde = x.fecha_hasta
+    WHERE x.fecha_desde = x.fecha_hasta
+      AND x.fecha_desde NOT IN (SELECT g.fecha FROM v_guardados g)
     UNION ALL
     SELECT x.ubicacion_id, x.hora_desde, x.hora_hasta, b.primero + i AS d
     FROM v_ex x
@@ -526,17 +566,19 @@ v_cover_days AS (
                least(x.fecha_hasta, p2.now_ts::date) AS ultimo
     ) b
     CROSS JOIN LATERAL generate_series(0, b.ultimo - b.primero) AS i
-    WHERE (x.estado = 'exitoso' OR x.vivo) AND x.fecha_desde <> x.fecha_hasta
+    WHERE x.fecha_desde <> x.fecha_hasta
+      AND b.primero + i NOT IN (SELECT g.fecha FROM v_guardados g)
 ),
--- (klk_epoch_us of d + the time, by parts: no timestamp made per row.)
 v_cover AS (
     SELECT c.ubicacion_id,
-        ((c.d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(c.hora_desde), 0)
-            + p2.slot_us - 1) / p2.slot_us AS lo,
-        ((c.d - DATE '1970-01-01')::bigint * 86400000000 + coalesce(klk_time_us(c.hora_hasta), 86400000000)
-            + 1000000 - p2.slot_us) / p2.slot_us AS hi
+        klk_cubre_desde(c.d, c.hora_desde, p2.slot_us) AS lo,
+        klk_cubre_hasta(c.d, c.hora_hasta, p2.slot_us) AS hi
     FROM v_cover_days c
     CROSS JOIN p2
+    UNION ALL
+    SELECT c.ubicacion_id, c.desde_k, c.hasta_k
+    FROM etl_cobertura_dia c
+    WHERE c.fecha IN (SELECT g.fecha FROM v_guardados g) AND c.slot_minutos = p_slot_min
 ),
 -- The covered ranges of the expected stores in order (by n * 2^40 + lo), each with the furthest
 -- slot the ranges before it reach: the slots between that reach and the range's start are
@@ -589,9 +631,8 @@ v_uncovered AS (
 v_attempts AS (
     SELECT u.ubicacion_id, u.slot_start, x.id, x.estado, x.error_tipo, x.error_mensaje, x.fecha_inicio
     FROM v_uncovered u
-    JOIN v_ex x
+    JOIN v_fallos x
       ON x.ubicacion_id = u.ubicacion_id
-     AND x.estado IN ('fallido', 'parcial', 'en_proceso') AND NOT x.vivo
      AND x.w_start < u.slot_end AND x.w_end > u.slot_start
 ),
 v_slot_state AS (
@@ -617,12 +658,20 @@ v_gaps AS (
     GROUP BY i.ubicacion_id, i.fecha, i.island
 ),
 -- The store's first success after each gap's first failure (for intentos_tras_exito below).
+-- (A success of the horizon: its window reaches into it. An index probe per gap.)
 v_gap_ok AS (
-    SELECT g.ubicacion_id, g.fecha, g.island, min(ok.fecha_inicio) AS primer_ok
+    SELECT g.ubicacion_id, g.fecha, g.island, ok.fecha_inicio AS primer_ok
     FROM v_gaps g
-    JOIN v_ex ok
-      ON ok.ubicacion_id = g.ubicacion_id AND ok.estado = 'exitoso' AND ok.fecha_inicio > g.fecha_fallo
-    GROUP BY g.ubicacion_id, g.fecha, g.island
+    CROSS JOIN LATERAL (
+        SELECT e.fecha_inicio
+        FROM etl_ejecuciones e
+        WHERE e.etl_tipo = 'ventas' AND e.ubicacion_id = g.ubicacion_id AND e.estado = 'exitoso'
+          AND e.fecha_inicio > g.fecha_fallo
+          AND e.fecha_hasta >= (p_now - make_interval(mins => p_horizon_min::int))::date
+          AND e.fecha_desde <= p_now::date
+        ORDER BY e.fecha_inicio
+        LIMIT 1
+    ) ok
 ),
 v_gap_attempts AS (
     SELECT g.ubicacion_id, g.fecha, g.island,
@@ -853,21 +902,36 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c etl_configuracion%ROWTYPE;
+    v_now timestamp;
+    v_horizonte bigint;
+    v_slot bigint;
+    v_vivo_desde date;
 BEGIN
     SELECT * INTO c FROM etl_configuracion WHERE etl_configuracion.id = 1;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    v_now := coalesce(p_now, klk_now_local());
+    v_horizonte := coalesce(p_horizon_min, c.horizonte_minutos);
+    v_slot := coalesce(p_slot_min, c.slot_minutos);
+    -- The first day of the horizon whose coverage is not kept (see klk_gaps_q's v_guardados).
+    SELECT min(h.fecha) INTO v_vivo_desde
+    FROM (
+        SELECT (v_now - make_interval(mins => v_horizonte::int))::date + i AS fecha
+        FROM generate_series(0, v_now::date - (v_now - make_interval(mins => v_horizonte::int))::date) AS i
+    ) h
+    WHERE NOT EXISTS (SELECT 1 FROM etl_cobertura_dias d WHERE d.fecha = h.fecha AND d.slot_minutos = v_slot);
     RETURN QUERY SELECT * FROM klk_gaps_q(
-        coalesce(p_now, klk_now_local()),
-        coalesce(p_horizon_min, c.horizonte_minutos),
-        coalesce(p_slot_min, c.slot_minutos),
+        v_now,
+        v_horizonte,
+        v_slot,
         coalesce(p_stuck_min, c.atascado_minutos),
         coalesce(p_grace_min, c.gracia_minutos),
         coalesce(p_stale_min, c.inventario_vencido_minutos),
         coalesce(p_close_min, c.verificacion_cierre_minutos),
         coalesce(p_deadline_min, c.verificacion_plazo_minutos),
-        c.verificacion_desde);
+        c.verificacion_desde,
+        coalesce(v_vivo_desde, v_now::date + 1));
 END
 $$;
 
@@ -875,7 +939,7 @@ $$;
 
 -- What one day, tipo and store's executions add up to, for the executions started in
 -- [p_desde, p_hasta): the figures klk_metricas shows (rounded as DuckDB's round does) and what
--- the per-store summary adds up over several days (duracion_suma, the sorted durations, and
+-- the per-store summary adds up over several days (duracion_suma_us, the sorted durations, and
 -- ultimo: {microseconds of fecha_inicio, id} of the latest execution with a name).
 CREATE OR REPLACE FUNCTION klk_metricas_estado_de(p_desde timestamp, p_hasta timestamp)
 RETURNS TABLE (
@@ -883,16 +947,17 @@ RETURNS TABLE (
     total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
     ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
     duracion_promedio_seg double precision, duracion_p95_seg double precision,
-    duracion_suma double precision, duraciones double precision[], total_registros_cargados bigint
+    duracion_suma_us bigint, duraciones double precision[], total_registros_cargados bigint
 )
 LANGUAGE sql STABLE
 AS $$
 SELECT a.fecha, a.etl_tipo, a.ubicacion_id, a.ubicacion_nombre, a.ultimo, a.total_ejecuciones,
     a.ejecuciones_exitosas, a.ejecuciones_fallidas, a.ejecuciones_parciales,
     a.ejecuciones_en_proceso,
-    klk_round(a.media, 3),
+    klk_round(a.suma_us::double precision / nullif(a.n_duraciones, 0)::double precision
+        / 1000000::double precision, 3),
     klk_round(klk_quantile_cont(a.duraciones, 0.95), 3),
-    a.suma, a.duraciones, a.total_registros_cargados
+    a.suma_us, a.duraciones, a.total_registros_cargados
 FROM (
     SELECT
         e.fecha_inicio::date AS fecha,
@@ -907,8 +972,10 @@ FROM (
         count(*) FILTER (WHERE e.estado = 'fallido') AS ejecuciones_fallidas,
         count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
         count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
-        avg(e.duracion_segundos) AS media,
-        sum(e.duracion_segundos) AS suma,
+        -- the mean as DuckDB's klk_metricas computes it: whole microseconds added up (in any
+        -- order: an integer sum), divided by the count
+        sum(floor(e.duracion_segundos * 1000000::double precision + 0.5::double precision)::bigint)::bigint AS suma_us,
+        count(e.duracion_segundos) AS n_duraciones,
         array_agg(e.duracion_segundos ORDER BY e.duracion_segundos)
             FILTER (WHERE e.duracion_segundos IS NOT NULL) AS duraciones,
         coalesce(sum(e.registros_cargados), 0)::bigint AS total_registros_cargados
@@ -926,7 +993,7 @@ RETURNS TABLE (
     total_ejecuciones bigint, ejecuciones_exitosas bigint, ejecuciones_fallidas bigint,
     ejecuciones_parciales bigint, ejecuciones_en_proceso bigint,
     duracion_promedio_seg double precision, duracion_p95_seg double precision,
-    duracion_suma double precision, duraciones double precision[], total_registros_cargados bigint
+    duracion_suma_us bigint, duraciones double precision[], total_registros_cargados bigint
 )
 LANGUAGE sql STABLE
 SET jit = off
@@ -943,7 +1010,7 @@ dias AS (
 )
 SELECT m.fecha, m.etl_tipo, m.ubicacion_id, m.ubicacion_nombre, m.ultimo, m.total_ejecuciones,
     m.ejecuciones_exitosas, m.ejecuciones_fallidas, m.ejecuciones_parciales,
-    m.ejecuciones_en_proceso, m.duracion_promedio_seg, m.duracion_p95_seg, m.duracion_suma,
+    m.ejecuciones_en_proceso, m.duracion_promedio_seg, m.duracion_p95_seg, m.duracion_suma_us,
     m.duraciones, m.total_registros_cargados
 FROM etl_metricas_dia m
 WHERE m.fecha >= p_now::date - (p_days - 1)::int AND m.fecha <= p_now::date
@@ -981,11 +1048,79 @@ BEGIN
     DELETE FROM etl_metricas_dia m WHERE m.fecha = ANY (v_dias);
     INSERT INTO etl_metricas_dia (fecha, etl_tipo, ubicacion_id, ubicacion_nombre, ultimo,
         total_ejecuciones, ejecuciones_exitosas, ejecuciones_fallidas, ejecuciones_parciales,
-        ejecuciones_en_proceso, duracion_promedio_seg, duracion_p95_seg, duracion_suma, duraciones,
+        ejecuciones_en_proceso, duracion_promedio_seg, duracion_p95_seg, duracion_suma_us, duraciones,
         total_registros_cargados)
     SELECT s.* FROM unnest(v_dias) AS d(fecha)
     CROSS JOIN LATERAL klk_metricas_estado_de(d.fecha::timestamp, (d.fecha + 1)::timestamp) s;
     INSERT INTO etl_metricas_dias (fecha) SELECT unnest(v_dias);
+    RETURN cardinality(v_dias);
+END
+$$;
+
+-- klk_gaps' kept coverage (016_coverage_by_day.sql): keeps up to p_max past days of the
+-- horizon, newest first: the days before the latest execution's, back as far as the horizon
+-- reaches, that etl_cobertura_dias does not list for the configured slot length and that no
+-- sales execution in progress touches (a run that may still be live covers its window: that
+-- is decided at read time). Call it only with no writer of etl_ejecuciones in flight
+-- (klk_refrescar_resumen does, holding its SHARE lock).
+CREATE OR REPLACE FUNCTION klk_llenar_cobertura(p_max integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET jit = off
+AS $$
+DECLARE
+    v_ultimo date;
+    v_slot bigint;
+    v_horizonte bigint;
+    v_dias date[];
+BEGIN
+    SELECT max(e.fecha_inicio)::date INTO v_ultimo FROM etl_ejecuciones e;
+    SELECT c.slot_minutos, c.horizonte_minutos INTO v_slot, v_horizonte
+    FROM etl_configuracion c WHERE c.id = 1;
+    IF v_ultimo IS NULL OR v_slot IS NULL OR v_slot <= 0 OR v_horizonte IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce(array_agg(c.fecha), '{}') INTO v_dias FROM (
+        SELECT (v_ultimo - i) AS fecha
+        FROM generate_series(1, (v_horizonte / 1440 + 1)::int) AS i
+        WHERE NOT EXISTS (SELECT 1 FROM etl_cobertura_dias d
+                          WHERE d.fecha = v_ultimo - i AND d.slot_minutos = v_slot)
+          AND NOT EXISTS (SELECT 1 FROM etl_ejecuciones e
+                          WHERE e.estado = 'en_proceso' AND e.etl_tipo = 'ventas'
+                            AND v_ultimo - i BETWEEN e.fecha_desde AND e.fecha_hasta)
+        ORDER BY 1 DESC
+        LIMIT p_max
+    ) c;
+    IF cardinality(v_dias) = 0 THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM etl_cobertura_dia c WHERE c.fecha = ANY (v_dias);
+    DELETE FROM etl_cobertura_dias d WHERE d.fecha = ANY (v_dias);
+    INSERT INTO etl_cobertura_dia (fecha, ubicacion_id, slot_minutos, desde_k, hasta_k)
+    SELECT t.d, t.ubicacion_id, v_slot, min(t.lo), max(t.hi)
+    FROM (
+        -- a new range where a slot lies between this one and what the ones before reach
+        SELECT r.*, count(*) FILTER (WHERE r.antes IS NULL OR r.lo > r.antes + 1)
+                        OVER (PARTITION BY r.d, r.ubicacion_id ORDER BY r.lo, r.hi) AS rango
+        FROM (
+            SELECT c.*, max(c.hi) OVER (PARTITION BY c.d, c.ubicacion_id ORDER BY c.lo, c.hi
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS antes
+            FROM (
+                SELECT e.ubicacion_id, dd.d,
+                    klk_cubre_desde(dd.d, e.hora_desde, v_slot * 60000000) AS lo,
+                    klk_cubre_hasta(dd.d, e.hora_hasta, v_slot * 60000000) AS hi
+                FROM etl_ejecuciones e
+                CROSS JOIN LATERAL unnest(v_dias) AS dd(d)
+                WHERE e.etl_tipo = 'ventas' AND e.estado = 'exitoso'
+                  AND e.fecha_hasta >= (SELECT min(x) FROM unnest(v_dias) AS x)
+                  AND e.fecha_desde <= (SELECT max(x) FROM unnest(v_dias) AS x)
+                  AND dd.d BETWEEN e.fecha_desde AND e.fecha_hasta
+            ) c
+            WHERE c.lo <= c.hi
+        ) r
+    ) t
+    GROUP BY t.d, t.ubicacion_id, t.rango;
+    INSERT INTO etl_cobertura_dias (fecha, slot_minutos) SELECT unnest(v_dias), v_slot;
     RETURN cardinality(v_dias);
 END
 $$;

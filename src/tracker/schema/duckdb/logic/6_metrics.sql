@@ -33,7 +33,9 @@ SELECT
     count(*) FILTER (WHERE e.estado = 'parcial') AS ejecuciones_parciales,
     count(*) FILTER (WHERE e.estado = 'en_proceso') AS ejecuciones_en_proceso,
     round(100.0::DOUBLE * count(*) FILTER (WHERE e.estado = 'exitoso') / count(*), 2) AS tasa_exito_pct,
-    round(avg(e.duracion_segundos), 3) AS duracion_promedio_seg,
+    -- whole microseconds added up (an integer sum: the same in any order, on both engines)
+    round(CAST(sum(CAST(floor(e.duracion_segundos * 1000000 + 0.5) AS BIGINT)) AS DOUBLE)
+        / count(e.duracion_segundos) / 1000000, 3) AS duracion_promedio_seg,
     round(quantile_cont(e.duracion_segundos, 0.95), 3) AS duracion_p95_seg,
     CAST(coalesce(sum(e.registros_cargados), 0) AS BIGINT) AS total_registros_cargados
 FROM etl_ejecuciones e, p
