@@ -261,6 +261,14 @@ impl PgDb {
             })?;
         }
         tx.commit().map_err(sql_error)?;
+        if !applied.is_empty() {
+            // What the migrations made derived (the kept metrics and coverage, versions 14 to
+            // 16) is kept again at once rather than by the next runs' refreshes. An
+            // optimisation only: readers are right without, and it gives up while anyone writes.
+            let _ = self
+                .client
+                .batch_execute("SELECT klk_refrescar_resumen(false)");
+        }
         Ok((current, applied))
     }
 }

@@ -759,3 +759,97 @@ fn a_migrated_database_is_read_by_a_session_that_may_not_write() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("store registry not updated"), "{err}");
 }
+
+/// A database upgraded to version 16 keeps its past days' sales coverage as `db migrate`
+/// ends (the next runs' refreshes would, hours later at 100 stores), and reads the same gaps.
+#[test]
+fn upgrading_to_the_kept_coverage_keeps_the_past_days_at_once() {
+    use crate::common::Exec;
+    let env = TestEnv::new();
+    env.migrate();
+    env.insert(&[
+        Exec::ok(
+            "2025-11-23",
+            Some("00:00:00"),
+            Some("09:00:00"),
+            "2025-11-23 09:01:00",
+        ),
+        Exec::failed(
+            "2025-11-23",
+            Some("09:00:00"),
+            Some("09:30:00"),
+            "2025-11-23 09:31:00",
+        ),
+        Exec::ok(
+            "2025-11-23",
+            Some("09:30:00"),
+            Some("23:59:59"),
+            "2025-11-24 00:01:00",
+        ),
+        Exec::ok(
+            "2025-11-24",
+            Some("00:00:00"),
+            Some("15:30:00"),
+            "2025-11-24 15:31:00",
+        ),
+    ]);
+    let db = TestDatabase::new();
+    pg::copy_file_into(&env, &db);
+    let mut client = db.client();
+    // The database as version 15 left it: no coverage kept.
+    client
+        .batch_execute(
+            "DELETE FROM etl_schema_version WHERE version = 16; \
+             DELETE FROM etl_cobertura_dias; DELETE FROM etl_cobertura_dia;",
+        )
+        .unwrap();
+    let out = env
+        .cmd()
+        .args(["db", "migrate", "--database", &db.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("from version 15 to 16"),
+        "{}",
+        stdout(&out)
+    );
+    let kept: Vec<chrono::NaiveDate> = client
+        .query(
+            "SELECT d.fecha FROM etl_cobertura_dias d \
+             WHERE EXISTS (SELECT 1 FROM etl_cobertura_dia c WHERE c.fecha = d.fecha) ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![chrono::NaiveDate::from_ymd_opt(2025, 11, 23).unwrap()],
+        "the past day with sales is kept"
+    );
+    let gaps = |database: Option<&str>| {
+        let mut cmd = env.at_now();
+        if let Some(url) = database {
+            cmd.args(["--database", url]);
+        }
+        let out = cmd
+            .args(["gaps", "--tipo", "ventas", "--format", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let on_server = gaps(Some(&db.url));
+    assert_eq!(gaps(None), on_server);
+    assert!(
+        on_server
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|gap| gap["fecha_desde"] == "2025-11-23"
+                && gap["hora_desde"] == "09:00:00"
+                && gap["hora_hasta"] == "09:30:00"),
+        "the failed half hour of the kept day is a gap: {on_server}"
+    );
+}

@@ -860,6 +860,11 @@ def check_kept_coverage(engines, failures, case):
             c.execute("SELECT klk_llenar_cobertura(62)")
             c.execute("SELECT array_agg(fecha ORDER BY fecha) FROM etl_cobertura_dias")
             return c.fetchone()[0] or []
+    if case.summary != "fresh" and not case.name.startswith("random"):
+        # The same history as the case without "(summary ...)", checked there. (Loaded in
+        # parts around a refresh, which kept coverage the later rows then changed: check_case
+        # compared that state.)
+        return
     kept = keep()
     gaps_everywhere(engines, failures, case, f"{len(kept)} days' coverage kept")
     with engines.pg.cursor() as c:
