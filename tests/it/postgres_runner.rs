@@ -355,6 +355,98 @@ fn three_runners_started_together_fetch_every_window_once_and_share_the_stores()
     assert!(elsewhere > 0, "no runner met another's claim");
 }
 
+/// Three runners recovering a past day whose coverage the server keeps (migration 16): the
+/// gaps are read from the kept ranges, each store's lost day is fetched by exactly one runner,
+/// the day's kept coverage is forgotten as their windows change it, and no gap is left.
+#[test]
+fn three_runners_recover_a_kept_day_each_lost_window_once() {
+    let sim = sim(&["*:ventas:latency=300ms"], 300);
+    let db = TestDatabase::new();
+    let env = pg_env(&sim, STORES.len(), &db);
+    let now = caracas(24, 10, 5);
+    let full = [
+        "--tipo",
+        "ventas",
+        "--full",
+        "--from",
+        "2025-11-20",
+        "--to",
+        "2025-11-23",
+        "--no-recover",
+    ];
+    assert_ok(&run(&env, &now, &full), "the days loaded");
+    // Every store's 2025-11-22 lost, as a load that failed the next morning leaves it (long
+    // enough ago for a retry to be due), then the past days' coverage kept, that hole included.
+    db.client()
+        .batch_execute(
+            "UPDATE etl_ejecuciones SET estado = 'fallido', error_tipo = 'timeout', \
+             fecha_inicio = TIMESTAMP '2025-11-23 00:05:00', fecha_fin = TIMESTAMP '2025-11-23 00:06:00' \
+             WHERE fecha_desde = DATE '2025-11-22'",
+        )
+        .unwrap();
+    assert!(scalar(&db, "SELECT klk_llenar_cobertura(62)::bigint") > 0);
+    let kept_day = "SELECT count(*) FROM etl_cobertura_dias WHERE fecha = DATE '2025-11-22'";
+    assert_eq!(scalar(&db, kept_day), 1, "the lost day's coverage is kept");
+    let lost_days = |env: &TestEnv| {
+        let out = env
+            .cmd()
+            .args([
+                "--now", &now, "gaps", "--tipo", "ventas", "--format", "json",
+            ])
+            .output()
+            .unwrap();
+        assert_ok(&out, "gaps");
+        let gaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        gaps.as_array()
+            .unwrap()
+            .iter()
+            .filter(|gap| gap["fecha_desde"] == "2025-11-22")
+            .count()
+    };
+    assert_eq!(
+        lost_days(&env),
+        STORES.len(),
+        "one gap per store, read from the kept day"
+    );
+
+    let before = sales_requests(&sim);
+    let runners: Vec<Child> = (0..3)
+        // (room for every store's gap in one plan: the default is 5 per run)
+        .map(|_| spawn_run(&env, &now, &["--tipo", "ventas", "--max-gaps", "20"]))
+        .collect();
+    for (i, child) in runners.into_iter().enumerate() {
+        assert_ok(&child.wait_with_output().unwrap(), &format!("runner {i}"));
+    }
+    let mut fetched = sales_requests(&sim);
+    fetched.retain(|key, count| {
+        *count -= before.get(key).copied().unwrap_or(0);
+        *count > 0
+    });
+    for (key, count) in &fetched {
+        assert_eq!(*count, 1, "{key:?} fetched {count} times by the three");
+    }
+    for (id, _, sucursal, _) in STORES {
+        assert!(
+            fetched
+                .keys()
+                .any(|(store, window)| store == sucursal && window.contains("2025-11-22")),
+            "{id}'s lost day was not fetched: {fetched:?}"
+        );
+    }
+    assert_eq!(
+        scalar(&db, kept_day),
+        0,
+        "the recoveries forgot the kept day"
+    );
+    assert_days_complete(&sim, &db, STORES.len(), &["2025-11-22"]);
+    assert_eq!(duplicated_keys(&db), 0);
+    assert_eq!(lost_days(&env), 0, "no gap left");
+    // Kept again, the day reads as recovered.
+    assert!(scalar(&db, "SELECT klk_llenar_cobertura(62)::bigint") > 0);
+    assert_eq!(scalar(&db, kept_day), 1);
+    assert_eq!(lost_days(&env), 0, "no gap left, read from the kept day");
+}
+
 /// Waits until the database shows `en_proceso` executions, up to `limit`.
 fn wait_for_in_progress(db: &TestDatabase, limit: Duration) -> i64 {
     let until = Instant::now() + limit;

@@ -24,61 +24,58 @@ CREATE TABLE IF NOT EXISTS etl_cobertura_dias (
     slot_minutos BIGINT NOT NULL
 );
 
-CREATE OR REPLACE FUNCTION klk_cobertura_olvidar_nuevas() RETURNS trigger
+-- One function keeps both kept lists right, for the three statement triggers (PostgreSQL's own
+-- pattern for transition tables: a statement naming a table the firing trigger lacks is never
+-- planned). It replaces the four triggers and functions of version 14, which did the same for
+-- the metrics alone: a day's metrics go with the executions started on it, a day's coverage
+-- with the sales executions whose window touches it.
+CREATE OR REPLACE FUNCTION klk_dias_olvidar() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    DELETE FROM etl_cobertura_dias d
-    WHERE EXISTS (SELECT 1 FROM klk_cob_nuevas n
-                  WHERE n.etl_tipo = 'ventas' AND d.fecha BETWEEN n.fecha_desde AND n.fecha_hasta);
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM etl_metricas_dias;
+        DELETE FROM etl_cobertura_dias;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        DELETE FROM etl_metricas_dias d WHERE d.fecha IN (SELECT n.fecha_inicio::date FROM klk_nuevas n);
+        DELETE FROM etl_cobertura_dias d
+        WHERE EXISTS (SELECT 1 FROM klk_nuevas n
+                      WHERE n.etl_tipo = 'ventas' AND d.fecha BETWEEN n.fecha_desde AND n.fecha_hasta);
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        DELETE FROM etl_metricas_dias d WHERE d.fecha IN (SELECT v.fecha_inicio::date FROM klk_viejas v);
+        DELETE FROM etl_cobertura_dias d
+        WHERE EXISTS (SELECT 1 FROM klk_viejas v
+                      WHERE v.etl_tipo = 'ventas' AND d.fecha BETWEEN v.fecha_desde AND v.fecha_hasta);
+    END IF;
     RETURN NULL;
 END
 $$;
-CREATE OR REPLACE FUNCTION klk_cobertura_olvidar_viejas() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    DELETE FROM etl_cobertura_dias d
-    WHERE EXISTS (SELECT 1 FROM klk_cob_viejas v
-                  WHERE v.etl_tipo = 'ventas' AND d.fecha BETWEEN v.fecha_desde AND v.fecha_hasta);
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION klk_cobertura_olvidar_cambiadas() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    DELETE FROM etl_cobertura_dias d
-    WHERE EXISTS (SELECT 1 FROM klk_cob_viejas v
-                  WHERE v.etl_tipo = 'ventas' AND d.fecha BETWEEN v.fecha_desde AND v.fecha_hasta)
-       OR EXISTS (SELECT 1 FROM klk_cob_nuevas n
-                  WHERE n.etl_tipo = 'ventas' AND d.fecha BETWEEN n.fecha_desde AND n.fecha_hasta);
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION klk_cobertura_olvidar_todo() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    DELETE FROM etl_cobertura_dias;
-    RETURN NULL;
-END
-$$;
-DROP TRIGGER IF EXISTS klk_cobertura_insertadas ON etl_ejecuciones;
-CREATE TRIGGER klk_cobertura_insertadas AFTER INSERT ON etl_ejecuciones
-    REFERENCING NEW TABLE AS klk_cob_nuevas
-    FOR EACH STATEMENT EXECUTE FUNCTION klk_cobertura_olvidar_nuevas();
-DROP TRIGGER IF EXISTS klk_cobertura_cambiadas ON etl_ejecuciones;
-CREATE TRIGGER klk_cobertura_cambiadas AFTER UPDATE ON etl_ejecuciones
-    REFERENCING OLD TABLE AS klk_cob_viejas NEW TABLE AS klk_cob_nuevas
-    FOR EACH STATEMENT EXECUTE FUNCTION klk_cobertura_olvidar_cambiadas();
-DROP TRIGGER IF EXISTS klk_cobertura_borradas ON etl_ejecuciones;
-CREATE TRIGGER klk_cobertura_borradas AFTER DELETE ON etl_ejecuciones
-    REFERENCING OLD TABLE AS klk_cob_viejas
-    FOR EACH STATEMENT EXECUTE FUNCTION klk_cobertura_olvidar_viejas();
-DROP TRIGGER IF EXISTS klk_cobertura_vaciada ON etl_ejecuciones;
-CREATE TRIGGER klk_cobertura_vaciada AFTER TRUNCATE ON etl_ejecuciones
-    FOR EACH STATEMENT EXECUTE FUNCTION klk_cobertura_olvidar_todo();
+DROP TRIGGER IF EXISTS klk_metricas_insertadas ON etl_ejecuciones;
+DROP TRIGGER IF EXISTS klk_metricas_cambiadas ON etl_ejecuciones;
+DROP TRIGGER IF EXISTS klk_metricas_borradas ON etl_ejecuciones;
+DROP TRIGGER IF EXISTS klk_metricas_vaciada ON etl_ejecuciones;
+DROP FUNCTION IF EXISTS klk_metricas_olvidar_nuevas();
+DROP FUNCTION IF EXISTS klk_metricas_olvidar_viejas();
+DROP FUNCTION IF EXISTS klk_metricas_olvidar_cambiadas();
+DROP FUNCTION IF EXISTS klk_metricas_olvidar_todo();
+DROP TRIGGER IF EXISTS klk_dias_insertadas ON etl_ejecuciones;
+CREATE TRIGGER klk_dias_insertadas AFTER INSERT ON etl_ejecuciones
+    REFERENCING NEW TABLE AS klk_nuevas
+    FOR EACH STATEMENT EXECUTE FUNCTION klk_dias_olvidar();
+DROP TRIGGER IF EXISTS klk_dias_cambiadas ON etl_ejecuciones;
+CREATE TRIGGER klk_dias_cambiadas AFTER UPDATE ON etl_ejecuciones
+    REFERENCING OLD TABLE AS klk_viejas NEW TABLE AS klk_nuevas
+    FOR EACH STATEMENT EXECUTE FUNCTION klk_dias_olvidar();
+DROP TRIGGER IF EXISTS klk_dias_borradas ON etl_ejecuciones;
+CREATE TRIGGER klk_dias_borradas AFTER DELETE ON etl_ejecuciones
+    REFERENCING OLD TABLE AS klk_viejas
+    FOR EACH STATEMENT EXECUTE FUNCTION klk_dias_olvidar();
+DROP TRIGGER IF EXISTS klk_dias_vaciada ON etl_ejecuciones;
+CREATE TRIGGER klk_dias_vaciada AFTER TRUNCATE ON etl_ejecuciones
+    FOR EACH STATEMENT EXECUTE FUNCTION klk_dias_olvidar();
 
 -- klk_gaps: the failed, partial and interrupted sales attempts of the horizon (a few percent of
 -- the executions), and each store's successes by start (the first one after a gap's failure).
